@@ -1,0 +1,13 @@
+"""sksm: energy-based models of images learned by score matching.
+
+Kingma & LeCun (2010), *Regularized estimation of image statistics by Score
+Matching*, with the habits of scikit-learn.
+"""
+
+from .experts import DEFAULT_C, StudentT
+from .poe import RegularizedScoreMatchingPoE
+
+__version__ = "0.1.0"
+
+__all__ = ["DEFAULT_C", "RegularizedScoreMatchingPoE", "StudentT",
+           "__version__"]

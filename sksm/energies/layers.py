@@ -1,0 +1,245 @@
+r"""Layers of a feed-forward energy and the extended double backpropagation.
+
+An energy :math:`E(x)` is written as a stack of layers.  Following Kingma &
+LeCun (2010, Algorithm 1 and supplement section 3) every layer implements four
+passes over a whole batch (rows are samples):
+
+``forward(h)``
+    the layer's output ``o`` from its input ``h``;
+``backward(d_o, d2_o)``
+    :math:`\delta_h = \partial E/\partial h` and the diagonal
+    :math:`\delta'_h = \partial^2 E/\partial h^2` from those of the output
+    (Becker & LeCun's diagonal rule);
+``sm_forward(a_h, b_h)``
+    given :math:`a = \partial J/\partial \delta_h` and
+    :math:`b = \partial J/\partial \delta'_h`, the same for the output (this is
+    the paper's "SM forward propagation", from the input to the energy), and
+    the weight gradient through the dependence of the backward rule on the
+    weights;
+``sm_backward(c_o)``
+    :math:`c = \partial J/\partial o` back to :math:`\partial J/\partial h`
+    ("SM backward propagation"), with the rest of the weight gradient.
+
+The paper propagates :math:`\partial K/\partial \cdot` and
+:math:`\partial L/\partial \cdot` separately; every rule is linear in them, so
+their sums :math:`\partial J/\partial \cdot = \partial (K + L)/\partial \cdot`
+are propagated instead.  ``None`` stands for an array that is identically zero
+(:math:`\delta'` above the last non-linearity, :math:`\partial J/\partial E`),
+which skips work.
+
+The diagonal rule drops the off-diagonal terms of the Hessian, so
+:math:`\delta'_x` is exact for energies with one non-linear layer (PoE, FoE)
+and the paper's approximation for deeper stacks.  The weight gradient is in
+every case the exact gradient of the loss as computed (tested against finite
+differences).
+"""
+
+import numpy as np
+
+__all__ = ["Linear", "Elementwise", "WeightedSum", "EnergyNetwork"]
+
+
+class Layer:
+    """Base class: a layer with named parameters and accumulated gradients."""
+
+    param_names = ()
+
+    def zero_grad(self):
+        self.grads = {
+            name: np.zeros_like(getattr(self, name)) for name in self.param_names
+        }
+
+    def _add_grad(self, name, value):
+        self.grads[name] += value
+
+
+class Linear(Layer):
+    r"""Fully connected linear layer :math:`o = h W^T + b`.
+
+    Parameters
+    ----------
+    weight : ndarray of shape (n_out, n_in)
+    bias : ndarray of shape (n_out,) or None
+    """
+
+    def __init__(self, weight, bias=None):
+        self.weight = weight
+        self.bias = bias
+        self.param_names = ("weight",) if bias is None else ("weight", "bias")
+
+    def forward(self, h, value=True):
+        self._h = h
+        o = h @ self.weight.T
+        if self.bias is not None:
+            o += self.bias
+        return o
+
+    def backward(self, d_o, d2_o, second=True):
+        self._d_o, self._d2_o = d_o, d2_o
+        d_h = d_o @ self.weight
+        d2_h = None
+        if second and d2_o is not None:
+            d2_h = d2_o @ (self.weight * self.weight)
+        return d_h, d2_h
+
+    def sm_forward(self, a_h, b_h):
+        W = self.weight
+        a_o = a_h @ W.T
+        # d delta_h / dW = delta_o (outer) ...: dJ/dW_ji += sum_t a_h,i delta_o,j
+        grad = self._d_o.T @ a_h
+        b_o = None
+        if b_h is not None and self._d2_o is not None:
+            b_o = b_h @ (W * W).T
+            # delta'_h,i = sum_j W_ji^2 delta'_o,j
+            grad += 2 * W * (self._d2_o.T @ b_h)
+        self._add_grad("weight", grad)
+        return a_o, b_o
+
+    def sm_backward(self, c_o, need_input=True):
+        if c_o is None:
+            return None
+        self._add_grad("weight", c_o.T @ self._h)
+        if self.bias is not None:
+            self._add_grad("bias", c_o.sum(axis=0))
+        return c_o @ self.weight if need_input else None
+
+
+class Elementwise(Layer):
+    """Elementwise non-linearity ``o = g(h)`` of an expert (see ``sksm.experts``)."""
+
+    def __init__(self, expert):
+        self.expert = expert
+
+    def forward(self, h, value=True):
+        g, self._g1, self._g2, self._g3 = self.expert.derivatives(h, value=value)
+        return g
+
+    def backward(self, d_o, d2_o, second=True):
+        self._d_o, self._d2_o = d_o, d2_o
+        g1 = self._g1
+        d_h = d_o * g1
+        d2_h = None
+        if second:
+            d2_h = d_o * self._g2
+            if d2_o is not None:
+                d2_h += d2_o * g1 * g1
+        return d_h, d2_h
+
+    def sm_forward(self, a_h, b_h):
+        g1 = self._g1
+        self._a_h, self._b_h = a_h, b_h
+        a_o = a_h * g1
+        b_o = None
+        if b_h is not None:
+            a_o += b_h * self._g2
+            if self._d2_o is not None:
+                b_o = b_h * g1 * g1
+        return a_o, b_o
+
+    def sm_backward(self, c_o, need_input=True):
+        g1, g2, d_o = self._g1, self._g2, self._d_o
+        # dJ/dh through delta_h = d_o g'(h) and delta'_h = d_o g''(h) + d2_o g'(h)^2
+        c_h = self._a_h * g2
+        c_h *= d_o
+        b_h = self._b_h
+        if b_h is not None:
+            t = self._g3 * d_o
+            if self._d2_o is not None:
+                t += 2 * self._d2_o * g1 * g2
+            t *= b_h
+            c_h += t
+        if c_o is not None:
+            c_h += c_o * g1
+        return c_h
+
+
+class WeightedSum(Layer):
+    r"""Output layer :math:`E = \sum_i \alpha_i h_i`.
+
+    Parameters
+    ----------
+    weight : ndarray of shape (n_in,)
+        The expert weights :math:`\alpha`.
+    """
+
+    param_names = ("weight",)
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def forward(self, h, value=True):
+        self._h = h
+        return None if h is None else h @ self.weight
+
+    def backward(self, d_o=None, d2_o=None, second=True):
+        # At the top of the network dE/dE = 1 (d_o None) and d2E/dE2 = 0.
+        if d_o is not None or d2_o is not None:
+            raise NotImplementedError("WeightedSum must be the last layer.")
+        return self.weight[None, :], None
+
+    def sm_forward(self, a_h, b_h):
+        # delta_h = alpha (times dE/dE = 1): dJ/dalpha_i = sum_t a_h,ti
+        self._add_grad("weight", a_h.sum(axis=0))
+        return a_h @ self.weight, None
+
+    def sm_backward(self, c_o, need_input=True):
+        if c_o is None:
+            return None
+        self._add_grad("weight", self._h.T @ c_o)
+        return c_o[:, None] * self.weight if need_input else None
+
+
+class EnergyNetwork:
+    """A stack of layers computing an energy, its input derivatives and gradients.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The last layer must be a :class:`WeightedSum`.
+    """
+
+    def __init__(self, layers):
+        if not isinstance(layers[-1], WeightedSum):
+            raise ValueError("The last layer of an energy must be a WeightedSum.")
+        self.layers = list(layers)
+
+    def zero_grad(self):
+        for layer in self.layers:
+            layer.zero_grad()
+
+    @property
+    def grads(self):
+        return [layer.grads for layer in self.layers]
+
+    def forward(self, X, energy=True):
+        """Forward pass; return the energy per sample (None unless ``energy``)."""
+        h = X
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            # The input of the output layer is only needed for the energy value.
+            h = layer.forward(h, value=energy or i + 1 < last)
+        return h
+
+    def input_derivatives(self, X, energy=False, second=True):
+        r"""Return ``(E, dE/dx, diag d2E/dx2)`` for every row of ``X``.
+
+        ``E`` is None unless ``energy``; the diagonal is None unless ``second``.
+        """
+        E = self.forward(X, energy=energy)
+        d, d2 = None, None
+        for layer in reversed(self.layers):
+            d, d2 = layer.backward(d, d2, second=second)
+        return E, d, d2
+
+    def accumulate_sm_gradients(self, a_x, b_x):
+        r"""Add the weight gradient of a loss ``J(dE/dx, d2E/dx2)`` to ``grads``.
+
+        Call after :meth:`input_derivatives` on the same rows, with
+        ``a_x = dJ/d(dE/dx)`` and ``b_x = dJ/d(d2E/dx2)`` (``b_x`` may be None).
+        """
+        a, b = a_x, b_x
+        for layer in self.layers:
+            a, b = layer.sm_forward(a, b)
+        c = None
+        for i in range(len(self.layers) - 1, -1, -1):
+            c = self.layers[i].sm_backward(c, need_input=i > 0)

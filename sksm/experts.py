@@ -1,0 +1,105 @@
+"""Expert functions ``g`` and their first three derivatives.
+
+An expert maps a filter response ``z`` to an energy contribution ``g(z)``.
+The score-matching engine needs ``g'``, ``g''`` (for ``dE/dx`` and the Hessian
+diagonal) and ``g'''`` (to differentiate the Hessian diagonal with respect to
+the weights), so every expert provides all four.
+"""
+
+import numpy as np
+from scipy.special import gammaln
+
+__all__ = ["DEFAULT_C", "Quadratic", "StudentT"]
+
+#: The paper's fixed horizontal scale of the Student-t expert, ``c = e^1.5``.
+DEFAULT_C = float(np.exp(1.5))
+
+
+class StudentT:
+    r"""Student-t expert :math:`g(z) = \log(1 + (c z)^2 / 2)`.
+
+    With :math:`s = c^2` and :math:`q = 1 + s z^2 / 2`:
+
+    .. math::
+
+        g'(z) = \frac{s z}{q}, \qquad
+        g''(z) = \frac{s (2 - q)}{q^2}, \qquad
+        g'''(z) = \frac{s^2 z (q - 4)}{q^3}.
+
+    ``exp(-alpha g(z))`` is a (scaled) Student-t density with ``2 alpha - 1``
+    degrees of freedom; it is normalisable only for ``alpha > 1/2``.
+
+    Parameters
+    ----------
+    c : float, default=e^1.5
+        Horizontal scale (not learned).
+    """
+
+    def __init__(self, c=DEFAULT_C):
+        self.c = float(c)
+
+    def value(self, z):
+        """Return ``g(z)``."""
+        return np.log1p(0.5 * (self.c * z) ** 2)
+
+    def derivatives(self, z, value=False):
+        """Return ``(g, g', g'', g''')`` at ``z``; ``g`` is None unless ``value``.
+
+        Whole-array operations in the dtype of ``z``, with few temporaries.
+        """
+        s = z.dtype.type(self.c * self.c)
+        q = z * z
+        q *= s / 2
+        q += 1                      # q = 1 + s z^2 / 2
+        g = np.log(q) if value else None
+        r = np.reciprocal(q)        # 1 / q
+        g1 = z * r
+        g1 *= s                     # s z / q
+        g2 = 2 - q
+        g2 *= r
+        g2 *= r
+        g2 *= s                     # s (2 - q) / q^2
+        g3 = q - 4
+        g3 *= g1
+        g3 *= r
+        g3 *= r
+        g3 *= s                     # s^2 z (q - 4) / q^3
+        return g, g1, g2, g3
+
+    def log_normalizer(self, alpha):
+        r"""Return :math:`\log \int \exp(-\alpha g(z))\,dz` for ``alpha > 1/2``.
+
+        .. math::
+
+            Z(\alpha) = \frac{\sqrt{2}}{c} \sqrt{\pi}
+            \frac{\Gamma(\alpha - 1/2)}{\Gamma(\alpha)}.
+        """
+        alpha = np.asarray(alpha, dtype=np.float64)
+        if np.any(alpha <= 0.5):
+            raise ValueError(
+                "The Student-t expert is normalisable only for weights > 1/2; "
+                f"got min weight {alpha.min()!r}."
+            )
+        return (
+            0.5 * np.log(2 * np.pi)
+            - np.log(self.c)
+            + gammaln(alpha - 0.5)
+            - gammaln(alpha)
+        )
+
+
+class Quadratic:
+    r"""Gaussian expert :math:`g(z) = z^2 / 2`, for known-answer tests.
+
+    A linear layer ``W`` followed by this expert and unit weights is the
+    Gaussian energy :math:`\frac{1}{2} x^T W^T W x`.
+    """
+
+    def value(self, z):
+        """Return ``g(z)``."""
+        return 0.5 * z * z
+
+    def derivatives(self, z, value=False):
+        """Return ``(g, g', g'', g''')``; ``g`` is None unless ``value``."""
+        g = 0.5 * z * z if value else None
+        return g, z.copy(), np.ones_like(z), np.zeros_like(z)

@@ -1,0 +1,126 @@
+"""Optimisers behind one interface: full-batch L-BFGS (scipy) and minibatch Adam.
+
+Both minimise ``fun(theta) -> (loss, grad)`` and stop, keeping the last
+parameters at which the loss and gradient were finite, when the objective
+returns a non-finite value (divergence).
+"""
+
+import numpy as np
+from scipy.optimize import minimize
+
+__all__ = ["Adam", "OptimizeResult", "lbfgs"]
+
+
+class OptimizeResult:
+    """What an optimiser returns: parameters, iterations, losses, status."""
+
+    def __init__(self, theta, n_iter, loss_curve, converged, diverged, message):
+        self.theta = theta
+        self.n_iter = n_iter
+        self.loss_curve = loss_curve
+        self.converged = converged
+        self.diverged = diverged
+        self.message = message
+
+
+class _Diverged(Exception):
+    pass
+
+
+class _FiniteGuard:
+    """Wrap ``fun`` to remember the last finite point and stop on non-finite."""
+
+    def __init__(self, fun, theta0):
+        self.fun = fun
+        self.last_theta = np.array(theta0, dtype=np.float64)
+        self.last_loss = None
+
+    def __call__(self, theta):
+        loss, grad = self.fun(theta)
+        grad = np.asarray(grad, dtype=np.float64)
+        if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+            raise _Diverged
+        self.last_theta = np.array(theta, dtype=np.float64)
+        self.last_loss = float(loss)
+        return float(loss), grad
+
+
+def lbfgs(fun, theta0, *, bounds=None, max_iter=500, tol=1e-6, verbose=0):
+    """Minimise ``fun`` by scipy's L-BFGS-B.
+
+    ``tol`` is scipy's ``ftol`` (relative reduction of the loss) and ``gtol``.
+    """
+    guard = _FiniteGuard(fun, theta0)
+    losses = []
+
+    def callback(intermediate_result):
+        losses.append(float(intermediate_result.fun))
+        if verbose:
+            print(f"Iteration {len(losses)}, loss = {losses[-1]:.6g}")
+
+    try:
+        res = minimize(
+            guard, np.asarray(theta0, dtype=np.float64), jac=True,
+            method="L-BFGS-B", bounds=bounds, callback=callback,
+            options={"maxiter": max_iter, "maxfun": 2 * max_iter + 20,
+                     "ftol": tol, "gtol": tol},
+        )
+    except _Diverged:
+        return OptimizeResult(guard.last_theta, len(losses), losses,
+                              converged=False, diverged=True,
+                              message="the loss or its gradient became non-finite")
+    # res.x is a point at which fun was evaluated, hence finite.
+    converged = res.status == 0
+    return OptimizeResult(res.x, res.nit, losses, converged=converged,
+                          diverged=False, message=str(res.message))
+
+
+class Adam:
+    """Adam (Kingma & Ba 2015) on a flat parameter vector, with box bounds.
+
+    The state (moments and step count) lives on the object, so minibatches can
+    arrive one call at a time (``partial_fit``).
+    """
+
+    def __init__(self, n_params, learning_rate=1e-3, beta1=0.9, beta2=0.999,
+                 epsilon=1e-8, lower=None):
+        self.learning_rate = learning_rate
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+        self.lower = lower
+        self.m = np.zeros(n_params)
+        self.v = np.zeros(n_params)
+        self.t = 0
+
+    def step(self, theta, grad):
+        """Return the parameters after one step along ``grad``."""
+        self.t += 1
+        self.m *= self.beta1
+        self.m += (1 - self.beta1) * grad
+        self.v *= self.beta2
+        self.v += (1 - self.beta2) * grad * grad
+        lr = (self.learning_rate * np.sqrt(1 - self.beta2 ** self.t)
+              / (1 - self.beta1 ** self.t))
+        theta = theta - lr * self.m / (np.sqrt(self.v) + self.epsilon)
+        if self.lower is not None:
+            np.maximum(theta, self.lower, out=theta)
+        return theta
+
+    def run_epoch(self, fun, theta, n_samples, batch_size, rng):
+        """One pass over shuffled minibatches; ``fun(theta, rows)``.
+
+        Returns ``(theta, mean loss)``.  A minibatch whose loss or gradient is
+        non-finite stops the epoch: the parameters of the last finite
+        evaluation are returned with loss nan.
+        """
+        order = rng.permutation(n_samples)
+        total = 0.0
+        good = theta
+        for start in range(0, n_samples, batch_size):
+            rows = np.sort(order[start:start + batch_size])
+            loss, grad = fun(theta, rows)
+            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                return good, float("nan")
+            good = theta
+            total += loss * len(rows)
+            theta = self.step(theta, grad)
+        return theta, total / n_samples
