@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._parallel import blas_threads, single_threaded_blas
 from .energies import ProductOfExperts
 from .experts import DEFAULT_C
 from .objectives import regularized_score_matching
@@ -228,15 +229,19 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         lower[energy.shape[0] * energy.shape[1]:] = np.log(MIN_EXPERT_WEIGHT)
         return lower
 
-    def _objective(self, energy, X):
-        """``theta -> (loss, grad)`` on all of ``X``, for the optimisers."""
+    def _objective(self, energy, X, n_threads=1):
+        """``theta -> (loss, grad)`` on ``X`` (or its ``rows``), for the optimisers.
+
+        Run it inside :func:`~sksm._parallel.single_threaded_blas`: it uses
+        ``n_threads`` threads of its own.
+        """
 
         def fun(theta, rows=None):
             energy.set_params(theta)
             Xb = X if rows is None else X[rows]
             with np.errstate(over="ignore", invalid="ignore"):
                 loss, grads = regularized_score_matching(
-                    energy.network, Xb, self.reg_lambda)
+                    energy.network, Xb, self.reg_lambda, n_threads=n_threads)
                 return loss, energy.params_gradient(grads).astype(np.float64)
 
         return fun
@@ -267,23 +272,25 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Xc = X - self.mean_
         V, beta = self._init_params(X.shape[1], X.dtype, rng)
         energy = ProductOfExperts(V, beta, self.c, self.learn_weights)
-        fun = self._objective(energy, Xc)
+        fun = self._objective(energy, Xc, n_threads=blas_threads())
         theta0 = energy.get_params().astype(np.float64)
         self._optimizer = None
-        if self.solver == "lbfgs":
-            res = lbfgs(fun, theta0, bounds=self._bounds(energy),
-                        max_iter=self.max_iter, tol=self.tol,
-                        verbose=self.verbose)
-            theta, self.n_iter_, self.loss_curve_ = (res.theta, res.n_iter,
-                                                     res.loss_curve)
-            diverged = res.diverged
-            if not diverged and not res.converged:
-                warnings.warn(
-                    f"L-BFGS stopped after {self.n_iter_} iterations without "
-                    f"converging ({res.message}). Increase max_iter or tol.",
-                    ConvergenceWarning)
-        else:
-            theta, diverged = self._fit_adam(fun, energy, theta0, len(Xc), rng)
+        with single_threaded_blas():
+            if self.solver == "lbfgs":
+                res = lbfgs(fun, theta0, bounds=self._bounds(energy),
+                            max_iter=self.max_iter, tol=self.tol,
+                            verbose=self.verbose)
+                theta, self.n_iter_, self.loss_curve_ = (res.theta, res.n_iter,
+                                                         res.loss_curve)
+                diverged = res.diverged
+                if not diverged and not res.converged:
+                    warnings.warn(
+                        f"L-BFGS stopped after {self.n_iter_} iterations "
+                        f"without converging ({res.message}). Increase "
+                        "max_iter or tol.", ConvergenceWarning)
+            else:
+                theta, diverged = self._fit_adam(fun, energy, theta0, len(Xc),
+                                                 rng)
         energy.set_params(theta)
         self._store(energy)
         self.n_samples_seen_ = X.shape[0]
@@ -375,10 +382,11 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             self._optimizer = Adam(energy.n_params, self.learning_rate,
                                    lower=self._lower(energy))
         Xc = (X - self.mean_).astype(energy.dtype, copy=False)
-        fun = self._objective(energy, Xc)
-        theta, loss = self._optimizer.run_epoch(
-            fun, energy.get_params().astype(np.float64), len(Xc),
-            self._batch_size(len(Xc)), self._rng)
+        fun = self._objective(energy, Xc, n_threads=blas_threads())
+        with single_threaded_blas():
+            theta, loss = self._optimizer.run_epoch(
+                fun, energy.get_params().astype(np.float64), len(Xc),
+                self._batch_size(len(Xc)), self._rng)
         energy.set_params(theta)
         self._store(energy)
         self.n_iter_ += 1

@@ -34,6 +34,8 @@ every case the exact gradient of the loss as computed (tested against finite
 differences).
 """
 
+import copy
+
 import numpy as np
 
 __all__ = ["Linear", "Elementwise", "WeightedSum", "EnergyNetwork"]
@@ -206,6 +208,10 @@ class EnergyNetwork:
     def zero_grad(self):
         for layer in self.layers:
             layer.zero_grad()
+
+    def copy(self):
+        """A network sharing this one's parameters, with its own caches."""
+        return EnergyNetwork([copy.copy(layer) for layer in self.layers])
 
     @property
     def grads(self):

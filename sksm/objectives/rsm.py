@@ -2,16 +2,17 @@ r"""Regularized score matching (Kingma & LeCun 2010, eq. 7)."""
 
 import numpy as np
 
-__all__ = ["regularized_score_matching", "default_chunk_size"]
+from .._parallel import map_chunks
+
+__all__ = ["regularized_score_matching", "DEFAULT_CHUNK_SIZE"]
+
+#: Rows per chunk: small enough for the elementwise passes to stay in cache,
+#: large enough for efficient matrix products (see benchmarks/bench_loss.py).
+DEFAULT_CHUNK_SIZE = 512
 
 
-def default_chunk_size(n_features, n_hidden, itemsize):
-    """Rows per chunk so that the temporaries of one chunk stay near 48 MB."""
-    per_row = 14 * max(n_features, n_hidden) * itemsize
-    return int(max(256, 48_000_000 // per_row))
-
-
-def regularized_score_matching(network, X, reg_lambda, chunk_size=None):
+def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
+                               n_threads=None):
     r"""Regularized score-matching loss and its weight gradient.
 
     .. math::
@@ -37,7 +38,9 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None):
     reg_lambda : float
         Curvature penalty :math:`\lambda \ge 0`.
     chunk_size : int, default=None
-        Rows evaluated at once, to bound memory; None chooses from the sizes.
+        Rows evaluated at once (bounds memory); None is 512.
+    n_threads : int, default=None
+        Threads evaluating chunks in parallel; None uses as many as BLAS may.
 
     Returns
     -------
@@ -53,18 +56,12 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None):
     Score Matching. NIPS 2010.
     """
     n_samples = X.shape[0]
-    if chunk_size is None:
-        n_hidden = max(getattr(l, "weight", np.empty((1, 1))).shape[0]
-                       for l in network.layers)
-        chunk_size = default_chunk_size(X.shape[1], n_hidden, X.dtype.itemsize)
-    network.zero_grad()
     scale = X.dtype.type(1.0 / n_samples)
     lam2 = X.dtype.type(2.0 * reg_lambda)
-    loss = 0.0
-    for start in range(0, n_samples, chunk_size):
-        chunk = X[start:start + chunk_size]
-        _, d, d2 = network.input_derivatives(chunk)
-        loss += 0.5 * float(np.vdot(d, d)) - float(d2.sum(dtype=np.float64))
+
+    def chunk_loss(net, chunk):
+        _, d, d2 = net.input_derivatives(chunk)
+        loss = 0.5 * float(np.vdot(d, d)) - float(d2.sum(dtype=np.float64))
         if reg_lambda:
             loss += reg_lambda * float(np.vdot(d2, d2))
         # dJ/d(delta) = delta / T,  dJ/d(delta') = (2 lambda delta' - 1) / T
@@ -72,5 +69,9 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None):
         d2 *= lam2
         d2 -= 1
         d2 *= scale
-        network.accumulate_sm_gradients(d, d2)
+        net.accumulate_sm_gradients(d, d2)
+        return loss
+
+    loss = map_chunks(network, X, chunk_loss, chunk_size or DEFAULT_CHUNK_SIZE,
+                      n_threads)
     return loss / n_samples, network.grads

@@ -1,0 +1,74 @@
+"""Chunked, thread-parallel evaluation of a loss over the rows of X.
+
+NumPy's elementwise operations use one core while BLAS uses all of them, so on
+a small machine the elementwise half of a score-matching evaluation would
+leave cores idle.  Instead, chunks of rows go to as many Python threads as
+BLAS may use (NumPy releases the GIL), each calling a single-threaded BLAS.
+Chunks are assigned to threads statically and results are summed in a fixed
+order, so results do not depend on thread timing.
+
+An optimiser that calls such a loss many times should run inside
+:func:`single_threaded_blas`: otherwise its own small BLAS calls between
+evaluations leave an OpenBLAS worker spinning on a core that the chunk threads
+need (measured: 40% slower fits).
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+from threadpoolctl import ThreadpoolController
+
+__all__ = ["blas_threads", "map_chunks", "single_threaded_blas"]
+
+_controller = None
+
+
+def _get_controller():
+    global _controller
+    if _controller is None:
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def blas_threads():
+    """Number of threads BLAS may use now (respects threadpoolctl limits)."""
+    info = _get_controller().select(user_api="blas").info()
+    return max([lib["num_threads"] for lib in info] or [1])
+
+
+def single_threaded_blas():
+    """Context manager limiting BLAS to one thread (see the module docstring)."""
+    return _get_controller().limit(limits=1, user_api="blas")
+
+
+def map_chunks(network, X, chunk_loss, chunk_size, n_threads=None):
+    """Sum ``chunk_loss(net, X[a:b])`` over chunks of rows, gradients included.
+
+    ``chunk_loss`` evaluates one chunk on ``net`` (a copy of ``network`` that
+    shares its parameters), adds the chunk's gradient to ``net.grads`` and
+    returns the chunk's loss.  On return ``network.grads`` holds the sum.
+    """
+    n_samples = X.shape[0]
+    bounds = [(a, min(a + chunk_size, n_samples))
+              for a in range(0, n_samples, chunk_size)]
+    if n_threads is None:
+        n_threads = blas_threads()
+    n_threads = max(1, min(n_threads, len(bounds)))
+    network.zero_grad()
+    if n_threads == 1:
+        return sum(chunk_loss(network, X[a:b]) for a, b in bounds)
+
+    nets = [network] + [network.copy() for _ in range(n_threads - 1)]
+    for net in nets[1:]:
+        net.zero_grad()
+
+    def work(k):
+        return sum(chunk_loss(nets[k], X[a:b]) for a, b in bounds[k::n_threads])
+
+    with single_threaded_blas():
+        with ThreadPoolExecutor(n_threads) as pool:
+            losses = list(pool.map(work, range(n_threads)))
+    for net in nets[1:]:
+        for mine, theirs in zip(network.grads, net.grads):
+            for name in mine:
+                mine[name] += theirs[name]
+    return sum(losses)
