@@ -82,11 +82,11 @@ class Adam:
     arrive one call at a time (``partial_fit``).
     """
 
-    def __init__(self, n_params, learning_rate=1e-3, beta1=0.9, beta2=0.999,
-                 epsilon=1e-8, lower=None):
+    def __init__(self, n_params, learning_rate=1e-3, lower=None, upper=None,
+                 beta1=0.9, beta2=0.999, epsilon=1e-8):
         self.learning_rate = learning_rate
         self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
-        self.lower = lower
+        self.lower, self.upper = lower, upper
         self.m = np.zeros(n_params)
         self.v = np.zeros(n_params)
         self.t = 0
@@ -101,8 +101,8 @@ class Adam:
         lr = (self.learning_rate * np.sqrt(1 - self.beta2 ** self.t)
               / (1 - self.beta1 ** self.t))
         theta = theta - lr * self.m / (np.sqrt(self.v) + self.epsilon)
-        if self.lower is not None:
-            np.maximum(theta, self.lower, out=theta)
+        if self.lower is not None or self.upper is not None:
+            np.clip(theta, self.lower, self.upper, out=theta)
         return theta
 
     def run_epoch(self, fun, theta, n_samples, batch_size, rng):

@@ -18,11 +18,16 @@ from .experts import DEFAULT_C
 from .objectives import regularized_score_matching
 from .optim import Adam, lbfgs
 
-__all__ = ["RegularizedScoreMatchingPoE", "MIN_EXPERT_WEIGHT"]
+__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
+           "RegularizedScoreMatchingPoE"]
 
 #: Learned expert weights are kept at or above this value: an expert
 #: ``exp(-alpha g)`` with ``alpha <= 1/2`` is not a normalisable density.
 MIN_EXPERT_WEIGHT = 0.501
+#: ... and at or below this one.  A weight that reaches it means the fit has
+#: diverged: an expert is collapsing onto a (near-)constant direction of the
+#: data, which unregularized score matching rewards without bound.
+MAX_EXPERT_WEIGHT = 1e4
 
 
 def _check_noise_sigma(noise_sigma):
@@ -219,15 +224,23 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         if not self.learn_weights:
             return None
         n = energy.shape[0] * energy.shape[1]
-        low = np.log(MIN_EXPERT_WEIGHT)
-        return [(None, None)] * n + [(low, None)] * energy.shape[0]
+        weight_bounds = (np.log(MIN_EXPERT_WEIGHT), np.log(MAX_EXPERT_WEIGHT))
+        return [(None, None)] * n + [weight_bounds] * energy.shape[0]
 
-    def _lower(self, energy):
+    def _box(self, energy):
+        """Lower and upper bounds of theta for Adam (None without weights)."""
         if not self.learn_weights:
-            return None
+            return None, None
+        n = energy.shape[0] * energy.shape[1]
         lower = np.full(energy.n_params, -np.inf)
-        lower[energy.shape[0] * energy.shape[1]:] = np.log(MIN_EXPERT_WEIGHT)
-        return lower
+        upper = np.full(energy.n_params, np.inf)
+        lower[n:] = np.log(MIN_EXPERT_WEIGHT)
+        upper[n:] = np.log(MAX_EXPERT_WEIGHT)
+        return lower, upper
+
+    def _at_weight_bound(self):
+        return self.learn_weights and bool(
+            np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
 
     def _objective(self, energy, X, n_threads=1):
         """``theta -> (loss, grad)`` on ``X`` (or its ``rows``), for the optimisers.
@@ -282,20 +295,22 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                             verbose=self.verbose)
                 theta, self.n_iter_, self.loss_curve_ = (res.theta, res.n_iter,
                                                          res.loss_curve)
-                diverged = res.diverged
-                if not diverged and not res.converged:
-                    warnings.warn(
-                        f"L-BFGS stopped after {self.n_iter_} iterations "
-                        f"without converging ({res.message}). Increase "
-                        "max_iter or tol.", ConvergenceWarning)
+                diverged, converged = res.diverged, res.converged
             else:
-                theta, diverged = self._fit_adam(fun, energy, theta0, len(Xc),
-                                                 rng)
+                theta, diverged, converged = self._fit_adam(
+                    fun, energy, theta0, len(Xc), rng)
         energy.set_params(theta)
         self._store(energy)
         self.n_samples_seen_ = X.shape[0]
-        if diverged:
+        if diverged or self._at_weight_bound():
             self._warn_diverged()
+        elif not converged:
+            unit, advice = (("iterations", "max_iter or tol")
+                            if self.solver == "lbfgs"
+                            else ("epochs", "max_iter or learning_rate"))
+            warnings.warn(
+                f"{self.solver} stopped after max_iter={self.max_iter} {unit} "
+                f"without converging. Increase {advice}.", ConvergenceWarning)
         return self
 
     def _batch_size(self, n_samples):
@@ -304,16 +319,16 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         return min(self.batch_size, n_samples)
 
     def _fit_adam(self, fun, energy, theta, n_samples, rng):
-        opt = Adam(energy.n_params, self.learning_rate,
-                   lower=self._lower(energy))
+        opt = Adam(energy.n_params, self.learning_rate, *self._box(energy))
         batch_size = self._batch_size(n_samples)
         self.loss_curve_ = []
         best, stall = np.inf, 0
+        converged = False
         for epoch in range(self.max_iter):
             theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
             self.n_iter_ = epoch + 1
             if not np.isfinite(loss):
-                return theta, True
+                return theta, True, False
             self.loss_curve_.append(loss)
             if self.verbose:
                 print(f"Epoch {self.n_iter_}, loss = {loss:.6g}")
@@ -323,22 +338,20 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                 stall = 0
             best = min(best, loss)
             if stall >= self.n_iter_no_change:
+                converged = True
                 break
-        else:
-            warnings.warn(
-                f"Adam ran max_iter={self.max_iter} epochs without "
-                "converging. Increase max_iter or learning_rate.",
-                ConvergenceWarning)
         self._optimizer, self._rng = opt, rng
-        return theta, False
+        return theta, False, converged
 
     def _warn_diverged(self):
         warnings.warn(
             "Score matching diverged: the loss or its gradient became "
-            "non-finite, and the last finite parameters were kept. This is "
-            "the failure of unregularized score matching on quantized data "
-            "(such as pixels): increase reg_lambda (try 1e-3 to 1e-1) or set "
-            "learn_weights=False.",
+            "non-finite, or expert weights reached MAX_EXPERT_WEIGHT="
+            f"{MAX_EXPERT_WEIGHT:g}; the last finite parameters were kept. "
+            "This is the failure of unregularized score matching on quantized "
+            "data (such as pixels) or data with constant features: increase "
+            "reg_lambda (try 1e-3 to 1e-1), set learn_weights=False, or drop "
+            "constant features.",
             ConvergenceWarning)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -380,7 +393,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                 self._rng = check_random_state(self.random_state)
         if getattr(self, "_optimizer", None) is None:
             self._optimizer = Adam(energy.n_params, self.learning_rate,
-                                   lower=self._lower(energy))
+                                   *self._box(energy))
         Xc = (X - self.mean_).astype(energy.dtype, copy=False)
         fun = self._objective(energy, Xc, n_threads=blas_threads())
         with single_threaded_blas():
@@ -392,7 +405,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         self.n_iter_ += 1
         if np.isfinite(loss):
             self.loss_curve_.append(loss)
-        else:
+        if not np.isfinite(loss) or self._at_weight_bound():
             self._warn_diverged()
         return self
 

@@ -43,10 +43,6 @@ def _poe(rng, n_features=5, n_experts=7, learn_weights=True):
     return ProductOfExperts(V, beta, c=np.exp(1.5), learn_weights=learn_weights)
 
 
-def _energy_fn(model, i):
-    return lambda x: model.energy(x[None, :])[0]
-
-
 def test_poe_input_derivatives_match_brute_force_hessian_diagonal():
     rng = np.random.default_rng(0)
     model = _poe(rng)
@@ -124,6 +120,18 @@ def test_chunking_does_not_change_loss_or_gradient():
     g2 = model.params_gradient(g2)
     assert l1 == pytest.approx(l2, rel=1e-12)
     np.testing.assert_allclose(g1, g2, rtol=1e-10)
+
+
+def test_threads_give_the_same_loss_and_gradient():
+    rng = np.random.default_rng(6)
+    model = _poe(rng, n_features=6, n_experts=9)
+    X = rng.standard_normal((1000, 6))
+    l1, g1 = regularized_score_matching(model.network, X, 0.1, 64, n_threads=1)
+    g1 = model.params_gradient(g1)
+    l2, g2 = regularized_score_matching(model.network, X, 0.1, 64, n_threads=3)
+    g2 = model.params_gradient(g2)
+    assert l1 == pytest.approx(l2, rel=1e-12)
+    np.testing.assert_allclose(g1, g2, rtol=1e-10, atol=1e-14)
 
 
 class _TwoLayerEnergy:
