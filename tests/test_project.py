@@ -1,0 +1,42 @@
+"""The project's promises to a new user: README commands, CI, the demo."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands():
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Set-up on a fresh machine", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```\n(.*?)\n```", section, flags=re.S)
+
+
+def test_readme_has_two_setup_commands_and_ci_runs_the_test_one():
+    install_demo, install_test = _readme_commands()
+    assert install_demo.strip().endswith("sksm demo")
+    assert "pytest" in install_test
+    ci_lines = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert install_test.strip() in [line.strip() for line in ci_lines]
+
+
+def test_demo_runs_as_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "sksm", "demo", "--n-jobs", "1"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "<- best" in result.stdout
+    assert "expert activations" in result.stdout
+    assert "ConvergenceWarning" not in result.stderr
+
+
+def test_unknown_command_exits_with_usage_error():
+    from sksm.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["frobnicate"])
+    assert exc.value.code == 2
