@@ -5,10 +5,16 @@ against the eight plain matrix products of the same sizes that Algorithm 1
 needs (forward x W^T; backward d W and d' W^2; SM-forward a W^T and b W^2T;
 weight gradient d^T a, d'^T b and c^T x), timed in the same run.
 
+Also the peak memory (resident set size) of a process that fits a complete
+PoE to 60,000 x 196 float64 data (a few L-BFGS iterations: memory does not
+grow with iterations), measured in a fresh subprocess.
+
 Run:  python benchmarks/bench_loss.py [--repeats 15]
 """
 
 import argparse
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -45,6 +51,29 @@ def _matmuls(X, W):
     return run
 
 
+_MEMORY_CHILD = """
+import resource, sys
+import numpy as np
+from sksm import RegularizedScoreMatchingPoE
+n, d = int(sys.argv[1]), int(sys.argv[2])
+X = np.random.default_rng(0).random((n, d))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+import warnings
+warnings.simplefilter("ignore")
+RegularizedScoreMatchingPoE(max_iter=3, random_state=0).fit(X)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(before / 1024, after / 1024)
+"""
+
+
+def fit_peak_memory(n_samples, n_features):
+    """Peak RSS (MB) of a fresh process before and after fitting."""
+    out = subprocess.run([sys.executable, "-c", _MEMORY_CHILD, str(n_samples),
+                          str(n_features)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-samples", type=int, default=10_000)
@@ -78,6 +107,10 @@ def main(argv=None):
         print(f"{name:8} {t_loss * 1e3:15.1f} {t_mm * 1e3:15.1f} "
               f"{t_loss / t_mm:7.2f}")
     print(f"float32 speed-up over float64: {rows[0][1] / rows[1][1]:.2f}x")
+    before, after = fit_peak_memory(60_000, d)
+    print(f"\nfit on 60000 x {d} float64 ({60_000 * d * 8 / 1e6:.0f} MB of "
+          f"data): peak RSS {after:.0f} MB (data and imports alone: "
+          f"{before:.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -129,7 +129,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Loss after each iteration or epoch.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when they are all strings.
 
     See Also
@@ -422,7 +422,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         return X - self.mean_.astype(X.dtype)
 
     def transform(self, X):
-        """Expert activations ``g(w_i . (x - mean_))``.
+        """Expert activations ``g(w_i^T (x - mean_))``.
 
         Parameters
         ----------

@@ -42,11 +42,17 @@ __all__ = ["Linear", "Elementwise", "WeightedSum", "EnergyNetwork"]
 
 
 class Layer:
-    """Base class: a layer with named parameters and accumulated gradients."""
+    """Base class: a layer with named parameters and accumulated gradients.
+
+    Subclasses implement the four passes described in the module docstring:
+    ``forward(h, value)``, ``backward(d_o, d2_o, second)``,
+    ``sm_forward(a_h, b_h)`` and ``sm_backward(c_o, need_input)``.
+    """
 
     param_names = ()
 
     def zero_grad(self):
+        """Reset the accumulated gradients ``grads`` to zero."""
         self.grads = {
             name: np.zeros_like(getattr(self, name)) for name in self.param_names
         }

@@ -55,6 +55,7 @@ class ProductOfExperts:
 
     @property
     def n_params(self):
+        """Length of the flat parameter vector."""
         m, n = self.shape
         return m * n + (m if self.learn_weights else 0)
 
@@ -77,10 +78,12 @@ class ProductOfExperts:
 
     @property
     def filters(self):
+        """Unit-norm filters, shape (n_experts, n_features)."""
         return self._linear.weight
 
     @property
     def weights(self):
+        """Expert weights ``alpha``, shape (n_experts,)."""
         return self._weights.weight
 
     def params_gradient(self, grads):
@@ -105,5 +108,5 @@ class ProductOfExperts:
         return E, d
 
     def activations(self, X):
-        """Expert activations ``g(w_i . x)``, shape (n_samples, n_experts)."""
+        """Expert activations ``g(w_i^T x)``, shape (n_samples, n_experts)."""
         return self.expert.value(X @ self.filters.T)
