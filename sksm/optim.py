@@ -6,7 +6,7 @@ returns a non-finite value (divergence).
 """
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import Bounds, minimize
 
 __all__ = ["Adam", "OptimizeResult", "lbfgs"]
 
@@ -45,10 +45,13 @@ class _FiniteGuard:
         return float(loss), grad
 
 
-def lbfgs(fun, theta0, *, bounds=None, max_iter=500, tol=1e-6, verbose=0):
+def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
+          verbose=0):
     """Minimise ``fun`` by scipy's L-BFGS-B.
 
-    ``tol`` is scipy's ``ftol`` (relative reduction of the loss) and ``gtol``.
+    ``bounds`` is ``(lower, upper)``, arrays like ``theta0`` (``-inf``/``inf``
+    for no bound) or None.  ``tol`` is scipy's ``ftol`` (relative reduction of
+    the loss) and ``gtol``.
     """
     guard = _FiniteGuard(fun, theta0)
     losses = []
@@ -61,7 +64,8 @@ def lbfgs(fun, theta0, *, bounds=None, max_iter=500, tol=1e-6, verbose=0):
     try:
         res = minimize(
             guard, np.asarray(theta0, dtype=np.float64), jac=True,
-            method="L-BFGS-B", bounds=bounds, callback=callback,
+            method="L-BFGS-B", callback=callback,
+            bounds=None if bounds[0] is None else Bounds(*bounds),
             options={"maxiter": max_iter, "maxfun": 2 * max_iter + 20,
                      "ftol": tol, "gtol": tol},
         )

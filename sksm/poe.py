@@ -1,53 +1,26 @@
 """The RegularizedScoreMatchingPoE estimator."""
 
-import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.base import (BaseEstimator, ClassNamePrefixFeaturesOutMixin,
-                          DensityMixin, TransformerMixin, _fit_context)
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import (ClassNamePrefixFeaturesOutMixin, DensityMixin,
+                          TransformerMixin)
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._parallel import blas_threads, single_threaded_blas
+from ._base import (MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT,
+                    BaseExpertsEstimator, check_noise_sigma)
 from .energies import ProductOfExperts
 from .experts import DEFAULT_C
-from .objectives import regularized_score_matching
-from .optim import Adam, lbfgs
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
 
-#: Learned expert weights are kept at or above this value: an expert
-#: ``exp(-alpha g)`` with ``alpha <= 1/2`` is not a normalisable density.
-MIN_EXPERT_WEIGHT = 0.501
-#: ... and at or below this one.  A weight that reaches it means the fit has
-#: diverged: an expert is collapsing onto a (near-)constant direction of the
-#: data, which unregularized score matching rewards without bound.
-MAX_EXPERT_WEIGHT = 1e4
-
-
-def _check_noise_sigma(noise_sigma):
-    if (isinstance(noise_sigma, (bool, np.bool_))
-            or not isinstance(noise_sigma, (Real, np.floating, np.integer))):
-        raise TypeError(
-            f"noise_sigma must be a positive real number, got "
-            f"{type(noise_sigma).__name__} {noise_sigma!r}."
-        )
-    if not (np.isfinite(noise_sigma) and noise_sigma > 0):
-        raise ValueError(
-            f"noise_sigma must be a positive finite number (the standard "
-            f"deviation of the noise, in the units of X), got {noise_sigma!r}."
-        )
-    return float(noise_sigma)
-
 
 class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                                   TransformerMixin, DensityMixin,
-                                  BaseEstimator):
+                                  BaseExpertsEstimator):
     r"""Product of Student-t experts fitted by regularized score matching.
 
     The energy (Kingma & LeCun 2010, eq. 8) of a vector :math:`x` is
@@ -159,20 +132,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     """
 
     _parameter_constraints = {
+        **BaseExpertsEstimator._parameter_constraints,
         "n_experts": [Interval(Integral, 1, None, closed="left"), None],
-        "reg_lambda": [Interval(Real, 0, None, closed="left")],
-        "c": [Interval(Real, 0, None, closed="neither")],
-        "learn_weights": ["boolean"],
-        "solver": [StrOptions({"lbfgs", "adam"})],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [Interval(Integral, 1, None, closed="left"),
-                       StrOptions({"auto"})],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(self, n_experts=None, *, reg_lambda=0.01, c=DEFAULT_C,
@@ -194,220 +155,36 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         self.verbose = verbose
 
     # ------------------------------------------------------------------ #
-    # Parameters <-> energy
+    # Hooks of BaseExpertsEstimator
     # ------------------------------------------------------------------ #
-    def _init_params(self, n_features, dtype, rng):
-        """Initial (V, beta): random orthonormal filters, unit weights."""
-        n_experts = self.n_experts or n_features
-        if (self.warm_start and hasattr(self, "filters_")
-                and self.filters_.shape == (n_experts, n_features)):
-            return (self.filters_.astype(dtype),
-                    np.log(self.expert_weights_).astype(dtype))
-        G = rng.standard_normal((n_features, min(n_experts, n_features)))
-        V = np.linalg.qr(G)[0].T  # orthonormal rows
-        if n_experts > n_features:  # the extra filters: random directions
-            V = np.vstack([V, rng.standard_normal((n_experts - n_features,
-                                                   n_features))])
-        return V.astype(dtype), np.zeros(n_experts, dtype=dtype)
+    def _n_experts(self):
+        return self.n_experts or self.n_features_in_
 
-    def _energy(self, dtype=None):
-        """The fitted energy as a :class:`~sksm.energies.ProductOfExperts`."""
-        W = self.filters_ if dtype is None else self.filters_.astype(dtype)
-        return ProductOfExperts(W, np.log(self.expert_weights_).astype(W.dtype),
-                                self.c, learn_weights=self.learn_weights)
+    def _n_inputs(self):
+        return self.n_features_in_
 
-    def _store(self, energy):
-        self.filters_ = energy.filters.copy()
-        self.expert_weights_ = energy.weights.copy()
+    def _new_energy(self, V, beta):
+        return ProductOfExperts(V, beta, self.c, self.learn_weights)
 
-    def _bounds(self, energy):
-        if not self.learn_weights:
-            return None
-        n = energy.shape[0] * energy.shape[1]
-        weight_bounds = (np.log(MIN_EXPERT_WEIGHT), np.log(MAX_EXPERT_WEIGHT))
-        return [(None, None)] * n + [weight_bounds] * energy.shape[0]
-
-    def _box(self, energy):
-        """Lower and upper bounds of theta for Adam (None without weights)."""
-        if not self.learn_weights:
-            return None, None
-        n = energy.shape[0] * energy.shape[1]
-        lower = np.full(energy.n_params, -np.inf)
-        upper = np.full(energy.n_params, np.inf)
-        lower[n:] = np.log(MIN_EXPERT_WEIGHT)
-        upper[n:] = np.log(MAX_EXPERT_WEIGHT)
-        return lower, upper
-
-    def _at_weight_bound(self):
-        return self.learn_weights and bool(
-            np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
-
-    def _objective(self, energy, X, n_threads=1):
-        """``theta -> (loss, grad)`` on ``X`` (or its ``rows``), for the optimisers.
-
-        Run it inside :func:`~sksm._parallel.single_threaded_blas`: it uses
-        ``n_threads`` threads of its own.
-        """
-
-        def fun(theta, rows=None):
-            energy.set_params(theta)
-            Xb = X if rows is None else X[rows]
-            with np.errstate(over="ignore", invalid="ignore"):
-                loss, grads = regularized_score_matching(
-                    energy.network, Xb, self.reg_lambda, n_threads=n_threads)
-                return loss, energy.params_gradient(grads).astype(np.float64)
-
-        return fun
-
-    # ------------------------------------------------------------------ #
-    # Fitting
-    # ------------------------------------------------------------------ #
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Fit the model to ``X`` by regularized score matching.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; float32 data is fitted in float32.  Not modified.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
+    def _fit_data(self, X):
         X = validate_data(self, X, dtype=[np.float64, np.float32],
                           ensure_min_samples=2)
-        rng = check_random_state(self.random_state)
         self.mean_ = X.mean(axis=0)
-        Xc = X - self.mean_
-        V, beta = self._init_params(X.shape[1], X.dtype, rng)
-        energy = ProductOfExperts(V, beta, self.c, self.learn_weights)
-        fun = self._objective(energy, Xc, n_threads=blas_threads())
-        theta0 = energy.get_params().astype(np.float64)
-        self._optimizer = None
-        with single_threaded_blas():
-            if self.solver == "lbfgs":
-                res = lbfgs(fun, theta0, bounds=self._bounds(energy),
-                            max_iter=self.max_iter, tol=self.tol,
-                            verbose=self.verbose)
-                theta, self.n_iter_, self.loss_curve_ = (res.theta, res.n_iter,
-                                                         res.loss_curve)
-                diverged, converged = res.diverged, res.converged
-            else:
-                theta, diverged, converged = self._fit_adam(
-                    fun, energy, theta0, len(Xc), rng)
-        energy.set_params(theta)
-        self._store(energy)
         self.n_samples_seen_ = X.shape[0]
-        if diverged or self._at_weight_bound():
-            self._warn_diverged()
-        elif not converged:
-            unit, advice = (("iterations", "max_iter or tol")
-                            if self.solver == "lbfgs"
-                            else ("epochs", "max_iter or learning_rate"))
-            warnings.warn(
-                f"{self.solver} stopped after max_iter={self.max_iter} {unit} "
-                f"without converging. Increase {advice}.", ConvergenceWarning)
-        return self
+        return X - self.mean_
 
-    def _batch_size(self, n_samples):
-        if self.batch_size == "auto":
-            return min(200, n_samples)
-        return min(self.batch_size, n_samples)
-
-    def _fit_adam(self, fun, energy, theta, n_samples, rng):
-        opt = Adam(energy.n_params, self.learning_rate, *self._box(energy))
-        batch_size = self._batch_size(n_samples)
-        self.loss_curve_ = []
-        best, stall = np.inf, 0
-        converged = False
-        for epoch in range(self.max_iter):
-            theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
-            self.n_iter_ = epoch + 1
-            if not np.isfinite(loss):
-                return theta, True, False
-            self.loss_curve_.append(loss)
-            if self.verbose:
-                print(f"Epoch {self.n_iter_}, loss = {loss:.6g}")
-            if loss > best - self.tol * max(1.0, abs(best)):
-                stall += 1
-            else:
-                stall = 0
-            best = min(best, loss)
-            if stall >= self.n_iter_no_change:
-                converged = True
-                break
-        self._optimizer, self._rng = opt, rng
-        return theta, False, converged
-
-    def _warn_diverged(self):
-        warnings.warn(
-            "Score matching diverged: the loss or its gradient became "
-            "non-finite, or expert weights reached MAX_EXPERT_WEIGHT="
-            f"{MAX_EXPERT_WEIGHT:g}; the last finite parameters were kept. "
-            "This is the failure of unregularized score matching on quantized "
-            "data (such as pixels) or data with constant features: increase "
-            "reg_lambda (try 1e-3 to 1e-1), set learn_weights=False, or drop "
-            "constant features.",
-            ConvergenceWarning)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Run one Adam epoch over the minibatch ``X``.
-
-        The first call initialises the model; later calls continue from it,
-        with the Adam state and the random stream kept on the estimator.
-        ``mean_`` is the running mean of all samples seen.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A minibatch.  Not modified.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : object
-            The updated estimator.
-        """
-        first = not hasattr(self, "filters_")
+    def _partial_fit_data(self, X, first):
+        """Validate a minibatch; ``mean_`` is the running mean of all rows."""
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first)
         if first:
-            self._rng = check_random_state(self.random_state)
-            V, beta = self._init_params(X.shape[1], X.dtype, self._rng)
             self.mean_ = X.mean(axis=0)
             self.n_samples_seen_ = X.shape[0]
-            self.n_iter_, self.loss_curve_ = 0, []
-            energy = ProductOfExperts(V, beta, self.c, self.learn_weights)
         else:
-            n_old = self.n_samples_seen_
-            self.n_samples_seen_ = n_old + X.shape[0]
-            self.mean_ = (self.mean_ + (X.sum(axis=0) - X.shape[0] * self.mean_)
-                          / self.n_samples_seen_).astype(self.mean_.dtype)
-            energy = self._energy(dtype=self.filters_.dtype)
-            if not hasattr(self, "_rng"):
-                self._rng = check_random_state(self.random_state)
-        if getattr(self, "_optimizer", None) is None:
-            self._optimizer = Adam(energy.n_params, self.learning_rate,
-                                   *self._box(energy))
-        Xc = (X - self.mean_).astype(energy.dtype, copy=False)
-        fun = self._objective(energy, Xc, n_threads=blas_threads())
-        with single_threaded_blas():
-            theta, loss = self._optimizer.run_epoch(
-                fun, energy.get_params().astype(np.float64), len(Xc),
-                self._batch_size(len(Xc)), self._rng)
-        energy.set_params(theta)
-        self._store(energy)
-        self.n_iter_ += 1
-        if np.isfinite(loss):
-            self.loss_curve_.append(loss)
-        if not np.isfinite(loss) or self._at_weight_bound():
-            self._warn_diverged()
-        return self
+            self.n_samples_seen_ += X.shape[0]
+            self.mean_ = self.mean_ + ((X - self.mean_).sum(axis=0)
+                                       / self.n_samples_seen_).astype(
+                                           self.mean_.dtype)
+        return X - self.mean_
 
     # ------------------------------------------------------------------ #
     # Using the model
@@ -434,7 +211,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             In the dtype of ``X`` (float32 stays float32).
         """
         Xc = self._centered(X)
-        return self._energy(dtype=Xc.dtype).activations(Xc)
+        return self._fitted_energy(dtype=Xc.dtype).activations(Xc)
 
     def energy(self, X):
         """Energy ``E(x)`` of every row, the negative unnormalised log-density.
@@ -448,7 +225,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         energy : ndarray of shape (n_samples,)
         """
         Xc = self._centered(X)
-        return self._energy(dtype=Xc.dtype).energy(Xc)
+        return self._fitted_energy(dtype=Xc.dtype).energy(Xc)
 
     def grad_log_density(self, X):
         """Gradient of the log-density with respect to ``x``: ``-dE/dx``.
@@ -462,7 +239,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         grad : ndarray of shape (n_samples, n_features)
         """
         Xc = self._centered(X)
-        return -self._energy(dtype=Xc.dtype).grad_energy(Xc)[1]
+        return -self._fitted_energy(dtype=Xc.dtype).grad_energy(Xc)[1]
 
     def log_partition(self):
         r"""Exact :math:`\log Z` of the fitted complete model.
@@ -501,7 +278,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         if sign == 0 or not np.isfinite(logdet):
             raise ValueError("The fitted filters are linearly dependent; the "
                              "density is not normalisable.")
-        expert = self._energy().expert
+        expert = self._fitted_energy().expert
         return -logdet + float(np.sum(expert.log_normalizer(
             self.expert_weights_.astype(np.float64))))
 
@@ -521,7 +298,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         """
         Xc = self._centered(X)
         log_z = self.log_partition()
-        E = self._energy(dtype=Xc.dtype).energy(Xc)
+        E = self._fitted_energy(dtype=Xc.dtype).energy(Xc)
         return -E.astype(np.float64) - log_z
 
     def score(self, X, y=None):
@@ -567,10 +344,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         X_denoised : ndarray of shape (n_samples, n_features)
             In the dtype of ``X``.
         """
-        sigma = _check_noise_sigma(noise_sigma)
+        sigma = check_noise_sigma(noise_sigma)
         Y = self._validate(X)
         dtype = Y.dtype
-        energy = self._energy(dtype=np.float64)
+        energy = self._fitted_energy(dtype=np.float64)
         mean = self.mean_.astype(np.float64)
         Yc = Y.astype(np.float64) - mean
         inv_var = 1.0 / sigma ** 2

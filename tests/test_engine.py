@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from scipy.optimize import approx_fprime, check_grad
 
-from sksm.energies import (Elementwise, EnergyNetwork, Linear,
+from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
                            ProductOfExperts, WeightedSum)
+from sksm.energies.conv import col2im, im2col
 from sksm.experts import StudentT
 from sksm.objectives import regularized_score_matching
 
@@ -203,3 +204,66 @@ def test_two_layer_gradient_and_diagonal_rule():
             exact_diag[t, j] = (energy(x + e) - 2 * energy(x) + energy(x - e)) / h**2
     # The approximation drops cross terms between hidden units: it differs.
     assert not np.allclose(d2, exact_diag, rtol=1e-3)
+
+
+# --------------------------------------------------------------------- #
+# The convolutional layer (Fields of Experts)
+# --------------------------------------------------------------------- #
+def _foe_network(rng, n_filters=3, size=3):
+    conv = Conv2D(rng.standard_normal((n_filters, size * size)) * 0.5, size)
+    out = WeightedSum(np.exp(rng.normal(0, 0.3, n_filters)))
+    return conv, out, EnergyNetwork([conv, Elementwise(StudentT(2.0)), out])
+
+
+def test_im2col_and_col2im_are_adjoint():
+    rng = np.random.default_rng(7)
+    images = rng.standard_normal((2, 6, 5))
+    cols = rng.standard_normal((2, 4 * 3, 9))
+    lhs = np.vdot(im2col(images, 3), cols)
+    rhs = np.vdot(images, col2im(cols, 3, (6, 5)))
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+def test_conv_energy_derivatives_are_exact():
+    """The diagonal at a pixel sums every filter position covering it."""
+    rng = np.random.default_rng(8)
+    _, _, network = _foe_network(rng)
+    images = rng.standard_normal((2, 5, 6))
+    _, d, d2 = network.input_derivatives(images)
+    energy = lambda v, t: network.forward(v.reshape(1, 5, 6), energy=True)[0]
+    h = 1e-4
+    for t in range(2):
+        x = images[t].ravel()
+        np.testing.assert_allclose(
+            d[t].ravel(), approx_fprime(x, energy, 1e-7, t), rtol=1e-4,
+            atol=1e-5)
+        for j in range(30):
+            e = np.zeros(30)
+            e[j] = h
+            exact = (energy(x + e, t) - 2 * energy(x, t) + energy(x - e, t)) / h**2
+            assert d2[t].ravel()[j] == pytest.approx(exact, rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize("reg_lambda", [0.0, 0.1])
+def test_conv_weight_gradient_matches_finite_differences(reg_lambda):
+    rng = np.random.default_rng(9)
+    conv, out, network = _foe_network(rng)
+    images = rng.standard_normal((4, 6, 7))
+    n_w = conv.weight.size
+
+    def set_theta(theta):
+        conv.weight = theta[:n_w].reshape(conv.weight.shape)
+        out.weight = theta[n_w:]
+
+    def f(theta):
+        set_theta(theta)
+        return regularized_score_matching(network, images, reg_lambda, 3)[0]
+
+    def g(theta):
+        set_theta(theta)
+        grads = regularized_score_matching(network, images, reg_lambda, 3)[1]
+        return np.concatenate([grads[0]["weight"].ravel(), grads[2]["weight"]])
+
+    theta = np.concatenate([conv.weight.ravel(), out.weight])
+    err = check_grad(f, g, theta, epsilon=1e-6)
+    assert err < 1e-5 * max(1.0, np.linalg.norm(g(theta)))

@@ -30,7 +30,7 @@ def _fast(**params):
 
 def _sm_loss(est, X):
     """The fitted model's RSM loss on X, in float64."""
-    energy = est._energy(dtype=np.float64)
+    energy = est._fitted_energy(dtype=np.float64)
     return regularized_score_matching(energy.network, X - est.mean_,
                                       est.reg_lambda)[0]
 
@@ -300,6 +300,13 @@ def test_warm_start_continues_from_previous_solution(sparse_sources):
     first = est.n_iter_
     est.fit(sparse_sources)
     assert est.n_iter_ < first
+
+
+def test_warm_start_into_fixed_weights_uses_unit_weights(sparse_sources):
+    est = _fast(max_iter=50, warm_start=True).fit(sparse_sources)
+    assert not np.allclose(est.expert_weights_, 1.0)
+    est.set_params(learn_weights=False).fit(sparse_sources)
+    np.testing.assert_array_equal(est.expert_weights_, 1.0)
 
 
 def test_fit_is_deterministic(sparse_sources):

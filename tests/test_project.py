@@ -40,3 +40,20 @@ def test_unknown_command_exits_with_usage_error():
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == 2
+
+
+def test_docs_build_offline_without_warnings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html",
+         str(ROOT / "doc"), str(tmp_path / "html")],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "html" / "user_guide.html").exists()
+
+
+def test_mnist_example_runs_and_draws(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "plot_mnist_poe.py")],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "plot_mnist_poe.png").stat().st_size > 10_000

@@ -162,11 +162,15 @@ class Elementwise(Layer):
 
 
 class WeightedSum(Layer):
-    r"""Output layer :math:`E = \sum_i \alpha_i h_i`.
+    r"""Output layer :math:`E = \sum_{p} \sum_i \alpha_i h_{p,i}`.
+
+    The input has shape (n, n_units) or (n, ..., n_units), for example
+    (n, n_positions, n_experts) in a Field of Experts: the weights apply to
+    the last axis and every other axis but the first is summed over.
 
     Parameters
     ----------
-    weight : ndarray of shape (n_in,)
+    weight : ndarray of shape (n_units,)
         The expert weights :math:`\alpha`.
     """
 
@@ -177,7 +181,10 @@ class WeightedSum(Layer):
 
     def forward(self, h, value=True):
         self._h = h
-        return None if h is None else h @ self.weight
+        if h is None:
+            return None
+        E = h @ self.weight
+        return E.reshape(len(E), -1).sum(axis=1)
 
     def backward(self, d_o=None, d2_o=None, second=True):
         # At the top of the network dE/dE = 1 (d_o None) and d2E/dE2 = 0.
@@ -186,15 +193,19 @@ class WeightedSum(Layer):
         return self.weight[None, :], None
 
     def sm_forward(self, a_h, b_h):
-        # delta_h = alpha (times dE/dE = 1): dJ/dalpha_i = sum_t a_h,ti
-        self._add_grad("weight", a_h.sum(axis=0))
-        return a_h @ self.weight, None
+        # delta_h = alpha (times dE/dE = 1): dJ/dalpha_i = sum a_h[..., i]
+        flat = a_h.reshape(-1, a_h.shape[-1])
+        self._add_grad("weight", flat.sum(axis=0))
+        return None, None
 
     def sm_backward(self, c_o, need_input=True):
         if c_o is None:
             return None
-        self._add_grad("weight", self._h.T @ c_o)
-        return c_o[:, None] * self.weight if need_input else None
+        h = self._h.reshape(len(c_o), -1, self._h.shape[-1])
+        self._add_grad("weight", np.einsum("npm,n->m", h, c_o))
+        if not need_input:
+            return None
+        return c_o.reshape((-1,) + (1,) * (self._h.ndim - 1)) * self.weight
 
 
 class EnergyNetwork:

@@ -1,0 +1,286 @@
+"""Fitting machinery shared by the expert estimators (PoE and FoE).
+
+A subclass says how its data become the energy's input (``_fit_data``,
+``_partial_fit_data``), how many filter inputs an expert has, and which energy
+to build (``_new_energy``); everything about solvers, bounds, divergence and
+warnings lives here.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._parallel import blas_threads, single_threaded_blas
+from .objectives import regularized_score_matching
+from .optim import Adam, lbfgs
+
+__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "check_noise_sigma"]
+
+#: Learned expert weights are kept at or above this value: an expert
+#: ``exp(-alpha g)`` with ``alpha <= 1/2`` is not a normalisable density.
+MIN_EXPERT_WEIGHT = 0.501
+#: ... and at or below this one.  A weight that reaches it means the fit has
+#: diverged: an expert is collapsing onto a (near-)constant direction of the
+#: data, which unregularized score matching rewards without bound.
+MAX_EXPERT_WEIGHT = 1e4
+
+
+def check_noise_sigma(noise_sigma):
+    """Return ``noise_sigma`` as a float, or raise a clear error."""
+    if (isinstance(noise_sigma, (bool, np.bool_))
+            or not isinstance(noise_sigma, (Real, np.floating, np.integer))):
+        raise TypeError(
+            f"noise_sigma must be a positive real number, got "
+            f"{type(noise_sigma).__name__} {noise_sigma!r}."
+        )
+    if not (np.isfinite(noise_sigma) and noise_sigma > 0):
+        raise ValueError(
+            f"noise_sigma must be a positive finite number (the standard "
+            f"deviation of the noise, in the units of the data), got "
+            f"{noise_sigma!r}."
+        )
+    return float(noise_sigma)
+
+
+class BaseExpertsEstimator(BaseEstimator):
+    """Score-matching fit of an expert energy; see the subclasses."""
+
+    _parameter_constraints = {
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "c": [Interval(Real, 0, None, closed="neither")],
+        "learn_weights": ["boolean"],
+        "solver": [StrOptions({"lbfgs", "adam"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"),
+                       StrOptions({"auto"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # -------------------------------------------------------------- #
+    # Hooks
+    # -------------------------------------------------------------- #
+    def _new_energy(self, V, beta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_data(self, X):  # pragma: no cover - abstract
+        """Validate X, set data-derived attributes, return the energy input."""
+        raise NotImplementedError
+
+    def _partial_fit_data(self, X, first):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -------------------------------------------------------------- #
+    # Parameters <-> energy
+    # -------------------------------------------------------------- #
+    def _init_params(self, n_experts, n_inputs, dtype, rng):
+        """Initial (V, beta): random orthonormal filters, unit weights."""
+        beta = np.zeros(n_experts, dtype=dtype)  # alpha = 1
+        if (self.warm_start and hasattr(self, "filters_")
+                and self._raw_filters().shape == (n_experts, n_inputs)):
+            if self.learn_weights:
+                beta = np.log(self.expert_weights_).astype(dtype)
+            return self._raw_filters().astype(dtype), beta
+        G = rng.standard_normal((n_inputs, min(n_experts, n_inputs)))
+        V = np.linalg.qr(G)[0].T  # orthonormal rows
+        if n_experts > n_inputs:  # the extra filters: random directions
+            V = np.vstack([V, rng.standard_normal((n_experts - n_inputs,
+                                                   n_inputs))])
+        return V.astype(dtype), beta
+
+    def _raw_filters(self):
+        """The learned filters as rows (n_experts, n_filter_inputs)."""
+        return self.filters_.reshape(len(self.filters_), -1)
+
+    def _fitted_energy(self, dtype=None):
+        """The learned energy (on the energy's input space)."""
+        W = self._raw_filters()
+        if dtype is not None:
+            W = W.astype(dtype)
+        return self._new_energy(W, np.log(self.expert_weights_).astype(W.dtype))
+
+    def _store(self, energy):
+        self.filters_ = energy.filters.copy()
+        self.expert_weights_ = energy.weights.copy()
+
+    def _box(self, energy):
+        """Lower and upper bounds of theta (None, None without weights)."""
+        if not self.learn_weights:
+            return None, None
+        n = energy.shape[0] * energy.shape[1]
+        lower = np.full(energy.n_params, -np.inf)
+        upper = np.full(energy.n_params, np.inf)
+        lower[n:] = np.log(MIN_EXPERT_WEIGHT)
+        upper[n:] = np.log(MAX_EXPERT_WEIGHT)
+        return lower, upper
+
+    def _at_weight_bound(self):
+        return self.learn_weights and bool(
+            np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
+
+    def _objective(self, energy, data, n_threads=1):
+        """``theta -> (loss, grad)`` on ``data`` (or its ``rows``).
+
+        Run it inside :func:`~sksm._parallel.single_threaded_blas`: it uses
+        ``n_threads`` threads of its own.
+        """
+
+        def fun(theta, rows=None):
+            energy.set_params(theta)
+            batch = data if rows is None else data[rows]
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss, grads = regularized_score_matching(
+                    energy.network, batch, self.reg_lambda, n_threads=n_threads)
+                return loss, energy.params_gradient(grads).astype(np.float64)
+
+        return fun
+
+    # -------------------------------------------------------------- #
+    # Fitting
+    # -------------------------------------------------------------- #
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model to ``X`` by regularized score matching.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; float32 data is fitted in float32.  Not modified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        data = self._fit_data(X)
+        rng = check_random_state(self.random_state)
+        V, beta = self._init_params(self._n_experts(), self._n_inputs(),
+                                    data.dtype, rng)
+        energy = self._new_energy(V, beta)
+        fun = self._objective(energy, data, n_threads=blas_threads())
+        theta0 = energy.get_params().astype(np.float64)
+        self._optimizer = None
+        with single_threaded_blas():
+            if self.solver == "lbfgs":
+                res = lbfgs(fun, theta0, bounds=self._box(energy),
+                            max_iter=self.max_iter, tol=self.tol,
+                            verbose=self.verbose)
+                theta, self.n_iter_, self.loss_curve_ = (res.theta, res.n_iter,
+                                                         res.loss_curve)
+                diverged, converged = res.diverged, res.converged
+            else:
+                theta, diverged, converged = self._fit_adam(
+                    fun, energy, theta0, len(data), rng)
+        energy.set_params(theta)
+        self._store(energy)
+        if diverged or self._at_weight_bound():
+            self._warn_diverged()
+        elif not converged:
+            unit, advice = (("iterations", "max_iter or tol")
+                            if self.solver == "lbfgs"
+                            else ("epochs", "max_iter or learning_rate"))
+            warnings.warn(
+                f"{self.solver} stopped after max_iter={self.max_iter} {unit} "
+                f"without converging. Increase {advice}.", ConvergenceWarning)
+        return self
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        return min(self.batch_size, n_samples)
+
+    def _fit_adam(self, fun, energy, theta, n_samples, rng):
+        opt = Adam(energy.n_params, self.learning_rate, *self._box(energy))
+        batch_size = self._batch_size(n_samples)
+        self.loss_curve_ = []
+        best, stall = np.inf, 0
+        converged = False
+        for epoch in range(self.max_iter):
+            theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
+            self.n_iter_ = epoch + 1
+            if not np.isfinite(loss):
+                return theta, True, False
+            self.loss_curve_.append(loss)
+            if self.verbose:
+                print(f"Epoch {self.n_iter_}, loss = {loss:.6g}")
+            if loss > best - self.tol * max(1.0, abs(best)):
+                stall += 1
+            else:
+                stall = 0
+            best = min(best, loss)
+            if stall >= self.n_iter_no_change:
+                converged = True
+                break
+        self._optimizer, self._rng = opt, rng
+        return theta, False, converged
+
+    def _warn_diverged(self):
+        warnings.warn(
+            "Score matching diverged: the loss or its gradient became "
+            "non-finite, or expert weights reached MAX_EXPERT_WEIGHT="
+            f"{MAX_EXPERT_WEIGHT:g}; the last finite parameters were kept. "
+            "This is the failure of unregularized score matching on quantized "
+            "data (such as pixels) or data with constant features: increase "
+            "reg_lambda (try 1e-3 to 1e-1), set learn_weights=False, or drop "
+            "constant features.",
+            ConvergenceWarning)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Run one Adam epoch over the minibatch ``X``.
+
+        The first call initialises the model; later calls continue from it,
+        with the Adam state and the random stream kept on the estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A minibatch.  Not modified.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        first = not hasattr(self, "filters_")
+        data = self._partial_fit_data(X, first)
+        if first:
+            self._rng = check_random_state(self.random_state)
+            V, beta = self._init_params(self._n_experts(), self._n_inputs(),
+                                        data.dtype, self._rng)
+            self.n_iter_, self.loss_curve_ = 0, []
+            energy = self._new_energy(V, beta)
+        else:
+            energy = self._fitted_energy()
+            if not hasattr(self, "_rng"):
+                self._rng = check_random_state(self.random_state)
+        data = data.astype(energy.dtype, copy=False)
+        if getattr(self, "_optimizer", None) is None:
+            self._optimizer = Adam(energy.n_params, self.learning_rate,
+                                   *self._box(energy))
+        fun = self._objective(energy, data, n_threads=blas_threads())
+        with single_threaded_blas():
+            theta, loss = self._optimizer.run_epoch(
+                fun, energy.get_params().astype(np.float64), len(data),
+                self._batch_size(len(data)), self._rng)
+        energy.set_params(theta)
+        self._store(energy)
+        self.n_iter_ += 1
+        if np.isfinite(loss):
+            self.loss_curve_.append(loss)
+        if not np.isfinite(loss) or self._at_weight_bound():
+            self._warn_diverged()
+        return self
