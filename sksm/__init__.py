@@ -5,9 +5,10 @@ Matching*, with the habits of scikit-learn.
 """
 
 from .experts import DEFAULT_C, StudentT
+from .foe import FieldsOfExperts
 from .poe import RegularizedScoreMatchingPoE
 
 __version__ = "0.1.0"
 
-__all__ = ["DEFAULT_C", "RegularizedScoreMatchingPoE", "StudentT",
-           "__version__"]
+__all__ = ["DEFAULT_C", "FieldsOfExperts", "RegularizedScoreMatchingPoE",
+           "StudentT", "__version__"]

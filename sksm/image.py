@@ -13,6 +13,7 @@ from sklearn.utils import check_random_state
 __all__ = [
     "add_noise",
     "check_image",
+    "compose_filters",
     "extract_patches",
     "laplacian_kernel",
     "psnr",

@@ -4,11 +4,17 @@ import numpy as np
 
 from .._parallel import map_chunks
 
-__all__ = ["regularized_score_matching", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["regularized_score_matching", "chunk_rows"]
 
-#: Rows per chunk: small enough for the elementwise passes to stay in cache,
-#: large enough for efficient matrix products (see benchmarks/bench_loss.py).
-DEFAULT_CHUNK_SIZE = 512
+#: Input values per chunk: small enough for the elementwise passes to stay in
+#: cache, large enough for efficient matrix products; 512 rows of 196 pixels
+#: measured best (benchmarks/bench_loss.py).
+CHUNK_ELEMENTS = 512 * 196
+
+
+def chunk_rows(X):
+    """Rows of ``X`` per chunk (images count as rows of all their pixels)."""
+    return max(1, CHUNK_ELEMENTS // int(np.prod(X.shape[1:])))
 
 
 def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
@@ -38,7 +44,8 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     reg_lambda : float
         Curvature penalty :math:`\lambda \ge 0`.
     chunk_size : int, default=None
-        Rows evaluated at once (bounds memory); None is 512.
+        Rows evaluated at once (bounds memory); None: about 100,000 input
+        values per chunk (512 rows of 196 features).
     n_threads : int, default=None
         Threads evaluating chunks in parallel; None uses as many as BLAS may.
 
@@ -72,6 +79,6 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
         net.accumulate_sm_gradients(d, d2)
         return loss
 
-    loss = map_chunks(network, X, chunk_loss, chunk_size or DEFAULT_CHUNK_SIZE,
+    loss = map_chunks(network, X, chunk_loss, chunk_size or chunk_rows(X),
                       n_threads)
     return loss / n_samples, network.grads
