@@ -42,9 +42,10 @@ class StudentT:
         """Return ``g(z)``."""
         return np.log1p(0.5 * (self.c * z) ** 2)
 
-    def derivatives(self, z, value=False):
-        """Return ``(g, g', g'', g''')`` at ``z``; ``g`` is None unless ``value``.
+    def derivatives(self, z, value=False, order=3):
+        """Return ``(g, g', g'', g''')`` at ``z``.
 
+        ``g`` is None unless ``value``; derivatives above ``order`` are None.
         Whole-array operations in the dtype of ``z``, with few temporaries.
         """
         s = z.dtype.type(self.c * self.c)
@@ -55,10 +56,14 @@ class StudentT:
         r = np.reciprocal(q)        # 1 / q
         g1 = z * r
         g1 *= s                     # s z / q
+        if order < 2:
+            return g, g1, None, None
         g2 = 2 - q
         g2 *= r
         g2 *= r
         g2 *= s                     # s (2 - q) / q^2
+        if order < 3:
+            return g, g1, g2, None
         g3 = q - 4
         g3 *= g1
         g3 *= r
@@ -99,7 +104,7 @@ class Quadratic:
         """Return ``g(z)``."""
         return 0.5 * z * z
 
-    def derivatives(self, z, value=False):
+    def derivatives(self, z, value=False, order=3):
         """Return ``(g, g', g'', g''')``; ``g`` is None unless ``value``."""
         g = 0.5 * z * z if value else None
         return g, z.copy(), np.ones_like(z), np.zeros_like(z)

@@ -4,6 +4,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import minimize
+from scipy.ndimage import gaussian_filter, zoom
 from scipy.signal import fftconvolve
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -79,6 +80,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         in [0, 1] it sets how heavy-tailed the experts are.
     learn_weights : bool, default=True
         Learn the expert weights (kept in [0.501, 1e4]); False fixes them to 1.
+    normalize_filters : bool, default=True
+        Keep the filters at unit norm, as the paper does.  False lets each
+        filter's norm, and with it the scale of its expert, be learned.
     pooling : {'sum'} or None, default=None
         ``transform`` output: None, every expert at every position; 'sum', the
         activations summed over positions (translation-invariant features).
@@ -96,7 +100,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     Attributes
     ----------
     filters_ : ndarray of shape (n_experts, filter_size, filter_size)
-        Unit-norm filters, acting on whitened images.
+        The filters (unit-norm unless ``normalize_filters=False``), acting on
+        whitened images.
     expert_weights_ : ndarray of shape (n_experts,)
     pixel_filters_ : ndarray of shape (n_experts, k, k)
         The filters acting on pixels: ``filters_`` composed with the
@@ -134,11 +139,13 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "image_shape": [tuple, list, None],
         "whiten": [StrOptions({"laplacian"}), None],
         "pooling": [StrOptions({"sum"}), None],
+        "normalize_filters": ["boolean"],
     }
 
     def __init__(self, n_experts=24, *, filter_size=5, image_shape=None,
                  reg_lambda=1e-4, whiten="laplacian", c=DEFAULT_C,
-                 learn_weights=True, pooling=None, solver="lbfgs",
+                 learn_weights=True, normalize_filters=True, pooling=None,
+                 solver="lbfgs",
                  max_iter=250, tol=1e-6, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
                  random_state=None, verbose=0):
@@ -149,6 +156,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.whiten = whiten
         self.c = c
         self.learn_weights = learn_weights
+        self.normalize_filters = normalize_filters
         self.pooling = pooling
         self.solver = solver
         self.max_iter = max_iter
@@ -170,7 +178,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return self.filter_size ** 2
 
     def _new_energy(self, V, beta):
-        return FieldOfExperts(V, beta, self.c, self.learn_weights)
+        return FieldOfExperts(V, beta, self.c, self.learn_weights,
+                              unit_norm=self.normalize_filters)
 
     def _store(self, energy):
         k = self.filter_size
@@ -438,6 +447,130 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             _, data_grad = data_fn(x)
             x = x - step * sigma ** 2 * (prior_weight * d + data_grad)
         return x
+
+    def super_resolve(self, image, factor=2, *, n_iter=200, step=None,
+                      prior_weight=1.0):
+        """Upscale an image whose pixels are block means (paper section 4.3).
+
+        The low-resolution image is taken to be the ``factor`` x ``factor``
+        block mean of the unknown original.  Start from a linear upscaling
+        followed by a low-pass filter, then alternate ``n_iter`` times (1) a
+        step down the prior energy, ``x <- x - step * dE/dx`` with the step
+        annealed geometrically, and (2) a projection that restores every
+        block's mean exactly.
+
+        Parameters
+        ----------
+        image : array-like of shape (height, width)
+            Integer images are read as [0, 1] and returned in their dtype.
+        factor : int, default=2
+        n_iter : int, default=200
+        step : tuple of (float, float), default=None
+            First and last step sizes.  None: from ``1 / L`` to ``1 / (40 L)``
+            (the paper's ratio, 2e-2 to 5e-4), where ``L`` bounds the
+            curvature of the prior (:meth:`prior_lipschitz`), so that the
+            schedule does not depend on the scale of the learned energy; the
+            paper's absolute steps overshoot on energies steeper than its own.
+        prior_weight : float, default=1.0
+
+        Returns
+        -------
+        upscaled : ndarray of shape (height * factor, width * factor)
+        """
+        check_is_fitted(self)
+        if not isinstance(factor, Integral) or factor < 2:
+            raise ValueError(f"factor must be an integer >= 2, got "
+                             f"{factor!r}.")
+        arr = check_image(image, "image")
+        low = to_float(arr).astype(np.float64)
+        shape = (low.shape[0] * factor, low.shape[1] * factor)
+        if min(shape) <= self._margin():
+            raise ValueError(f"image of shape {arr.shape} is too small for "
+                             "this model.")
+        x = zoom(low, factor, order=1, mode="nearest", grid_mode=True)
+        x = gaussian_filter(x, sigma=0.5 * factor)
+
+        def project(x):
+            blocks = x.reshape(low.shape[0], factor, low.shape[1], factor)
+            blocks += (low - blocks.mean(axis=(1, 3)))[:, None, :, None]
+            return blocks.reshape(shape)
+
+        x = project(x)
+        energy = self._fitted_energy(dtype=np.float64)
+        if step is None:
+            scale = 1.0 / (prior_weight * self.prior_lipschitz())
+            step = (scale, scale / 40)
+        for alpha in np.geomspace(step[0], step[1], n_iter):
+            d = self._prior_energy_grad(x[None], energy)[1][0]
+            x = project(x - alpha * prior_weight * d)
+        return restore_dtype(x, arr)
+
+    def prior_lipschitz(self):
+        r"""An upper bound on the curvature of the prior energy.
+
+        :math:`L = \sum_i \alpha_i c^2 \lVert p_i \rVert_1^2`, with
+        :math:`p_i` the pixel filters and :math:`c^2 = \max g''`: the Hessian
+        of the energy with respect to the pixels has norm at most ``L``, so a
+        gradient step of ``1 / L`` cannot overshoot.
+        """
+        check_is_fitted(self)
+        l1 = np.abs(self.pixel_filters_).sum(axis=(1, 2))
+        return float(np.sum(self.expert_weights_ * self.c ** 2 * l1 ** 2))
+
+    def inpaint(self, image, mask, *, max_iter=300):
+        """Fill the pixels where ``mask`` is True by maximising the prior.
+
+        The other pixels stay fixed; the missing ones start at the mean of the
+        known ones and are found by L-BFGS on the prior energy, within the
+        range of the known pixels.
+
+        Parameters
+        ----------
+        image : array-like of shape (height, width)
+            Integer images are read as [0, 1] and returned in their dtype.
+        mask : array-like of bool, shape (height, width)
+            True where a pixel is missing.
+        max_iter : int, default=300
+
+        Returns
+        -------
+        inpainted : ndarray of shape (height, width)
+        """
+        check_is_fitted(self)
+        arr = check_image(image, "image")
+        stack, _ = self._as_stack(arr)
+        mask = np.asarray(mask)
+        if mask.dtype != bool:
+            if mask.dtype.kind in "ui" and np.isin(mask, (0, 1)).all():
+                mask = mask.astype(bool)
+            else:
+                raise TypeError(f"mask must be boolean (True = missing), got "
+                                f"dtype {mask.dtype}.")
+        if mask.shape != arr.shape:
+            raise ValueError(f"mask has shape {mask.shape} but image has "
+                             f"shape {arr.shape}.")
+        x = stack[0].astype(np.float64)
+        if mask.all():
+            raise ValueError("mask covers every pixel: nothing to start from.")
+        if not mask.any():
+            return arr.copy()
+        x[mask] = x[~mask].mean()
+        energy = self._fitted_energy(dtype=np.float64)
+
+        def fun(values):
+            x[mask] = values
+            E, d = self._prior_energy_grad(x[None], energy)
+            return float(E[0]), d[0][mask]
+
+        # Without a data term the heavy-tailed experts make a few huge
+        # responses cheap; the filled pixels stay within the known range.
+        low, high = x[~mask].min(), x[~mask].max()
+        res = minimize(fun, x[mask], jac=True, method="L-BFGS-B",
+                       bounds=[(low, high)] * int(mask.sum()),
+                       options={"maxiter": max_iter, "ftol": 1e-10,
+                                "gtol": 1e-8})
+        x[mask] = res.x
+        return restore_dtype(x, arr)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,8 +1,9 @@
-"""Image helpers: dtype policy, patches, whitening, noise and PSNR.
+"""Image helpers: dtype policy, patches, whitening, noise, PSNR, files.
 
 This module depends on nothing else in sksm.
 """
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,9 +18,11 @@ __all__ = [
     "extract_patches",
     "laplacian_kernel",
     "psnr",
+    "read_image",
     "restore_dtype",
     "to_float",
     "whiten",
+    "write_image",
 ]
 
 
@@ -186,3 +189,78 @@ def psnr(reference, estimate, data_range=1.0):
                          f"{estimate.shape}.")
     mse = np.mean((reference.astype(np.float64) - estimate) ** 2)
     return float(10 * np.log10(data_range ** 2 / mse)) if mse > 0 else np.inf
+
+
+def read_image(path):
+    """Read a PNG, JPEG or TIFF file with Pillow, keeping its bit depth.
+
+    Returns
+    -------
+    image : ndarray
+        (height, width) for grayscale, (height, width, 3) for colour;
+        uint8 for 8-bit files, uint16 for 16-bit ones, float32 for float
+        TIFFs.  An alpha channel is dropped; palette images become colour.
+
+    Raises
+    ------
+    ValueError
+        For a file that is not an image, is truncated, or is so large that
+        Pillow flags it as a possible decompression bomb.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im.load()
+                mode = im.mode
+                if mode in ("1", "P", "LA", "PA", "RGBA", "CMYK", "YCbCr",
+                            "LAB", "HSV"):
+                    im = im.convert("L" if mode in ("1", "LA") else "RGB")
+                elif mode.startswith("I;16"):
+                    return np.asarray(im, dtype=np.uint16)
+                elif mode == "I":
+                    arr = np.asarray(im)
+                    if arr.min() < 0 or arr.max() > 65535:
+                        raise ValueError(f"{path}: 32-bit integer pixels out "
+                                         "of the 16-bit range.")
+                    return arr.astype(np.uint16)
+                return np.asarray(im)
+    except (Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as exc:
+        raise ValueError(f"{path}: refused, the image is too large "
+                         f"(possible decompression bomb: {exc}).") from None
+    except UnidentifiedImageError:
+        raise ValueError(f"{path}: not an image file Pillow can read "
+                         "(PNG, JPEG, TIFF, ...).") from None
+    except (OSError, SyntaxError) as exc:
+        raise ValueError(f"{path}: cannot read the image ({exc}); the file "
+                         "may be truncated or damaged.") from None
+
+
+def write_image(path, image):
+    """Write an image array with Pillow; the format follows the file name.
+
+    uint8 arrays are written as 8-bit, uint16 as 16-bit grayscale (PNG and
+    TIFF only); float arrays are taken as [0, 1], clipped and written as
+    8-bit.
+    """
+    from PIL import Image
+
+    arr = np.asarray(image)
+    if arr.dtype.kind == "f":
+        arr = np.rint(np.clip(arr, 0, 1) * 255).astype(np.uint8)
+    if arr.dtype == np.uint16:
+        if arr.ndim != 2:
+            raise ValueError("16-bit images are written as grayscale only.")
+        im = Image.fromarray(arr.astype(np.uint16))
+        if str(path).lower().endswith((".jpg", ".jpeg")):
+            raise ValueError(f"{path}: JPEG cannot hold 16-bit pixels; use "
+                             ".png or .tif.")
+    elif arr.dtype == np.uint8 and arr.ndim in (2, 3):
+        im = Image.fromarray(arr)
+    else:
+        raise ValueError(f"Cannot write an image of dtype {arr.dtype} and "
+                         f"shape {arr.shape}.")
+    im.save(path)

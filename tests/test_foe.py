@@ -144,3 +144,38 @@ def test_denoise_rejects_bad_images(trained, bad, error, match):
 def test_denoise_rejects_bad_parameters(trained, kwargs, error, match):
     with pytest.raises(error, match=match):
         trained.denoise(np.zeros((30, 30)), **kwargs)
+
+
+def test_super_resolve_keeps_block_means_and_beats_nearest(trained, photo):
+    low = photo.reshape(48, 2, 48, 2).mean(axis=(1, 3))
+    high = trained.super_resolve(low, 2)
+    assert high.shape == photo.shape
+    np.testing.assert_allclose(high.reshape(48, 2, 48, 2).mean(axis=(1, 3)),
+                               low, atol=1e-12)
+    nearest = np.kron(low, np.ones((2, 2)))
+    assert psnr(photo, high) > psnr(photo, nearest)
+
+
+def test_inpaint_fills_only_the_mask(trained, photo):
+    mask = np.random.RandomState(0).rand(*photo.shape) < 0.3
+    damaged = photo.copy()
+    damaged[mask] = 0.0
+    filled = trained.inpaint(damaged, mask)
+    np.testing.assert_array_equal(filled[~mask], photo[~mask])
+    assert filled[mask].min() >= photo[~mask].min()
+    assert filled[mask].max() <= photo[~mask].max()
+    # Closer to the truth than the mean-grey start (measured: 0.56 of it).
+    start = damaged.copy()
+    start[mask] = photo[~mask].mean()
+    assert np.abs(filled - photo)[mask].mean() < \
+        0.7 * np.abs(start - photo)[mask].mean()
+
+
+@pytest.mark.parametrize("mask, error, match", [
+    (np.zeros((5, 5), bool), ValueError, "shape"),
+    (np.full((96, 96), 0.5), TypeError, "boolean"),
+    (np.ones((96, 96), bool), ValueError, "every pixel"),
+])
+def test_inpaint_rejects_bad_masks(trained, photo, mask, error, match):
+    with pytest.raises(error, match=match):
+        trained.inpaint(photo, mask)

@@ -118,8 +118,9 @@ class Elementwise(Layer):
     def __init__(self, expert):
         self.expert = expert
 
-    def forward(self, h, value=True):
-        g, self._g1, self._g2, self._g3 = self.expert.derivatives(h, value=value)
+    def forward(self, h, value=True, order=3):
+        g, self._g1, self._g2, self._g3 = self.expert.derivatives(
+            h, value=value, order=order)
         return g
 
     def backward(self, d_o, d2_o, second=True):
@@ -234,13 +235,21 @@ class EnergyNetwork:
     def grads(self):
         return [layer.grads for layer in self.layers]
 
-    def forward(self, X, energy=True):
-        """Forward pass; return the energy per sample (None unless ``energy``)."""
+    def forward(self, X, energy=True, order=3):
+        """Forward pass; return the energy per sample (None unless ``energy``).
+
+        ``order`` is the highest derivative of the experts that the later
+        passes need: 3 for score matching, 1 for ``dE/dx`` alone.
+        """
         h = X
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             # The input of the output layer is only needed for the energy value.
-            h = layer.forward(h, value=energy or i + 1 < last)
+            value = energy or i + 1 < last
+            if isinstance(layer, Elementwise):
+                h = layer.forward(h, value=value, order=order)
+            else:
+                h = layer.forward(h, value=value)
         return h
 
     def input_derivatives(self, X, energy=False, second=True):
@@ -248,7 +257,7 @@ class EnergyNetwork:
 
         ``E`` is None unless ``energy``; the diagonal is None unless ``second``.
         """
-        E = self.forward(X, energy=energy)
+        E = self.forward(X, energy=energy, order=3 if second else 1)
         d, d2 = None, None
         for layer in reversed(self.layers):
             d, d2 = layer.backward(d, d2, second=second)

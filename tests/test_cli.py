@@ -1,0 +1,108 @@
+"""The sksm command on image files."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_sample_image
+
+from sksm.cli import main
+from sksm.image import psnr, read_image, write_image
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    rgb = load_sample_image("china.jpg")[100:164, 200:272]
+    gray = (rgb @ np.array([0.2125, 0.7154, 0.0721])).astype(np.uint8)
+    Image.fromarray(rgb).save(d / "rgb.png")
+    Image.fromarray(gray).save(d / "gray.png")
+    Image.fromarray(gray.astype(np.uint16) * 257).save(d / "gray16.png")
+    flower = load_sample_image("flower.jpg")[150:230, 150:230]
+    Image.fromarray(flower).save(d / "train.jpg")
+    mask = np.zeros(gray.shape, np.uint8)
+    mask[20:26, 30:40] = 255
+    Image.fromarray(mask).save(d / "mask.png")
+    model = d / "model.npz"
+    assert main(["train", str(d / "train.jpg"), str(d / "gray.png"), "-o",
+                 str(model), "--patch-size", "20", "--n-patches", "60",
+                 "--max-iter", "15"]) == 0
+    return d, gray, model
+
+
+def test_train_writes_a_loadable_model(files):
+    from sksm.io import load_model
+
+    _, _, model = files
+    assert load_model(model).filters_.shape == (24, 5, 5)
+
+
+@pytest.mark.parametrize("name", ["gray.png", "gray16.png", "rgb.png"])
+def test_denoise_keeps_size_depth_and_channels(files, name):
+    d, _, model = files
+    out = d / f"out_{name}"
+    assert main(["denoise", str(d / name), str(out), "--sigma", "10",
+                 "--model", str(model)]) == 0
+    before, after = read_image(d / name), read_image(out)
+    assert after.shape == before.shape and after.dtype == before.dtype
+
+
+def test_denoise_improves_a_noisy_photo(files):
+    d, gray, model = files
+    rng = np.random.RandomState(0)
+    noisy = np.clip(gray + 15 * rng.randn(*gray.shape), 0, 255).astype(np.uint8)
+    write_image(d / "noisy.png", noisy)
+    assert main(["denoise", str(d / "noisy.png"), str(d / "clean.png"),
+                 "--sigma", "15", "--model", str(model)]) == 0
+    restored = read_image(d / "clean.png")
+    assert psnr(gray, restored) > psnr(gray, noisy)
+
+
+def test_super_resolve_and_inpaint(files):
+    d, gray, model = files
+    assert main(["super-resolve", str(d / "gray.png"), str(d / "big.png"),
+                 "--model", str(model)]) == 0
+    assert read_image(d / "big.png").shape == (2 * gray.shape[0],
+                                               2 * gray.shape[1])
+    assert main(["inpaint", str(d / "gray.png"), str(d / "mask.png"),
+                 str(d / "filled.png"), "--model", str(model)]) == 0
+    filled = read_image(d / "filled.png")
+    keep = read_image(d / "mask.png") == 0
+    np.testing.assert_array_equal(filled[keep], gray[keep])
+
+
+def _error(capsys, argv):
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err[-1] if err else ""
+
+
+def test_bad_files_give_one_line_and_exit_code_2(files, capsys, tmp_path,
+                                                 monkeypatch):
+    d, _, model = files
+    text = tmp_path / "notes.png"
+    text.write_text("hello")
+    code, line = _error(capsys, ["denoise", str(text), str(tmp_path / "o.png"),
+                                 "--sigma", "5", "--model", str(model)])
+    assert code == 2 and "not an image" in line
+    truncated = tmp_path / "cut.png"
+    truncated.write_bytes((d / "gray.png").read_bytes()[:300])
+    code, line = _error(capsys, ["denoise", str(truncated),
+                                 str(tmp_path / "o.png"), "--sigma", "5",
+                                 "--model", str(model)])
+    assert code == 2 and "truncated" in line
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    code, line = _error(capsys, ["denoise", str(d / "gray.png"),
+                                 str(tmp_path / "o.png"), "--sigma", "5",
+                                 "--model", str(model)])
+    assert code == 2 and "decompression bomb" in line
+
+
+def test_missing_model_and_bad_sigma(files, capsys, tmp_path):
+    d, _, model = files
+    code, line = _error(capsys, ["denoise", str(d / "gray.png"),
+                                 str(tmp_path / "o.png"), "--sigma", "5"])
+    assert code == 2 and "sksm train" in line
+    code, line = _error(capsys, ["denoise", str(d / "gray.png"),
+                                 str(tmp_path / "o.png"), "--sigma", "-1",
+                                 "--model", str(model)])
+    assert code == 2 and "--sigma" in line
