@@ -38,6 +38,12 @@ def test_student_t_log_normalizer_rejects_improper_weights():
         StudentT().log_normalizer(np.array([1.0, 0.5]))
 
 
+def _assert_gradient(f, g, theta):
+    """Analytic gradient g against central finite differences of f."""
+    err = check_grad(f, g, theta, epsilon=1e-6)
+    assert err < 1e-5 * max(1.0, np.linalg.norm(g(theta)))
+
+
 def _poe(rng, n_features=5, n_experts=7, learn_weights=True):
     V = rng.standard_normal((n_experts, n_features))
     beta = rng.normal(0, 0.3, n_experts)
@@ -107,8 +113,7 @@ def test_poe_weight_gradient_matches_finite_differences(reg_lambda,
     X = rng.standard_normal((20, 5))
     f, g = _flat_objective(model, X, reg_lambda, chunk_size=7)
     theta = model.get_params() * 1.3  # filters off the unit sphere
-    err = check_grad(f, g, theta, epsilon=1e-6)
-    assert err < 1e-5 * max(1.0, np.linalg.norm(g(theta)))
+    _assert_gradient(f, g, theta)
 
 
 def test_chunking_does_not_change_loss_or_gradient():
@@ -182,8 +187,7 @@ def test_two_layer_weight_gradient_matches_finite_differences(reg_lambda):
             regularized_score_matching(model.network, X, reg_lambda)[1])
 
     theta = model.params()
-    err = check_grad(f, g, theta, epsilon=1e-6)
-    assert err < 1e-5 * max(1.0, np.linalg.norm(g(theta)))
+    _assert_gradient(f, g, theta)
 
 
 def test_two_layer_gradient_and_diagonal_rule():
@@ -265,5 +269,4 @@ def test_conv_weight_gradient_matches_finite_differences(reg_lambda):
         return np.concatenate([grads[0]["weight"].ravel(), grads[2]["weight"]])
 
     theta = np.concatenate([conv.weight.ravel(), out.weight])
-    err = check_grad(f, g, theta, epsilon=1e-6)
-    assert err < 1e-5 * max(1.0, np.linalg.norm(g(theta)))
+    _assert_gradient(f, g, theta)
