@@ -8,7 +8,6 @@ __all__ = ["main"]
 
 
 def _demo(args):
-    import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, train_test_split
     from sklearn.pipeline import make_pipeline

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ._base import (MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT,
                     BaseExpertsEstimator, check_noise_sigma)
 from .energies import ProductOfExperts
-from .experts import DEFAULT_C
+from .experts import DEFAULT_C, StudentT
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
@@ -278,8 +278,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         if sign == 0 or not np.isfinite(logdet):
             raise ValueError("The fitted filters are linearly dependent; the "
                              "density is not normalisable.")
-        expert = self._fitted_energy().expert
-        return -logdet + float(np.sum(expert.log_normalizer(
+        return -logdet + float(np.sum(StudentT(self.c).log_normalizer(
             self.expert_weights_.astype(np.float64))))
 
     def score_samples(self, X):
