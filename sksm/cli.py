@@ -104,7 +104,7 @@ def _restore_command(args, restore):
     image = read_image(args.input)
     start = time.perf_counter()
     _log(f"{args.command}: {args.input} {image.shape} {image.dtype} ...")
-    result = _per_channel(image, restore(model))
+    result = _per_channel(image, lambda channel: restore(model, channel))
     write_image(args.output, result)
     _log(f"wrote {args.output}", start)
     return 0
@@ -113,12 +113,12 @@ def _restore_command(args, restore):
 def _denoise(args):
     if not args.sigma > 0:
         raise _UsageError(f"--sigma must be positive, got {args.sigma}")
-    return _restore_command(args, lambda model: lambda channel: model.denoise(
+    return _restore_command(args, lambda model, channel: model.denoise(
         channel, args.sigma / 255.0, method=args.method))
 
 
 def _super_resolve(args):
-    return _restore_command(args, lambda model: lambda channel:
+    return _restore_command(args, lambda model, channel:
                             model.super_resolve(channel, args.factor))
 
 
@@ -129,7 +129,7 @@ def _inpaint(args):
     if mask.ndim == 3:
         mask = mask.max(axis=2)
     mask = mask > 0
-    return _restore_command(args, lambda model: lambda channel:
+    return _restore_command(args, lambda model, channel:
                             model.inpaint(channel, mask))
 
 
