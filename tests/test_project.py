@@ -57,3 +57,23 @@ def test_mnist_example_runs_and_draws(tmp_path):
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "plot_mnist_poe.png").stat().st_size > 10_000
+
+
+def test_readme_quickstart_runs(monkeypatch):
+    """The README's Python block, with a small iteration budget."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    text = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+    assert "RegularizedScoreMatchingPoE(learn_weights=False)" in code
+    code = code.replace("RegularizedScoreMatchingPoE(learn_weights=False)",
+                        "RegularizedScoreMatchingPoE(learn_weights=False, "
+                        "max_iter=15)")
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        exec(compile(code, "README.md", "exec"), namespace)
+    assert namespace["features"].shape == (1797, 64)
+    assert namespace["clean"].shape == (1797, 64)
