@@ -352,7 +352,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # ------------------------------------------------------------------ #
     # Restoration
     # ------------------------------------------------------------------ #
-    def _map(self, y_ext, data_fn, x0, prior_weight, max_iter, tol):
+    def _map(self, data_fn, x0, prior_weight, max_iter, tol):
         """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x."""
         energy = self._fitted_energy(dtype=np.float64)
         shape = x0.shape
@@ -428,7 +428,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             return 0.5 * inv_var * np.vdot(r, r), inv_var * r
 
         if method == "lbfgs":
-            x = self._map(y, data_fn, x0, prior_weight, max_iter or 30, 1e-9)
+            x = self._map(data_fn, x0, prior_weight, max_iter or 30, 1e-9)
         else:
             x = self._gradient_descent(data_fn, x0, prior_weight,
                                        max_iter or 300, sigma)
