@@ -15,9 +15,11 @@ need (measured: 40% slower fits).
 
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["blas_threads", "map_chunks", "single_threaded_blas"]
+__all__ = ["banded_grad_energy", "blas_threads", "map_chunks",
+           "single_threaded_blas"]
 
 _controller = None
 
@@ -72,3 +74,35 @@ def map_chunks(network, X, chunk_loss, chunk_size, n_threads=None):
             for name in mine:
                 mine[name] += theirs[name]
     return sum(losses)
+
+
+def banded_grad_energy(network, images, size, n_threads):
+    """``(E, dE/dx)`` of a convolutional energy, rows of positions in threads.
+
+    For images (n, H, W) under an energy that sums over the valid positions
+    of ``size`` x ``size`` filters: the positions are split into horizontal
+    bands, one per thread, each evaluated on its rows of pixels (overlapping
+    by ``size - 1``); energies add and gradients add where bands overlap.
+    Call it inside :func:`single_threaded_blas`.
+    """
+    n_rows = images.shape[1] - size + 1
+    n_threads = max(1, min(n_threads, n_rows // (4 * size)))
+    if n_threads == 1:
+        E, d, _ = network.input_derivatives(images, energy=True, second=False)
+        return E, d
+    edges = np.linspace(0, n_rows, n_threads + 1).astype(int)
+
+    def work(k):
+        a, b = edges[k], edges[k + 1]
+        band = images[:, a:b + size - 1]
+        E, d, _ = network.copy().input_derivatives(band, energy=True,
+                                                   second=False)
+        return E, d
+
+    with ThreadPoolExecutor(n_threads) as pool:
+        parts = list(pool.map(work, range(n_threads)))
+    E = sum(part[0] for part in parts)
+    d = np.zeros_like(images)
+    for k, (_, d_band) in enumerate(parts):
+        d[:, edges[k]:edges[k + 1] + size - 1] += d_band
+    return E, d

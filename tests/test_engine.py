@@ -6,6 +6,7 @@ from scipy.optimize import approx_fprime, check_grad
 
 from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
                            ProductOfExperts, WeightedSum)
+from sksm._parallel import banded_grad_energy, single_threaded_blas
 from sksm.energies.conv import col2im, im2col
 from sksm.experts import StudentT
 from sksm.objectives import regularized_score_matching
@@ -217,6 +218,18 @@ def _foe_network(rng, n_filters=3, size=3):
     conv = Conv2D(rng.standard_normal((n_filters, size * size)) * 0.5, size)
     out = WeightedSum(np.exp(rng.normal(0, 0.3, n_filters)))
     return conv, out, EnergyNetwork([conv, Elementwise(StudentT(2.0)), out])
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_banded_evaluation_matches_the_whole_image(n_threads):
+    rng = np.random.default_rng(9)
+    _, _, network = _foe_network(rng, n_filters=4, size=3)
+    images = rng.standard_normal((2, 41, 17))
+    E, d, _ = network.input_derivatives(images, energy=True, second=False)
+    with single_threaded_blas():
+        E_b, d_b = banded_grad_energy(network, images, 3, n_threads)
+    np.testing.assert_allclose(E_b, E, rtol=1e-12)
+    np.testing.assert_allclose(d_b, d, rtol=1e-12, atol=1e-14)
 
 
 def test_im2col_and_col2im_are_adjoint():
