@@ -7,8 +7,9 @@ Matching*, with the habits of scikit-learn.
 from .experts import DEFAULT_C, StudentT
 from .foe import FieldsOfExperts
 from .poe import RegularizedScoreMatchingPoE
+from .pretrained import load_pretrained_foe
 
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_C", "FieldsOfExperts", "RegularizedScoreMatchingPoE",
-           "StudentT", "__version__"]
+           "StudentT", "__version__", "load_pretrained_foe"]

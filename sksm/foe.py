@@ -1,20 +1,30 @@
 """The FieldsOfExperts estimator: a convolutional image prior."""
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.ndimage import gaussian_filter, zoom
+from scipy.optimize import minimize
 from scipy.signal import fftconvolve
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseExpertsEstimator, check_noise_sigma
+from ._parallel import banded_grad_energy, blas_threads, single_threaded_blas
 from .energies import FieldOfExperts
 from .experts import DEFAULT_C
-from .image import (check_image, compose_filters, laplacian_kernel,
-                    restore_dtype, to_float, whiten)
+from .image import (
+    check_image,
+    compose_filters,
+    laplacian_kernel,
+    psnr,
+    restore_dtype,
+    to_float,
+    whiten,
+)
 
 __all__ = ["FieldsOfExperts"]
 
@@ -72,17 +82,20 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         else one row of pixels.
     reg_lambda : float, default=1e-4
         Curvature penalty of eq. 7.
-    whiten : {'laplacian'} or None, default='laplacian'
-        Learn on images filtered with a 5x5 Laplacian (high-pass) kernel, as
-        the paper does; the prior on pixels then uses the composed filters.
+    whiten : {'laplacian'} or None, default=None
+        'laplacian': learn on images filtered with a 5x5 Laplacian
+        (high-pass) kernel, as the paper does; the prior on pixels then uses
+        the composed filters.  None (measured better for denoising, see the
+        user guide): learn on the pixels.
     c : float, default=e^1.5
         Horizontal scale of the Student-t experts (not learned).  With images
         in [0, 1] it sets how heavy-tailed the experts are.
     learn_weights : bool, default=True
         Learn the expert weights (kept in [0.501, 1e4]); False fixes them to 1.
-    normalize_filters : bool, default=True
-        Keep the filters at unit norm, as the paper does.  False lets each
-        filter's norm, and with it the scale of its expert, be learned.
+    normalize_filters : bool, default=False
+        True keeps the filters at unit norm, as the paper does.  False
+        (measured better for denoising) lets each filter's norm, and with it
+        the scale of its expert relative to the fixed ``c``, be learned.
     pooling : {'sum'} or None, default=None
         ``transform`` output: None, every expert at every position; 'sum', the
         activations summed over positions (translation-invariant features).
@@ -109,6 +122,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     image_shape_ : tuple of (int, int)
     mean_brightness_, std_brightness_ : float
         Mean and standard deviation of the training images' means.
+    denoise_prior_weights_ : ndarray of shape (n_levels, 2)
+        Rows of (noise sigma, prior weight) set by
+        :meth:`calibrate_denoising` (absent until it is called; training
+        again removes it).
     n_iter_ : int
     loss_curve_ : list of float
     n_features_in_ : int
@@ -143,8 +160,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     }
 
     def __init__(self, n_experts=24, *, filter_size=5, image_shape=None,
-                 reg_lambda=1e-4, whiten="laplacian", c=DEFAULT_C,
-                 learn_weights=True, normalize_filters=True, pooling=None,
+                 reg_lambda=1e-4, whiten=None, c=DEFAULT_C,
+                 learn_weights=True, normalize_filters=False, pooling=None,
                  solver="lbfgs",
                  max_iter=250, tol=1e-6, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
@@ -185,6 +202,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         k = self.filter_size
         self.filters_ = energy.filters.reshape(-1, k, k).copy()
         self.expert_weights_ = energy.weights.copy()
+        # a calibration belongs to the parameters it was measured with
+        self.__dict__.pop("denoise_prior_weights_", None)
 
     def _kernel(self):
         return laplacian_kernel(5) if self.whiten == "laplacian" else None
@@ -235,12 +254,16 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             return self.filters_.copy()
         return compose_filters(self.filters_, kernel)
 
-    def _prior_energy_grad(self, images, energy=None):
-        """``(E, dE/dx)`` of the prior for a stack (n, H, W) of float images."""
+    def _prior_energy_grad(self, images, energy=None, n_threads=1):
+        """``(E, dE/dx)`` of the prior for a stack (n, H, W) of float images.
+
+        With ``n_threads > 1``, call it inside ``single_threaded_blas``.
+        """
         if energy is None:
             energy = self._fitted_energy(dtype=images.dtype)
         kernel = self._kernel()
-        E, d = energy.grad_energy(self._whitened(images))
+        E, d = banded_grad_energy(energy.network, self._whitened(images),
+                                  energy.size, n_threads)
         if kernel is not None:  # adjoint of valid correlation: full convolution
             d = fftconvolve(d, kernel[None], mode="full", axes=(1, 2))
         n_pixels = images.shape[1] * images.shape[2]
@@ -352,21 +375,40 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # ------------------------------------------------------------------ #
     # Restoration
     # ------------------------------------------------------------------ #
+    @contextmanager
+    def _fast_prior(self):
+        """Yield ``prior(x) -> (E, dE/dx)`` for float64 stacks, for restoration.
+
+        The prior is evaluated in float32 with its positions split over as
+        many threads as BLAS may use, and BLAS single-threaded meanwhile
+        (an idle OpenBLAS worker otherwise spins on a core).  Measured on
+        256x256 crops: the same PSNR to 0.01 dB as float64, 2.5x faster.
+        """
+        n_threads = blas_threads()
+        energy = self._fitted_energy(dtype=np.float32)
+
+        def prior(x):
+            E, d = self._prior_energy_grad(x.astype(np.float32), energy,
+                                           n_threads)
+            return E.astype(np.float64), d.astype(np.float64)
+
+        with single_threaded_blas():
+            yield prior
+
     def _map(self, data_fn, x0, prior_weight, max_iter, tol):
         """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x."""
-        energy = self._fitted_energy(dtype=np.float64)
         shape = x0.shape
+        with self._fast_prior() as prior:
+            def fun(flat):
+                x = flat.reshape(shape)
+                E, d = prior(x)
+                data, data_grad = data_fn(x)
+                loss = prior_weight * E.sum() + data
+                return loss, (prior_weight * d + data_grad).ravel()
 
-        def fun(flat):
-            x = flat.reshape(shape)
-            E, d = self._prior_energy_grad(x, energy)
-            data, data_grad = data_fn(x)
-            loss = prior_weight * E.sum() + data
-            return loss, (prior_weight * d + data_grad).ravel()
-
-        res = minimize(fun, x0.ravel(), jac=True, method="L-BFGS-B",
-                       options={"maxiter": max_iter, "ftol": tol, "gtol": tol,
-                                "maxcor": 20})
+            res = minimize(fun, x0.ravel(), jac=True, method="L-BFGS-B",
+                           options={"maxiter": max_iter, "ftol": tol,
+                                    "gtol": tol, "maxcor": 10})
         return res.x.reshape(shape)
 
     def _extend(self, stack):
@@ -376,7 +418,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                       mode="reflect"), pad
 
     def denoise(self, images, noise_sigma, *, method="lbfgs",
-                prior_weight=1.0, max_iter=None):
+                prior_weight="auto", max_iter=None):
         r"""MAP restoration of images with additive white Gaussian noise.
 
         Minimises :math:`w\,E(x) + |x - y|^2 / (2 \sigma^2)` over an image
@@ -400,8 +442,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             'paper': the paper's procedure, steepest descent from the noisy
             image with the step annealed geometrically from 2e-2 to 5e-4
             (``max_iter`` default 300 steps).
-        prior_weight : float, default=1.0
-            Weight ``w`` of the prior energy.
+        prior_weight : float or 'auto', default='auto'
+            Weight ``w`` of the prior energy.  'auto': the weight chosen for
+            this noise level by :meth:`calibrate_denoising` (interpolated
+            between the calibrated levels), or 1 if the model was not
+            calibrated.
         max_iter : int, default=None
 
         Returns
@@ -413,10 +458,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if method not in ("lbfgs", "paper"):
             raise ValueError(f"method must be 'lbfgs' or 'paper', got "
                              f"{method!r}.")
-        if not (isinstance(prior_weight, Real) and prior_weight > 0):
-            raise ValueError(f"prior_weight must be a positive number, got "
-                             f"{prior_weight!r}.")
         stack, arr = self._as_stack(images)
+        prior_weight = self._prior_weight(prior_weight, sigma)
         y = stack.astype(np.float64)
         x0, pad = self._extend(y)
         inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
@@ -436,6 +479,74 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         out = out[0] if arr.ndim == 2 else out
         return restore_dtype(out, arr)
 
+    def _prior_weight(self, prior_weight, sigma):
+        if isinstance(prior_weight, str) and prior_weight == "auto":
+            table = getattr(self, "denoise_prior_weights_", None)
+            if table is None:
+                return 1.0
+            # log-log interpolation, constant beyond the calibrated range
+            return float(np.exp(np.interp(np.log(sigma), np.log(table[:, 0]),
+                                          np.log(table[:, 1]))))
+        if not (isinstance(prior_weight, Real) and prior_weight > 0):
+            raise ValueError(f"prior_weight must be a positive number or "
+                             f"'auto', got {prior_weight!r}.")
+        return float(prior_weight)
+
+    def calibrate_denoising(self, images, noise_sigmas=None,
+                            prior_weights=None, *, method="lbfgs",
+                            random_state=0):
+        """Choose the prior weight of :meth:`denoise` for each noise level.
+
+        For every noise level, adds seeded Gaussian noise to each clean image,
+        denoises it with every candidate weight and keeps the weight of the
+        highest mean PSNR (data range 1).  The result is stored as
+        ``denoise_prior_weights_`` and used by ``denoise(...,
+        prior_weight='auto')``; use images that the model was trained on, or
+        others that are not used to evaluate it.
+
+        Parameters
+        ----------
+        images : array-like or list of array-likes
+            Clean images: one (height, width) image, a stack (n, height,
+            width) or a list of images of any sizes, in [0, 1] units
+            (integer images are scaled by their dtype's range).
+        noise_sigmas : sequence of float, default=None
+            None: 5, 10, 15, 25, 35 and 50 on the 0-255 scale (divided by
+            255).
+        prior_weights : sequence of float, default=None
+            Candidates; None: 13 values from 0.1 to 2, evenly spaced in log.
+        method : {'lbfgs', 'paper'}, default='lbfgs'
+        random_state : int, RandomState instance or None, default=0
+            Seeds the noise.
+
+        Returns
+        -------
+        self
+        """
+        check_is_fitted(self)
+        rng = check_random_state(random_state)
+        if isinstance(images, (list, tuple)):
+            stacks = [self._as_stack(im)[0] for im in images]
+        else:
+            stacks = [self._as_stack(images)[0]]
+        clean = [im.astype(np.float64) for stack in stacks for im in stack]
+        if noise_sigmas is None:
+            noise_sigmas = np.array([5, 10, 15, 25, 35, 50]) / 255
+        sigmas = sorted(check_noise_sigma(s) for s in noise_sigmas)
+        if prior_weights is None:
+            prior_weights = np.geomspace(0.1, 2.0, 13)
+        weights = [self._prior_weight(float(w), 1.0) for w in prior_weights]
+        table = []
+        for sigma in sigmas:
+            noisy = [x + sigma * rng.standard_normal(x.shape) for x in clean]
+            mean_psnr = [np.mean([psnr(x, self.denoise(y, sigma, method=method,
+                                                       prior_weight=w))
+                                  for x, y in zip(clean, noisy)])
+                         for w in weights]
+            table.append((sigma, weights[int(np.argmax(mean_psnr))]))
+        self.denoise_prior_weights_ = np.array(table)
+        return self
+
     def _gradient_descent(self, data_fn, x, prior_weight, n_steps, sigma):
         """The paper's annealed steepest descent on the posterior energy.
 
@@ -443,24 +554,23 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         whose data term is scaled by sigma^2 (so that the steps do not depend
         on the noise level).
         """
-        energy = self._fitted_energy(dtype=np.float64)
-        steps = np.geomspace(2e-2, 5e-4, n_steps)
-        for step in steps:
-            _, d = self._prior_energy_grad(x, energy)
-            _, data_grad = data_fn(x)
-            x = x - step * sigma ** 2 * (prior_weight * d + data_grad)
+        with self._fast_prior() as prior:
+            for step in np.geomspace(2e-2, 5e-4, n_steps):
+                _, d = prior(x)
+                _, data_grad = data_fn(x)
+                x = x - step * sigma ** 2 * (prior_weight * d + data_grad)
         return x
 
     def super_resolve(self, image, factor=2, *, n_iter=200, step=None,
-                      prior_weight=1.0):
+                      prior_weight=1.0, start="paper"):
         """Upscale an image whose pixels are block means (paper section 4.3).
 
         The low-resolution image is taken to be the ``factor`` x ``factor``
-        block mean of the unknown original.  Start from a linear upscaling
-        followed by a low-pass filter, then alternate ``n_iter`` times (1) a
-        step down the prior energy, ``x <- x - step * dE/dx`` with the step
-        annealed geometrically, and (2) a projection that restores every
-        block's mean exactly.
+        block mean of the unknown original.  Start from an upscaling (see
+        ``start``), then alternate ``n_iter`` times (1) a step down the prior
+        energy, ``x <- x - step * dE/dx`` with the step annealed
+        geometrically, and (2) a projection that restores every block's mean
+        exactly.
 
         Parameters
         ----------
@@ -475,6 +585,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             schedule does not depend on the scale of the learned energy; the
             paper's absolute steps overshoot on energies steeper than its own.
         prior_weight : float, default=1.0
+        start : {'paper', 'bicubic'}, default='paper'
+            'paper': linear upscaling followed by a Gaussian low-pass filter
+            (standard deviation ``factor / 2``), as in the paper; 'bicubic':
+            cubic spline upscaling aligned with the block grid.
 
         Returns
         -------
@@ -484,14 +598,20 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if not isinstance(factor, Integral) or factor < 2:
             raise ValueError(f"factor must be an integer >= 2, got "
                              f"{factor!r}.")
+        if start not in ("paper", "bicubic"):
+            raise ValueError(f"start must be 'paper' or 'bicubic', got "
+                             f"{start!r}.")
         arr = check_image(image, "image")
         low = to_float(arr).astype(np.float64)
         shape = (low.shape[0] * factor, low.shape[1] * factor)
         if min(shape) <= self._margin():
             raise ValueError(f"image of shape {arr.shape} is too small for "
                              "this model.")
-        x = zoom(low, factor, order=1, mode="nearest", grid_mode=True)
-        x = gaussian_filter(x, sigma=0.5 * factor)
+        if start == "paper":
+            x = zoom(low, factor, order=1, mode="nearest", grid_mode=True)
+            x = gaussian_filter(x, sigma=0.5 * factor)
+        else:
+            x = zoom(low, factor, order=3, mode="reflect", grid_mode=True)
 
         def project(x):
             blocks = x.reshape(low.shape[0], factor, low.shape[1], factor)
@@ -499,13 +619,13 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             return blocks.reshape(shape)
 
         x = project(x)
-        energy = self._fitted_energy(dtype=np.float64)
         if step is None:
             scale = 1.0 / (prior_weight * self.prior_lipschitz())
             step = (scale, scale / 40)
-        for alpha in np.geomspace(step[0], step[1], n_iter):
-            d = self._prior_energy_grad(x[None], energy)[1][0]
-            x = project(x - alpha * prior_weight * d)
+        with self._fast_prior() as prior:
+            for alpha in np.geomspace(step[0], step[1], n_iter):
+                d = prior(x[None])[1][0]
+                x = project(x - alpha * prior_weight * d)
         return restore_dtype(x, arr)
 
     def prior_lipschitz(self):
@@ -558,20 +678,19 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if not mask.any():
             return arr.copy()
         x[mask] = x[~mask].mean()
-        energy = self._fitted_energy(dtype=np.float64)
-
-        def fun(values):
-            x[mask] = values
-            E, d = self._prior_energy_grad(x[None], energy)
-            return float(E[0]), d[0][mask]
-
         # Without a data term the heavy-tailed experts make a few huge
         # responses cheap; the filled pixels stay within the known range.
         low, high = x[~mask].min(), x[~mask].max()
-        res = minimize(fun, x[mask], jac=True, method="L-BFGS-B",
-                       bounds=[(low, high)] * int(mask.sum()),
-                       options={"maxiter": max_iter, "ftol": 1e-10,
-                                "gtol": 1e-8})
+        with self._fast_prior() as prior:
+            def fun(values):
+                x[mask] = values
+                E, d = prior(x[None])
+                return float(E[0]), d[0][mask]
+
+            res = minimize(fun, x[mask], jac=True, method="L-BFGS-B",
+                           bounds=[(low, high)] * int(mask.sum()),
+                           options={"maxiter": max_iter, "ftol": 1e-10,
+                                    "gtol": 1e-8})
         x[mask] = res.x
         return restore_dtype(x, arr)
 

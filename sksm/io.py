@@ -7,6 +7,7 @@ before it reaches an estimator, so a malformed or hostile file gives a
 """
 
 import json
+import os
 import zipfile
 
 import numpy as np
@@ -24,6 +25,11 @@ _CLASSES = {cls.__name__: cls
 _ARRAYS = {
     "RegularizedScoreMatchingPoE": ("filters_", "expert_weights_", "mean_"),
     "FieldsOfExperts": ("filters_", "expert_weights_"),
+}
+# Fitted arrays that a model may or may not have.
+_OPTIONAL_ARRAYS = {
+    "RegularizedScoreMatchingPoE": (),
+    "FieldsOfExperts": ("denoise_prior_weights_",),
 }
 # Fitted scalars (stored in the JSON header).
 _SCALARS = {
@@ -66,6 +72,8 @@ def save_model(estimator, path):
                    for k in _SCALARS[name]},
     }
     arrays = {k: np.asarray(getattr(estimator, k)) for k in _ARRAYS[name]}
+    arrays.update({k: np.asarray(getattr(estimator, k))
+                   for k in _OPTIONAL_ARRAYS[name] if hasattr(estimator, k)})
     np.savez(path, header=np.array(json.dumps(header)), **arrays)
 
 
@@ -87,9 +95,13 @@ def load_model(path):
 
     Raises
     ------
+    FileNotFoundError
+        If there is no such file.
     ValueError
         If the file is not a well-formed sksm model.
     """
+    if isinstance(path, (str, os.PathLike)) and not os.path.isfile(path):
+        raise FileNotFoundError(f"No such model file: {path!s}")
     try:
         if not zipfile.is_zipfile(path):
             _fail(path, "not an .npz (zip) archive")
@@ -130,9 +142,10 @@ def load_model(path):
     except (TypeError, ValueError) as exc:
         _fail(path, f"invalid parameters ({exc})")
 
-    if set(entries) != set(_ARRAYS[name]):
-        _fail(path, f"expected arrays {sorted(_ARRAYS[name])}, found "
-                    f"{sorted(entries)}")
+    required, optional = set(_ARRAYS[name]), set(_OPTIONAL_ARRAYS[name])
+    if not required <= set(entries) <= required | optional:
+        _fail(path, f"expected arrays {sorted(required)} (and optionally "
+                    f"{sorted(optional)}), found {sorted(entries)}")
     for key, value in entries.items():
         if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
             _fail(path, f"{key} must hold finite floats")
@@ -170,3 +183,9 @@ def _check_consistency(est, name, path):
         if not (np.isfinite(est.mean_brightness_)
                 and est.std_brightness_ > 0):
             _fail(path, "bad brightness statistics")
+        table = getattr(est, "denoise_prior_weights_", None)
+        if table is not None and (table.ndim != 2 or table.shape[1] != 2
+                                  or len(table) < 1 or np.any(table <= 0)
+                                  or np.any(np.diff(table[:, 0]) <= 0)):
+            _fail(path, "denoise_prior_weights_ must be rows of increasing "
+                        "noise levels and positive weights")

@@ -24,7 +24,9 @@ def trained(photo):
     X = extract_patches([photo], 20, max_patches=150, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return FieldsOfExperts(n_experts=8, max_iter=40,
+        # the paper's setting: whitened images, unit-norm filters
+        return FieldsOfExperts(n_experts=8, whiten="laplacian",
+                               normalize_filters=True, max_iter=40,
                                random_state=0).fit(X)
 
 
@@ -57,6 +59,16 @@ def test_fitted_attributes(trained):
     assert trained.pixel_filters_.shape == (8, 9, 9)
     assert trained.image_shape_ == (20, 20)
     assert trained.loss_curve_[-1] < trained.loss_curve_[0]
+
+
+def test_default_settings_learn_on_pixels_with_free_norms(photo):
+    X = extract_patches([photo], 20, max_patches=40, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        foe = FieldsOfExperts(n_experts=4, max_iter=20, random_state=0).fit(X)
+    np.testing.assert_array_equal(foe.pixel_filters_, foe.filters_)
+    assert not np.allclose(np.linalg.norm(foe.filters_, axis=(1, 2)), 1.0)
+    assert foe.transform(X).shape == (40, 4 * 16 * 16)
 
 
 def test_prior_gradient_matches_finite_differences(trained):
@@ -97,7 +109,9 @@ def test_image_shape_is_checked():
     with pytest.raises(ValueError, match="image_shape=.*has 12 pixels"):
         FieldsOfExperts(image_shape=(3, 4)).fit(np.zeros((2, 16)))
     with pytest.raises(ValueError, match="too small"):
-        FieldsOfExperts().fit(np.random.rand(3, 64))  # 8x8 < 9 + 1
+        FieldsOfExperts(whiten="laplacian").fit(np.random.rand(3, 64))  # 8 < 9
+    with pytest.raises(ValueError, match="too small"):
+        FieldsOfExperts().fit(np.random.rand(3, 16))  # 4x4 < 5
 
 
 @pytest.mark.parametrize("method", ["lbfgs", "paper"])
@@ -146,9 +160,11 @@ def test_denoise_rejects_bad_parameters(trained, kwargs, error, match):
         trained.denoise(np.zeros((30, 30)), **kwargs)
 
 
-def test_super_resolve_keeps_block_means_and_beats_nearest(trained, photo):
+@pytest.mark.parametrize("start", ["paper", "bicubic"])
+def test_super_resolve_keeps_block_means_and_beats_nearest(trained, photo,
+                                                           start):
     low = photo.reshape(48, 2, 48, 2).mean(axis=(1, 3))
-    high = trained.super_resolve(low, 2)
+    high = trained.super_resolve(low, 2, start=start)
     assert high.shape == photo.shape
     np.testing.assert_allclose(high.reshape(48, 2, 48, 2).mean(axis=(1, 3)),
                                low, atol=1e-12)
