@@ -1,20 +1,26 @@
-"""Denoising benchmark: a Fields of Experts prior against classical denoisers.
+"""Denoising benchmark: the Fields of Experts prior against classical denoisers.
 
 Eleven 256x256 grayscale crops of photographs that ship with scikit-image
 (the centre crops of camera, astronaut, coffee, chelsea, rocket, moon, coins,
 and the top-left crops of camera, astronaut, moon, coffee), additive Gaussian
 noise of sigma 5, 15 and 25 (/255) with 3 fixed seeds, PSNR with data range 1
-and seconds per image, for:
+(mean over crops and seeds) and median seconds per image, for:
 
-- the FoE given by --model (a FieldsOfExperts .npz; by default one is trained
-  here on images that are not in the table: scikit-learn's china and flower,
-  scikit-image's stereo_motorcycle, brick, grass and gravel), with its fast
-  default (L-BFGS) and, with --paper, the paper's 300-step schedule;
+- the FoE (the pretrained prior, or --model), with its fast default (L-BFGS)
+  and, with --paper, the paper's 300-step schedule;
 - skimage.restoration.denoise_tv_chambolle (weight tuned per sigma on the
-  training images), denoise_wavelet and denoise_nl_means;
+  training images of the pretrained prior), denoise_wavelet and
+  denoise_nl_means;
 - bm3d (PyPI package 'bm3d') when installed.
 
+--colour compares, on the colour crops, restoring the RGB channels separately
+with restoring opponent-colour channels (sksm.restoration's choice).
+--lambda-curve trains shorter models for several reg_lambda and reports their
+PSNR (the paper's Fig. 2e-g); --variants does the same for whitening and
+filter norms.
+
 Run:  python benchmarks/bench_denoise.py [--model foe.npz] [--paper] [--quick]
+      python benchmarks/bench_denoise.py --colour | --lambda-curve | --variants
 """
 
 import argparse
@@ -22,52 +28,18 @@ import time
 import warnings
 
 import numpy as np
+from _images import test_crops, training_images
 
-from sksm import FieldsOfExperts
-from sksm.image import extract_patches, psnr
+from sksm import load_pretrained_foe
+from sksm.image import psnr
 
 SIGMAS = (5, 15, 25)
 SEEDS = (0, 1, 2)
 
 
-def _gray(image):
-    from skimage.color import rgb2gray
-
-    image = np.asarray(image)
-    return rgb2gray(image) if image.ndim == 3 else image / 255.0
-
-
-def training_images():
-    """Photographs kept out of the table."""
-    import skimage.data as data
-    from sklearn.datasets import load_sample_image
-
-    images = [_gray(load_sample_image(n)) for n in ("china.jpg", "flower.jpg")]
-    images.append(_gray(data.stereo_motorcycle()[0]))
-    images += [_gray(getattr(data, n)()) for n in ("brick", "grass", "gravel")]
-    return images
-
-
-def test_crops(size=256):
-    import skimage.data as data
-
-    crops = {}
-    for name in ("camera", "astronaut", "coffee", "chelsea", "rocket", "moon",
-                 "coins"):
-        im = _gray(getattr(data, name)())
-        top, left = (im.shape[0] - size) // 2, (im.shape[1] - size) // 2
-        crops[name] = im[top:top + size, left:left + size]
-    for name in ("camera", "astronaut", "moon", "coffee"):
-        crops[name + "-tl"] = _gray(getattr(data, name)())[:size, :size]
-    return crops
-
-
-def train_model(images, n_patches=2000, max_iter=250, seed=0):
-    X = extract_patches(images, 36, max_patches=n_patches, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return FieldsOfExperts(max_iter=max_iter, random_state=seed).fit(
-            X.astype(np.float32))
+def noisy_version(crop, sigma, seed):
+    return crop + sigma * np.random.default_rng(seed).standard_normal(
+        crop.shape)
 
 
 def tune_tv(images, sigma, rng):
@@ -83,21 +55,24 @@ def tune_tv(images, sigma, rng):
 
 
 def methods(model, tv_weights, paper):
-    from skimage.restoration import (denoise_nl_means, denoise_tv_chambolle,
-                                     denoise_wavelet)
+    from skimage.restoration import (
+        denoise_nl_means,
+        denoise_tv_chambolle,
+        denoise_wavelet,
+    )
 
-    out = {
-        "FoE (L-BFGS)": lambda y, s: model.denoise(y, s),
+    out = {"FoE (L-BFGS)": lambda y, s: model.denoise(y, s)}
+    if paper:
+        out["FoE (paper, 300 steps)"] = lambda y, s: model.denoise(
+            y, s, method="paper")
+    out.update({
         "TV (tuned)": lambda y, s: denoise_tv_chambolle(
             y, weight=tv_weights[s]),
         "wavelet": lambda y, s: denoise_wavelet(y, sigma=s, rescale_sigma=True),
         "non-local means": lambda y, s: denoise_nl_means(
             y, h=0.8 * s, sigma=s, patch_size=5, patch_distance=6,
             fast_mode=True),
-    }
-    if paper:
-        out["FoE (paper, 300 steps)"] = lambda y, s: model.denoise(
-            y, s, method="paper")
+    })
     try:
         import bm3d
 
@@ -107,51 +82,150 @@ def methods(model, tv_weights, paper):
     return out
 
 
+def print_table(title, results, seconds):
+    print(title)
+    print(f"{'method':26}" + "".join(f"{'sigma ' + str(s):>10}"
+                                     for s in SIGMAS)
+          + f"{'mean':>8}{'s/image':>10}")
+    for name in results:
+        means = [np.mean(results[name][s]) for s in SIGMAS]
+        print(f"{name:26}" + "".join(f"{m:10.2f}" for m in means)
+              + f"{np.mean(means):8.2f}{np.median(seconds[name]):10.2f}")
+
+
+def table(model, crops, seeds, paper):
+    rng = np.random.default_rng(0)
+    images = training_images()
+    tv_weights = {s / 255: tune_tv(images, s / 255, rng) for s in SIGMAS}
+    fns = methods(model, tv_weights, paper)
+    results = {name: {s: [] for s in SIGMAS} for name in fns}
+    seconds = {name: [] for name in fns}
+    for crop in crops.values():
+        for s in SIGMAS:
+            for seed in seeds:
+                noisy = noisy_version(crop, s / 255, seed)
+                for name, fn in fns.items():
+                    start = time.perf_counter()
+                    restored = fn(noisy, s / 255)
+                    seconds[name].append(time.perf_counter() - start)
+                    results[name][s].append(psnr(crop, restored))
+    print_table(f"\nPSNR (dB), mean over {len(crops)} crops x {len(seeds)} "
+                "seeds", results, seconds)
+    if "BM3D" in results:
+        gap = np.mean([np.mean(results["BM3D"][s])
+                       - np.mean(results["FoE (L-BFGS)"][s]) for s in SIGMAS])
+        speed = np.median(seconds["BM3D"]) / np.median(
+            seconds["FoE (L-BFGS)"])
+        print(f"FoE (L-BFGS) vs BM3D: {gap:.2f} dB behind on average, "
+              f"{speed:.1f}x the speed")
+
+
+def colour(model, seeds):
+    """Per-channel RGB against opponent-colour restoration."""
+    from sksm import restoration
+
+    crops = {k: v for k, v in test_crops(colour=True).items() if v.ndim == 3}
+    ways = {
+        "RGB channels": lambda y, s: np.stack(
+            [model.denoise(y[..., k], s) for k in range(3)], axis=-1),
+        "opponent channels": lambda y, s: restoration.denoise(
+            y, s, model=model, channel_axis=-1),
+    }
+    results = {name: {s: [] for s in SIGMAS} for name in ways}
+    seconds = {name: [] for name in ways}
+    for crop in crops.values():
+        for s in SIGMAS:
+            for seed in seeds:
+                noisy = noisy_version(crop, s / 255, seed)
+                for name, fn in ways.items():
+                    start = time.perf_counter()
+                    out = fn(noisy, s / 255)
+                    seconds[name].append(time.perf_counter() - start)
+                    results[name][s].append(psnr(crop, out))
+    print_table(f"\nColour PSNR (dB), mean over {len(crops)} colour crops "
+                f"({', '.join(crops)}) x {len(seeds)} seeds", results,
+                seconds)
+
+
+def compare_settings(crops, seeds, settings, sigmas=(5, 25)):
+    """PSNR of shorter models (300 patches, 500 L-BFGS iterations), one per
+    setting, each with its prior weights calibrated as the pretrained
+    model's are (on the calibration crops, sigma 5 and 25)."""
+    from _images import calibration_crops
+    from sklearn.exceptions import ConvergenceWarning
+    from train_pretrained_foe import train
+
+    calib = [c[64:192, 64:192] for c in calibration_crops()]
+    print(f"\nPSNR (dB), mean over {len(crops)} crops x {len(seeds)} seeds; "
+          "models of 300 patches, 500 L-BFGS iterations")
+    print(f"{'setting':36}{'fit s':>7}{'iter':>6}"
+          + "".join(f"{'sigma ' + str(s):>10}" for s in sigmas) + "  warning")
+    for label, params in settings:
+        start = time.perf_counter()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model = train(300, 500, **params)
+        fit_s = time.perf_counter() - start
+        model.calibrate_denoising(calib, [s / 255 for s in sigmas],
+                                  np.geomspace(0.1, 2.0, 9))
+        scores = [np.mean([psnr(c, model.denoise(
+            noisy_version(c, s / 255, seed), s / 255))
+            for c in crops.values() for seed in seeds]) for s in sigmas]
+        warned = [str(w.message).split(";")[0] for w in caught
+                  if issubclass(w.category, ConvergenceWarning)]
+        print(f"{label:36}{fit_s:7.0f}{model.n_iter_:6d}"
+              + "".join(f"{v:10.2f}" for v in scores)
+              + f"  {warned[0][:50] if warned else '-'}", flush=True)
+
+
+LAMBDAS = (0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+VARIANTS = (
+    ("pixels, learned norms (default)", {}),
+    ("pixels, unit norms", {"normalize_filters": True}),
+    ("Laplacian-whitened, learned norms", {"whiten": "laplacian"}),
+    ("Laplacian-whitened, unit norms (paper)",
+     {"whiten": "laplacian", "normalize_filters": True}),
+)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", help="FieldsOfExperts .npz (sksm.io)")
+    parser.add_argument("--model", help="FieldsOfExperts .npz (default: the "
+                                        "pretrained prior)")
     parser.add_argument("--paper", action="store_true",
                         help="also the paper's 300-step schedule")
     parser.add_argument("--quick", action="store_true",
                         help="3 crops and 1 seed, for a first look")
+    parser.add_argument("--colour", action="store_true",
+                        help="colour crops: RGB against opponent channels")
+    parser.add_argument("--lambda-curve", action="store_true",
+                        help="PSNR against reg_lambda (trains 8 models)")
+    parser.add_argument("--variants", action="store_true",
+                        help="whitening and filter norms (trains 4 models)")
     args = parser.parse_args(argv)
-
-    images = training_images()
     if args.model:
         from sksm.io import load_model
 
         model = load_model(args.model)
     else:
-        start = time.perf_counter()
-        model = train_model(images)
-        print(f"trained a 5x5x24 FoE in {time.perf_counter() - start:.0f} s")
-    rng = np.random.default_rng(0)
-    tv_weights = {s / 255: tune_tv(images, s / 255, rng) for s in SIGMAS}
+        model = load_pretrained_foe()
     crops = test_crops()
     seeds = SEEDS
     if args.quick:
         crops = dict(list(crops.items())[:3])
         seeds = SEEDS[:1]
-    table = methods(model, tv_weights, args.paper)
-    results = {name: {s: [] for s in SIGMAS} for name in table}
-    seconds = {name: [] for name in table}
-    for crop in crops.values():
-        for s in SIGMAS:
-            for seed in seeds:
-                noisy = crop + s / 255 * np.random.default_rng(seed) \
-                    .standard_normal(crop.shape)
-                for name, fn in table.items():
-                    start = time.perf_counter()
-                    restored = fn(noisy, s / 255)
-                    seconds[name].append(time.perf_counter() - start)
-                    results[name][s].append(psnr(crop, restored))
-    print(f"\nPSNR (dB), mean over {len(crops)} crops x {len(seeds)} seeds")
-    print(f"{'method':24}" + "".join(f"{'sigma ' + str(s):>10}"
-                                     for s in SIGMAS) + f"{'s/image':>10}")
-    for name in table:
-        print(f"{name:24}" + "".join(f"{np.mean(results[name][s]):10.2f}"
-                                     for s in SIGMAS)
-              + f"{np.median(seconds[name]):10.2f}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if args.colour:
+            colour(model, seeds)
+        elif args.lambda_curve:
+            compare_settings(crops, seeds, [(f"reg_lambda={lam:g}",
+                                             {"reg_lambda": lam})
+                                            for lam in LAMBDAS])
+        elif args.variants:
+            compare_settings(crops, seeds, VARIANTS)
+        else:
+            table(model, crops, seeds, args.paper)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,75 @@
+"""Train the pretrained Field of Experts that ships as sksm/data/foe_5x5x24.npz.
+
+5x5 filters, 24 experts, learned by regularized score matching on 36x36
+patches of photographs that ship with scikit-learn and scikit-image (see
+_images.py; none is a test image of bench_denoise.py), then calibrated: the
+denoising prior weight for each noise level is chosen on 256x256 crops of two
+training photographs.
+
+Choices, measured with bench_denoise.py and the experiments quoted in
+doc/user_guide.rst: pixels are not whitened and the filter norms are learned
+(whiten=None, normalize_filters=False), reg_lambda=1e-4.
+
+Run:  python benchmarks/train_pretrained_foe.py [-o path] [--max-iter N]
+"""
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from _images import calibration_crops, training_images
+
+from sksm import FieldsOfExperts
+from sksm.image import extract_patches
+from sksm.io import save_model
+
+DEFAULT_OUTPUT = (Path(__file__).resolve().parents[1] / "sksm" / "data"
+                  / "foe_5x5x24.npz")
+
+
+def train(n_patches, max_iter, seed=0, **params):
+    """A 5x5x24 FieldsOfExperts fitted to float32 patches of 36x36."""
+    X = extract_patches(training_images(), 36, max_patches=n_patches,
+                        random_state=seed).astype(np.float32)
+    params = {"reg_lambda": 1e-4, "whiten": None, "normalize_filters": False,
+              **params}
+    model = FieldsOfExperts(n_experts=24, filter_size=5, max_iter=max_iter,
+                            random_state=seed, **params)
+    return model.fit(X)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", default=str(DEFAULT_OUTPUT))
+    parser.add_argument("--n-patches", type=int, default=400)
+    parser.add_argument("--max-iter", type=int, default=1000)
+    parser.add_argument("--verbose", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        # a fixed budget: L-BFGS is still improving when it ends
+        warnings.simplefilter("always", ConvergenceWarning)
+        model = train(args.n_patches, args.max_iter, verbose=args.verbose)
+    train_s = time.perf_counter() - start
+    stopped = " (the budget)" if any(issubclass(w.category, ConvergenceWarning)
+                                      for w in caught) else ""
+    print(f"trained on {args.n_patches} patches of 36x36: {model.n_iter_} "
+          f"L-BFGS iterations{stopped} in {train_s:.0f} s "
+          f"(final loss {model.loss_curve_[-1]:.1f})")
+    start = time.perf_counter()
+    model.calibrate_denoising(calibration_crops())
+    print(f"calibrated the denoising prior weight in "
+          f"{time.perf_counter() - start:.0f} s:")
+    print(f"{'sigma*255':>10}{'weight':>10}")
+    for sigma, weight in model.denoise_prior_weights_:
+        print(f"{sigma * 255:10.0f}{weight:10.3f}")
+    save_model(model, args.output)
+    print(f"wrote {args.output} ({Path(args.output).stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()
