@@ -37,9 +37,11 @@ def centre_crop(image, size=256):
     return image[top:top + size, left:left + size]
 
 
-def calibration_crops(size=256):
-    """Centre crops of the two photographs among the training images."""
-    return [centre_crop(im, size) for im in training_images()[:2]]
+def calibration_crops(size=128):
+    """Centre and top-left crops of the two photographs among the training
+    images."""
+    return [crop for im in training_images()[:2]
+            for crop in (centre_crop(im, size), im[:size, :size])]
 
 
 def test_crops(size=256, colour=False):

@@ -149,13 +149,13 @@ def colour(model, seeds):
 
 def compare_settings(crops, seeds, settings, sigmas=(5, 25)):
     """PSNR of shorter models (300 patches, 500 L-BFGS iterations), one per
-    setting, each with its prior weights calibrated as the pretrained
-    model's are (on the calibration crops, sigma 5 and 25)."""
+    setting, each with its prior weight and scale calibrated as the
+    pretrained model's are (on the calibration crops, sigma 5 and 25)."""
     from _images import calibration_crops
     from sklearn.exceptions import ConvergenceWarning
     from train_pretrained_foe import train
 
-    calib = [c[64:192, 64:192] for c in calibration_crops()]
+    calib = calibration_crops()
     print(f"\nPSNR (dB), mean over {len(crops)} crops x {len(seeds)} seeds; "
           "models of 300 patches, 500 L-BFGS iterations")
     print(f"{'setting':36}{'fit s':>7}{'iter':>6}"
@@ -166,8 +166,7 @@ def compare_settings(crops, seeds, settings, sigmas=(5, 25)):
             warnings.simplefilter("always", ConvergenceWarning)
             model = train(300, 500, **params)
         fit_s = time.perf_counter() - start
-        model.calibrate_denoising(calib, [s / 255 for s in sigmas],
-                                  np.geomspace(0.1, 2.0, 9))
+        model.calibrate_denoising(calib, [s / 255 for s in sigmas])
         scores = [np.mean([psnr(c, model.denoise(
             noisy_version(c, s / 255, seed), s / 255))
             for c in crops.values() for seed in seeds]) for s in sigmas]

@@ -1,7 +1,10 @@
 """Super-resolution benchmark: 2x upscaling of block means.
 
-The eleven 256x256 test crops of bench_denoise.py are reduced to their 2x2
-block means (128x128) and upscaled back.  PSNR (data range 1) and seconds per
+The 256x256 test crops of bench_denoise.py, except the two of moon, are
+reduced to their 2x2 block means (128x128) and upscaled back.  scikit-image's
+moon is itself a nearest-neighbour 2x enlargement (every 2x2 block is
+constant), so nearest neighbour restores it exactly and it says nothing about
+super-resolution.  PSNR (data range 1) and seconds per
 image for: nearest neighbour; plain bicubic (corner-aligned,
 ``scipy.ndimage.zoom(order=3)``); the paper's low-pass start (linear upscaling
 and a Gaussian low-pass); bicubic aligned with the block grid
@@ -63,7 +66,8 @@ def main(argv=None):
         model = load_model(args.model)
     else:
         model = load_pretrained_foe()
-    crops = test_crops()
+    crops = {name: crop for name, crop in test_crops().items()
+             if not name.startswith("moon")}  # blocks constant: see above
     if args.quick:
         crops = dict(list(crops.items())[:3])
     table = methods(model)

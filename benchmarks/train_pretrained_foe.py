@@ -3,8 +3,8 @@
 5x5 filters, 24 experts, learned by regularized score matching on 36x36
 patches of photographs that ship with scikit-learn and scikit-image (see
 _images.py; none is a test image of bench_denoise.py), then calibrated: the
-denoising prior weight for each noise level is chosen on 256x256 crops of two
-training photographs.
+denoising prior weight and scale for each noise level are chosen on four
+128x128 crops of two training photographs.
 
 Choices, measured with bench_denoise.py and the experiments quoted in
 doc/user_guide.rst: pixels are not whitened and the filter norms are learned
@@ -24,7 +24,7 @@ from _images import calibration_crops, training_images
 
 from sksm import FieldsOfExperts
 from sksm.image import extract_patches
-from sksm.io import save_model
+from sksm.io import load_model, save_model
 
 DEFAULT_OUTPUT = (Path(__file__).resolve().parents[1] / "sksm" / "data"
                   / "foe_5x5x24.npz")
@@ -47,8 +47,26 @@ def main(argv=None):
     parser.add_argument("--n-patches", type=int, default=400)
     parser.add_argument("--max-iter", type=int, default=1000)
     parser.add_argument("--verbose", type=int, default=0)
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="recalibrate the model at --output, no training")
     args = parser.parse_args(argv)
 
+    if args.calibrate_only:
+        model = load_model(args.output)
+    else:
+        model = fit(args)
+    start = time.perf_counter()
+    model.calibrate_denoising(calibration_crops())
+    print(f"calibrated the denoising prior weight and scale in "
+          f"{time.perf_counter() - start:.0f} s:")
+    print(f"{'sigma*255':>10}{'weight':>10}{'scale':>10}")
+    for sigma, weight, scale in model.denoise_calibration_:
+        print(f"{sigma * 255:10.0f}{weight:10.3f}{scale:10.2f}")
+    save_model(model, args.output)
+    print(f"wrote {args.output} ({Path(args.output).stat().st_size} bytes)")
+
+
+def fit(args):
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         # a fixed budget: L-BFGS is still improving when it ends
@@ -60,15 +78,7 @@ def main(argv=None):
     print(f"trained on {args.n_patches} patches of 36x36: {model.n_iter_} "
           f"L-BFGS iterations{stopped} in {train_s:.0f} s "
           f"(final loss {model.loss_curve_[-1]:.1f})")
-    start = time.perf_counter()
-    model.calibrate_denoising(calibration_crops())
-    print(f"calibrated the denoising prior weight in "
-          f"{time.perf_counter() - start:.0f} s:")
-    print(f"{'sigma*255':>10}{'weight':>10}")
-    for sigma, weight in model.denoise_prior_weights_:
-        print(f"{sigma * 255:10.0f}{weight:10.3f}")
-    save_model(model, args.output)
-    print(f"wrote {args.output} ({Path(args.output).stat().st_size} bytes)")
+    return model
 
 
 if __name__ == "__main__":

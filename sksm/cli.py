@@ -187,14 +187,17 @@ def _train(args):
     model = FieldsOfExperts(reg_lambda=args.reg_lambda, max_iter=args.max_iter,
                             random_state=args.seed).fit(X.astype(np.float32))
     _log(f"fitted in {model.n_iter_} iterations", start)
-    # Denoising prior weights, chosen on centre crops of the training images.
-    start = time.perf_counter()
-    crops = []
-    for im in images[:4]:
-        top, left = (max(0, (s - 128) // 2) for s in im.shape)
-        crops.append(im[top:top + 128, left:left + 128])
-    model.calibrate_denoising(crops, random_state=args.seed)
-    _log("calibrated the denoising prior weights", start)
+    if args.calibrate:
+        # prior weight and scale for denoising, chosen on centre crops of the
+        # training images
+        start = time.perf_counter()
+        _log("calibrating the denoising prior weight and scale ...")
+        crops = []
+        for im in images[:4]:
+            top, left = (max(0, (s - 128) // 2) for s in im.shape)
+            crops.append(im[top:top + 128, left:left + 128])
+        model.calibrate_denoising(crops, random_state=args.seed)
+        _log("calibrated", start)
     save_model(model, args.output)
     _log(f"wrote {args.output}")
     return 0
@@ -238,6 +241,9 @@ def main(argv=None):
     p.add_argument("--reg-lambda", type=float, default=1e-4)
     p.add_argument("--max-iter", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="skip choosing the denoising prior weight and scale "
+                        "(a few minutes); denoising then uses 1 and 1")
     p.set_defaults(func=_train)
     demo = sub.add_parser(
         "demo", help="fit a PoE on the bundled digits, choose lambda by "

@@ -122,8 +122,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     image_shape_ : tuple of (int, int)
     mean_brightness_, std_brightness_ : float
         Mean and standard deviation of the training images' means.
-    denoise_prior_weights_ : ndarray of shape (n_levels, 2)
-        Rows of (noise sigma, prior weight) set by
+    denoise_calibration_ : ndarray of shape (n_levels, 3)
+        Rows of (noise sigma, prior weight, prior scale) set by
         :meth:`calibrate_denoising` (absent until it is called; training
         again removes it).
     n_iter_ : int
@@ -203,7 +203,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.filters_ = energy.filters.reshape(-1, k, k).copy()
         self.expert_weights_ = energy.weights.copy()
         # a calibration belongs to the parameters it was measured with
-        self.__dict__.pop("denoise_prior_weights_", None)
+        self.__dict__.pop("denoise_calibration_", None)
 
     def _kernel(self):
         return laplacian_kernel(5) if self.whiten == "laplacian" else None
@@ -376,7 +376,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # Restoration
     # ------------------------------------------------------------------ #
     @contextmanager
-    def _fast_prior(self):
+    def _fast_prior(self, scale=1.0):
         """Yield ``prior(x) -> (E, dE/dx)`` for float64 stacks, for restoration.
 
         The prior is evaluated in float32 with its positions split over as
@@ -385,7 +385,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         256x256 crops: the same PSNR to 0.01 dB as float64, 2.5x faster.
         """
         n_threads = blas_threads()
-        energy = self._fitted_energy(dtype=np.float32)
+        energy = self._new_energy(
+            (self._raw_filters() * scale).astype(np.float32),
+            np.log(self.expert_weights_).astype(np.float32))
 
         def prior(x):
             E, d = self._prior_energy_grad(x.astype(np.float32), energy,
@@ -395,10 +397,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         with single_threaded_blas():
             yield prior
 
-    def _map(self, data_fn, x0, prior_weight, max_iter, tol):
+    def _map(self, data_fn, x0, prior_weight, max_iter, tol, scale=1.0):
         """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x."""
         shape = x0.shape
-        with self._fast_prior() as prior:
+        with self._fast_prior(scale) as prior:
             def fun(flat):
                 x = flat.reshape(shape)
                 E, d = prior(x)
@@ -418,7 +420,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                       mode="reflect"), pad
 
     def denoise(self, images, noise_sigma, *, method="lbfgs",
-                prior_weight="auto", max_iter=None):
+                prior_weight="auto", prior_scale="auto", max_iter=None):
         r"""MAP restoration of images with additive white Gaussian noise.
 
         Minimises :math:`w\,E(x) + |x - y|^2 / (2 \sigma^2)` over an image
@@ -447,6 +449,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             this noise level by :meth:`calibrate_denoising` (interpolated
             between the calibrated levels), or 1 if the model was not
             calibrated.
+        prior_scale : float or 'auto', default='auto'
+            Factor ``s`` on every filter response, ``g(s w_i^T x_(p))``: above
+            1 the experts turn heavy-tailed at smaller responses.  'auto' as
+            for ``prior_weight``.
         max_iter : int, default=None
 
         Returns
@@ -459,7 +465,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             raise ValueError(f"method must be 'lbfgs' or 'paper', got "
                              f"{method!r}.")
         stack, arr = self._as_stack(images)
-        prior_weight = self._prior_weight(prior_weight, sigma)
+        prior_weight = self._calibrated(prior_weight, sigma, 1,
+                                        "prior_weight")
+        prior_scale = self._calibrated(prior_scale, sigma, 2, "prior_scale")
         y = stack.astype(np.float64)
         x0, pad = self._extend(y)
         inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
@@ -471,38 +479,42 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             return 0.5 * inv_var * np.vdot(r, r), inv_var * r
 
         if method == "lbfgs":
-            x = self._map(data_fn, x0, prior_weight, max_iter or 30, 1e-9)
+            x = self._map(data_fn, x0, prior_weight, max_iter or 30, 1e-9,
+                          prior_scale)
         else:
             x = self._gradient_descent(data_fn, x0, prior_weight,
-                                       max_iter or 300, sigma)
+                                       max_iter or 300, sigma, prior_scale)
         out = x[inner].astype(stack.dtype, copy=False)
         out = out[0] if arr.ndim == 2 else out
         return restore_dtype(out, arr)
 
-    def _prior_weight(self, prior_weight, sigma):
-        if isinstance(prior_weight, str) and prior_weight == "auto":
-            table = getattr(self, "denoise_prior_weights_", None)
+    def _calibrated(self, value, sigma, column, name):
+        """A positive number, or for 'auto' the calibration at ``sigma``."""
+        if isinstance(value, str) and value == "auto":
+            table = getattr(self, "denoise_calibration_", None)
             if table is None:
                 return 1.0
             # log-log interpolation, constant beyond the calibrated range
             return float(np.exp(np.interp(np.log(sigma), np.log(table[:, 0]),
-                                          np.log(table[:, 1]))))
-        if not (isinstance(prior_weight, Real) and prior_weight > 0):
-            raise ValueError(f"prior_weight must be a positive number or "
-                             f"'auto', got {prior_weight!r}.")
-        return float(prior_weight)
+                                          np.log(table[:, column]))))
+        if not (isinstance(value, Real) and np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a positive number or 'auto', "
+                             f"got {value!r}.")
+        return float(value)
 
     def calibrate_denoising(self, images, noise_sigmas=None,
-                            prior_weights=None, *, method="lbfgs",
-                            random_state=0):
-        """Choose the prior weight of :meth:`denoise` for each noise level.
+                            prior_weights=None, prior_scales=None, *,
+                            method="lbfgs", random_state=0):
+        """Choose the prior weight and scale of :meth:`denoise` per noise level.
 
-        For every noise level, adds seeded Gaussian noise to each clean image,
-        denoises it with every candidate weight and keeps the weight of the
-        highest mean PSNR (data range 1).  The result is stored as
-        ``denoise_prior_weights_`` and used by ``denoise(...,
-        prior_weight='auto')``; use images that the model was trained on, or
-        others that are not used to evaluate it.
+        A prior learned by score matching is not tuned for any noise level.
+        For every noise level, this adds seeded Gaussian noise to each clean
+        image, denoises it with every candidate (weight, scale) pair and keeps
+        the pair of the highest mean PSNR (data range 1).  The result is
+        stored as ``denoise_calibration_`` and used by ``denoise`` with
+        ``prior_weight='auto'`` and ``prior_scale='auto'``.  Calibrate on
+        images that the model was trained on, or others that are not used to
+        evaluate it.
 
         Parameters
         ----------
@@ -514,7 +526,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             None: 5, 10, 15, 25, 35 and 50 on the 0-255 scale (divided by
             255).
         prior_weights : sequence of float, default=None
-            Candidates; None: 13 values from 0.1 to 2, evenly spaced in log.
+            Candidate weights; None: 7 values from 0.1 to 2, evenly spaced in
+            log.
+        prior_scales : sequence of float, default=None
+            Candidate scales; None: 0.5, 0.7, 1, 1.5, 2, 2.5, 3.5, 5, 7.
         method : {'lbfgs', 'paper'}, default='lbfgs'
         random_state : int, RandomState instance or None, default=0
             Seeds the noise.
@@ -534,27 +549,33 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             noise_sigmas = np.array([5, 10, 15, 25, 35, 50]) / 255
         sigmas = sorted(check_noise_sigma(s) for s in noise_sigmas)
         if prior_weights is None:
-            prior_weights = np.geomspace(0.1, 2.0, 13)
-        weights = [self._prior_weight(float(w), 1.0) for w in prior_weights]
+            prior_weights = np.geomspace(0.1, 2.0, 7)
+        if prior_scales is None:
+            prior_scales = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0)
+        pairs = [(self._calibrated(float(w), 1.0, 1, "prior_weights"),
+                  self._calibrated(float(s), 1.0, 2, "prior_scales"))
+                 for s in prior_scales for w in prior_weights]
         table = []
         for sigma in sigmas:
             noisy = [x + sigma * rng.standard_normal(x.shape) for x in clean]
-            mean_psnr = [np.mean([psnr(x, self.denoise(y, sigma, method=method,
-                                                       prior_weight=w))
-                                  for x, y in zip(clean, noisy)])
-                         for w in weights]
-            table.append((sigma, weights[int(np.argmax(mean_psnr))]))
-        self.denoise_prior_weights_ = np.array(table)
+            scores = [np.mean([psnr(x, self.denoise(y, sigma, method=method,
+                                                    prior_weight=w,
+                                                    prior_scale=s))
+                               for x, y in zip(clean, noisy)])
+                      for w, s in pairs]
+            table.append((sigma,) + pairs[int(np.argmax(scores))])
+        self.denoise_calibration_ = np.array(table)
         return self
 
-    def _gradient_descent(self, data_fn, x, prior_weight, n_steps, sigma):
+    def _gradient_descent(self, data_fn, x, prior_weight, n_steps, sigma,
+                          scale=1.0):
         """The paper's annealed steepest descent on the posterior energy.
 
         The step sizes 2e-2 ... 5e-4 are the paper's, for a posterior energy
         whose data term is scaled by sigma^2 (so that the steps do not depend
         on the noise level).
         """
-        with self._fast_prior() as prior:
+        with self._fast_prior(scale) as prior:
             for step in np.geomspace(2e-2, 5e-4, n_steps):
                 _, d = prior(x)
                 _, data_grad = data_fn(x)

@@ -29,7 +29,7 @@ _ARRAYS = {
 # Fitted arrays that a model may or may not have.
 _OPTIONAL_ARRAYS = {
     "RegularizedScoreMatchingPoE": (),
-    "FieldsOfExperts": ("denoise_prior_weights_",),
+    "FieldsOfExperts": ("denoise_calibration_",),
 }
 # Fitted scalars (stored in the JSON header).
 _SCALARS = {
@@ -183,9 +183,9 @@ def _check_consistency(est, name, path):
         if not (np.isfinite(est.mean_brightness_)
                 and est.std_brightness_ > 0):
             _fail(path, "bad brightness statistics")
-        table = getattr(est, "denoise_prior_weights_", None)
-        if table is not None and (table.ndim != 2 or table.shape[1] != 2
+        table = getattr(est, "denoise_calibration_", None)
+        if table is not None and (table.ndim != 2 or table.shape[1] != 3
                                   or len(table) < 1 or np.any(table <= 0)
                                   or np.any(np.diff(table[:, 0]) <= 0)):
-            _fail(path, "denoise_prior_weights_ must be rows of increasing "
-                        "noise levels and positive weights")
+            _fail(path, "denoise_calibration_ must be rows of increasing "
+                        "noise levels, positive weights and scales")

@@ -32,8 +32,8 @@ def _gray(rgb):
 def test_pretrained_model_is_a_calibrated_5x5x24_foe(pretrained):
     assert isinstance(pretrained, FieldsOfExperts)
     assert pretrained.filters_.shape == (24, 5, 5)
-    table = pretrained.denoise_prior_weights_
-    assert table.shape[1] == 2 and np.all(np.diff(table[:, 0]) > 0)
+    table = pretrained.denoise_calibration_
+    assert table.shape[1] == 3 and np.all(np.diff(table[:, 0]) > 0)
     # each call gives a fresh estimator: changing one leaves the next alone
     pretrained.set_params(reg_lambda=1.0)
     assert load_pretrained_foe().reg_lambda != 1.0
@@ -103,55 +103,72 @@ def small_model():
 
 def test_calibration_picks_the_best_candidate(small_model):
     model, photo = small_model
-    candidates = [0.3, 1.0, 3.0]
+    weights, scales = [0.3, 1.0, 3.0], [1.0, 2.0]
     sigmas = [0.1, 0.02]
-    model.calibrate_denoising(photo[:48, :48], sigmas, candidates,
+    model.calibrate_denoising(photo[:48, :48], sigmas, weights, scales,
                               random_state=0)
-    table = model.denoise_prior_weights_
+    table = model.denoise_calibration_
     np.testing.assert_array_equal(table[:, 0], sorted(sigmas))
     # the same search by hand, with the same seeded noise
     rng = np.random.RandomState(0)
-    for sigma, chosen in table:
+    pairs = [(w, s) for s in scales for w in weights]
+    for sigma, weight, scale in table:
         noisy = photo[:48, :48] + sigma * rng.standard_normal((48, 48))
-        scores = [psnr(photo[:48, :48], model.denoise(noisy, sigma,
-                                                      prior_weight=w))
-                  for w in candidates]
-        assert chosen == candidates[int(np.argmax(scores))]
+        scores = [psnr(photo[:48, :48], model.denoise(
+            noisy, sigma, prior_weight=w, prior_scale=s)) for w, s in pairs]
+        assert (weight, scale) == pairs[int(np.argmax(scores))]
 
 
-def test_auto_prior_weight_interpolates_in_log_log(small_model):
+def test_auto_prior_parameters_interpolate_in_log_log(small_model):
     model, photo = small_model
     model = copy.deepcopy(model)
-    model.denoise_prior_weights_ = np.array([[0.02, 1.0], [0.08, 0.25]])
+    model.denoise_calibration_ = np.array([[0.02, 1.0, 1.0],
+                                           [0.08, 0.25, 4.0]])
     noisy = photo[:40, :40]
-    for sigma, weight in [(0.01, 1.0), (0.02, 1.0), (0.04, 0.5),
-                          (0.08, 0.25), (0.2, 0.25)]:
+    for sigma, weight, scale in [(0.01, 1.0, 1.0), (0.02, 1.0, 1.0),
+                                 (0.04, 0.5, 2.0), (0.08, 0.25, 4.0),
+                                 (0.2, 0.25, 4.0)]:
         np.testing.assert_allclose(
             model.denoise(noisy, sigma, max_iter=3),
-            model.denoise(noisy, sigma, prior_weight=weight, max_iter=3),
-            rtol=1e-9)
+            model.denoise(noisy, sigma, prior_weight=weight,
+                          prior_scale=scale, max_iter=3), rtol=1e-9)
+
+
+def test_prior_scale_scales_the_filter_responses(small_model):
+    model, photo = small_model
+    scaled = copy.deepcopy(model)
+    scaled.filters_ = 2.0 * model.filters_
+    noisy = photo[:40, :40]
+    np.testing.assert_allclose(
+        model.denoise(noisy, 0.05, prior_weight=1.0, prior_scale=2.0),
+        scaled.denoise(noisy, 0.05, prior_weight=1.0, prior_scale=1.0),
+        rtol=1e-12)
+    with pytest.raises(ValueError, match="prior_scale"):
+        model.denoise(noisy, 0.05, prior_scale=0)
 
 
 def test_calibration_survives_saving_and_refitting_drops_it(small_model,
                                                             tmp_path):
     model, photo = small_model
     model = copy.deepcopy(model)
-    model.denoise_prior_weights_ = np.array([[0.02, 1.0], [0.08, 0.25]])
+    model.denoise_calibration_ = np.array([[0.02, 1.0, 1.0],
+                                           [0.08, 0.25, 2.0]])
     save_model(model, tmp_path / "m.npz")
     loaded = load_model(tmp_path / "m.npz")
-    np.testing.assert_array_equal(loaded.denoise_prior_weights_,
-                                  model.denoise_prior_weights_)
+    np.testing.assert_array_equal(loaded.denoise_calibration_,
+                                  model.denoise_calibration_)
     X = extract_patches([photo], 20, max_patches=10, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         loaded.set_params(max_iter=2).fit(X)
-    assert not hasattr(loaded, "denoise_prior_weights_")
+    assert not hasattr(loaded, "denoise_calibration_")
 
 
 def test_bad_calibration_table_is_refused(small_model, tmp_path):
     model, _ = small_model
     model = copy.deepcopy(model)
-    model.denoise_prior_weights_ = np.array([[0.08, 1.0], [0.02, 0.25]])
+    model.denoise_calibration_ = np.array([[0.08, 1.0, 1.0],
+                                           [0.02, 0.25, 1.0]])
     save_model(model, tmp_path / "m.npz")
-    with pytest.raises(ValueError, match="denoise_prior_weights_"):
+    with pytest.raises(ValueError, match="denoise_calibration_"):
         load_model(tmp_path / "m.npz")
