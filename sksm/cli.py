@@ -237,9 +237,9 @@ def main(argv=None):
     p.add_argument("images", nargs="+", help="training image files")
     p.add_argument("-o", "--output", required=True, help="model .npz to write")
     p.add_argument("--patch-size", type=int, default=36)
-    p.add_argument("--n-patches", type=int, default=400)
-    p.add_argument("--reg-lambda", type=float, default=1e-4)
-    p.add_argument("--max-iter", type=int, default=1000)
+    p.add_argument("--n-patches", type=int, default=300)
+    p.add_argument("--reg-lambda", type=float, default=3e-4)
+    p.add_argument("--max-iter", type=int, default=500)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="skip choosing the denoising prior weight and scale "

@@ -80,8 +80,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Shape of the images given as rows of ``X`` to ``fit``, ``transform``
         and ``score``.  None: square if ``n_features`` is a perfect square,
         else one row of pixels.
-    reg_lambda : float, default=1e-4
-        Curvature penalty of eq. 7.
+    reg_lambda : float, default=3e-4
+        Curvature penalty of eq. 7.  3e-4 gave the best denoising among
+        1e-4, 3e-4 and 1e-3 (``benchmarks/bench_denoise.py --lambda-curve``
+        for the whole curve).
     whiten : {'laplacian'} or None, default=None
         'laplacian': learn on images filtered with a 5x5 Laplacian
         (high-pass) kernel, as the paper does; the prior on pixels then uses
@@ -160,7 +162,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     }
 
     def __init__(self, n_experts=24, *, filter_size=5, image_shape=None,
-                 reg_lambda=1e-4, whiten=None, c=DEFAULT_C,
+                 reg_lambda=3e-4, whiten=None, c=DEFAULT_C,
                  learn_weights=True, normalize_filters=False, pooling=None,
                  solver="lbfgs",
                  max_iter=250, tol=1e-6, batch_size="auto",
