@@ -381,10 +381,12 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _fast_prior(self, scale=1.0):
         """Yield ``prior(x) -> (E, dE/dx)`` for float64 stacks, for restoration.
 
-        The prior is evaluated in float32 with its positions split over as
-        many threads as BLAS may use, and BLAS single-threaded meanwhile
-        (an idle OpenBLAS worker otherwise spins on a core).  Measured on
-        256x256 crops: the same PSNR to 0.01 dB as float64, 2.5x faster.
+        The prior, with its filters multiplied by ``scale``, is evaluated in
+        float32 with its positions split over as many threads as BLAS may
+        use, and BLAS single-threaded meanwhile (an idle OpenBLAS worker
+        otherwise spins on a core).  Measured on 256x256 crops: the same PSNR
+        to 0.01 dB as float64; with L-BFGS's ``maxcor=10``, 30 iterations
+        take 0.41 s instead of 2.0 s.
         """
         n_threads = blas_threads()
         energy = self._new_energy(
