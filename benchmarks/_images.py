@@ -1,4 +1,5 @@
-"""The images of the benchmarks and of the pretrained model, in one place.
+"""The images of the benchmarks and of the pretrained model, in one place
+(and the benchmarks' choice of model).
 
 Training images (the pretrained prior's, and the tuning images of the
 baselines) and test crops never overlap.  scikit-learn's flower.jpg is in
@@ -57,3 +58,11 @@ def test_crops(size=256, colour=False):
     for name in TOP_LEFT_NAMES:
         crops[name + "-tl"] = load(name)[:size, :size]
     return crops
+
+
+def load_foe(path=None):
+    """The FieldsOfExperts saved at ``path``, or the pretrained prior."""
+    from sksm import load_pretrained_foe
+    from sksm.io import load_model
+
+    return load_model(path) if path else load_pretrained_foe()

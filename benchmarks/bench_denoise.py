@@ -28,9 +28,8 @@ import time
 import warnings
 
 import numpy as np
-from _images import test_crops, training_images
+from _images import load_foe, test_crops, training_images
 
-from sksm import load_pretrained_foe
 from sksm.image import psnr
 
 SIGMAS = (5, 15, 25)
@@ -93,11 +92,8 @@ def print_table(title, results, seconds):
               + f"{np.mean(means):8.2f}{np.median(seconds[name]):10.2f}")
 
 
-def table(model, crops, seeds, paper):
-    rng = np.random.default_rng(0)
-    images = training_images()
-    tv_weights = {s / 255: tune_tv(images, s / 255, rng) for s in SIGMAS}
-    fns = methods(model, tv_weights, paper)
+def measure(fns, crops, seeds):
+    """PSNR per method and sigma, and seconds per call, on noisy crops."""
     results = {name: {s: [] for s in SIGMAS} for name in fns}
     seconds = {name: [] for name in fns}
     for crop in crops.values():
@@ -109,6 +105,15 @@ def table(model, crops, seeds, paper):
                     restored = fn(noisy, s / 255)
                     seconds[name].append(time.perf_counter() - start)
                     results[name][s].append(psnr(crop, restored))
+    return results, seconds
+
+
+def table(model, crops, seeds, paper):
+    rng = np.random.default_rng(0)
+    images = training_images()
+    tv_weights = {s / 255: tune_tv(images, s / 255, rng) for s in SIGMAS}
+    results, seconds = measure(methods(model, tv_weights, paper), crops,
+                               seeds)
     print_table(f"\nPSNR (dB), mean over {len(crops)} crops x {len(seeds)} "
                 "seeds", results, seconds)
     if "BM3D" in results:
@@ -131,17 +136,7 @@ def colour(model, seeds):
         "opponent channels": lambda y, s: restoration.denoise(
             y, s, model=model, channel_axis=-1),
     }
-    results = {name: {s: [] for s in SIGMAS} for name in ways}
-    seconds = {name: [] for name in ways}
-    for crop in crops.values():
-        for s in SIGMAS:
-            for seed in seeds:
-                noisy = noisy_version(crop, s / 255, seed)
-                for name, fn in ways.items():
-                    start = time.perf_counter()
-                    out = fn(noisy, s / 255)
-                    seconds[name].append(time.perf_counter() - start)
-                    results[name][s].append(psnr(crop, out))
+    results, seconds = measure(ways, crops, seeds)
     print_table(f"\nColour PSNR (dB), mean over {len(crops)} colour crops "
                 f"({', '.join(crops)}) x {len(seeds)} seeds", results,
                 seconds)
@@ -202,12 +197,7 @@ def main(argv=None):
     parser.add_argument("--variants", action="store_true",
                         help="whitening and filter norms (trains 4 models)")
     args = parser.parse_args(argv)
-    if args.model:
-        from sksm.io import load_model
-
-        model = load_model(args.model)
-    else:
-        model = load_pretrained_foe()
+    model = load_foe(args.model)
     crops = test_crops()
     seeds = SEEDS
     if args.quick:

@@ -20,10 +20,9 @@ import argparse
 import time
 
 import numpy as np
-from _images import test_crops
+from _images import load_foe, test_crops
 from scipy.ndimage import gaussian_filter, zoom
 
-from sksm import load_pretrained_foe
 from sksm.image import psnr
 
 FACTOR = 2
@@ -60,12 +59,7 @@ def main(argv=None):
                                         "pretrained prior)")
     parser.add_argument("--quick", action="store_true", help="3 crops")
     args = parser.parse_args(argv)
-    if args.model:
-        from sksm.io import load_model
-
-        model = load_model(args.model)
-    else:
-        model = load_pretrained_foe()
+    model = load_foe(args.model)
     crops = {name: crop for name, crop in test_crops().items()
              if not name.startswith("moon")}  # blocks constant: see above
     if args.quick:

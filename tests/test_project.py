@@ -57,20 +57,13 @@ def test_docs_build_offline_without_warnings(tmp_path):
     assert (tmp_path / "html" / "user_guide.html").exists()
 
 
-def test_mnist_example_runs_and_draws(tmp_path):
+@pytest.mark.parametrize("name", ["plot_mnist_poe", "plot_foe_denoising"])
+def test_example_runs_and_draws(tmp_path, name):
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "plot_mnist_poe.py")],
+        [sys.executable, str(ROOT / "examples" / f"{name}.py")],
         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "plot_mnist_poe.png").stat().st_size > 10_000
-
-
-def test_foe_example_runs_and_draws(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "plot_foe_denoising.py")],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "plot_foe_denoising.png").stat().st_size > 10_000
+    assert (tmp_path / f"{name}.png").stat().st_size > 10_000
 
 
 def test_readme_quickstart_runs(monkeypatch):
