@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
 from .objectives import regularized_score_matching
 from .optim import Adam, lbfgs
@@ -47,8 +48,12 @@ def check_noise_sigma(noise_sigma):
     return float(noise_sigma)
 
 
-class BaseExpertsEstimator(BaseEstimator):
-    """Score-matching fit of an expert energy; see the subclasses."""
+class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
+    """Score-matching fit of an expert energy; see the subclasses.
+
+    Sampling and log-likelihood estimation come from
+    :class:`~sksm._likelihood.SamplingMixin`.
+    """
 
     _parameter_constraints = {
         "reg_lambda": [Interval(Real, 0, None, closed="left")],
@@ -111,6 +116,7 @@ class BaseExpertsEstimator(BaseEstimator):
     def _store(self, energy):
         self.filters_ = energy.filters.copy()
         self.expert_weights_ = energy.weights.copy()
+        self._forget_log_partition()
 
     def _box(self, energy):
         """Lower and upper bounds of theta (None, None without weights)."""

@@ -4,10 +4,12 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from scipy.ndimage import gaussian_filter, zoom
 from scipy.optimize import minimize
 from scipy.signal import fftconvolve
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (ClassNamePrefixFeaturesOutMixin, DensityMixin,
+                          TransformerMixin)
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -25,6 +27,7 @@ from .image import (
     to_float,
     whiten,
 )
+from .sampling import run_mcmc
 
 __all__ = ["FieldsOfExperts"]
 
@@ -42,7 +45,7 @@ def _resolve_image_shape(image_shape, n_features):
 
 
 class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                      BaseExpertsEstimator):
+                      DensityMixin, BaseExpertsEstimator):
     r"""Field of Student-t experts: a prior over images of any size.
 
     The energy of an image :math:`x` (Kingma & LeCun 2010, eq. 9) sums a
@@ -204,8 +207,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         k = self.filter_size
         self.filters_ = energy.filters.reshape(-1, k, k).copy()
         self.expert_weights_ = energy.weights.copy()
-        # a calibration belongs to the parameters it was measured with
+        # a calibration and log Z belong to the parameters they were
+        # measured with
         self.__dict__.pop("denoise_calibration_", None)
+        self._forget_log_partition()
 
     def _kernel(self):
         return laplacian_kernel(5) if self.whiten == "laplacian" else None
@@ -353,26 +358,81 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return self.n_experts * (height - margin) * (width - margin)
 
     def score_samples(self, X):
-        """Not available yet: the FoE normaliser has no closed form.
+        r"""Log-likelihood of every image of ``image_shape_``, in nats.
 
-        Raises
-        ------
-        NotImplementedError
-            Always; an annealed importance sampling estimate of the
-            normaliser is planned.
+        :math:`-E(x) - \log Z`, where :math:`\log Z`, which has no closed
+        form, is estimated once by annealed importance sampling seeded by
+        ``random_state`` (see :meth:`estimate_log_partition`, which also sets
+        its accuracy) and cached as ``log_partition_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, height * width)
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_images,)
         """
         check_is_fitted(self)
-        self._images_from_rows(X, reset=False)  # bad input is still reported
-        raise NotImplementedError(
-            "The log-likelihood of a Field of Experts needs its normalising "
-            "constant, which has no closed form; an estimate by annealed "
-            "importance sampling is not implemented yet. Use energy() for "
-            "unnormalised comparisons of images of the same size, or "
-            "sksm.metrics.make_denoising_scorer to select models.")
+        images = self._images_from_rows(X, reset=False)
+        E = self._prior_energy_grad(images.astype(np.float64))[0]
+        return -E - self._log_partition()
 
     def score(self, X, y=None):
-        """Mean log-likelihood; not available yet (see :meth:`score_samples`)."""
+        """Mean log-likelihood of the images (rows) of ``X``, in nats.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_images, height * width)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
         return float(np.mean(self.score_samples(X)))
+
+    # hooks of SamplingMixin
+    def _row_energy(self):
+        energy = self._fitted_energy(dtype=np.float64)
+        shape = self.image_shape_
+
+        def energy_grad(X):
+            E, d = self._prior_energy_grad(X.reshape((len(X),) + shape),
+                                           energy)
+            return E, d.reshape(len(X), -1)
+
+        return energy_grad
+
+    def _mode(self):
+        return np.full(self.n_features_in_, self.mean_brightness_)
+
+    def _mode_hessian(self):
+        """Hessian of the energy where every response is zero.
+
+        ``sum_i alpha_i c^2 A_i^T A_i`` with ``A_i`` the valid correlation
+        with pixel filter i, plus the mean term's ``1 1^T / (s^2 N^2)``.
+        """
+        height, width = self.image_shape_
+        filters = self.pixel_filters_.astype(np.float64)
+        k = filters.shape[1]
+        rows, cols = np.meshgrid(np.arange(height - k + 1),
+                                 np.arange(width - k + 1), indexing="ij")
+        di, dj = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+        n_pos = rows.size
+        # pixel index of every (position, filter tap) pair
+        pixel = ((rows.reshape(-1, 1) + di.reshape(1, -1)) * width
+                 + cols.reshape(-1, 1) + dj.reshape(1, -1))
+        position = np.repeat(np.arange(n_pos), k * k)
+        n = height * width
+        H = np.zeros((n, n))
+        for f, alpha in zip(filters, self.expert_weights_):
+            A = sparse.csr_matrix(
+                (np.tile(f.ravel(), n_pos), (position, pixel.ravel())),
+                shape=(n_pos, n))
+            H += alpha * self.c ** 2 * (A.T @ A).toarray()
+        return H + 1.0 / (self.std_brightness_ ** 2 * n ** 2)
 
     # ------------------------------------------------------------------ #
     # Restoration
@@ -402,14 +462,17 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             yield prior
 
     def _map(self, data_fn, x0, prior_weight, max_iter, tol, scale=1.0):
-        """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x."""
+        """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x.
+
+        ``data_fn(x) -> (energy per image, gradient)``.
+        """
         shape = x0.shape
         with self._fast_prior(scale) as prior:
             def fun(flat):
                 x = flat.reshape(shape)
                 E, d = prior(x)
                 data, data_grad = data_fn(x)
-                loss = prior_weight * E.sum() + data
+                loss = prior_weight * E.sum() + data.sum()
                 return loss, (prior_weight * d + data_grad).ravel()
 
             res = minimize(fun, x0.ravel(), jac=True, method="L-BFGS-B",
@@ -424,7 +487,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                       mode="reflect"), pad
 
     def denoise(self, images, noise_sigma, *, method="lbfgs",
-                prior_weight="auto", prior_scale="auto", max_iter=None):
+                prior_weight="auto", prior_scale="auto", max_iter=None,
+                random_state=None):
         r"""MAP restoration of images with additive white Gaussian noise.
 
         Minimises :math:`w\,E(x) + |x - y|^2 / (2 \sigma^2)` over an image
@@ -440,7 +504,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         noise_sigma : float
             Noise standard deviation, in [0, 1] units for integer images and
             in the images' units for float images.
-        method : {'lbfgs', 'paper'}, default='lbfgs'
+        method : {'lbfgs', 'paper', 'mmse'}, default='lbfgs'
             'lbfgs': L-BFGS from the noisy image (``max_iter`` default 30:
             measured on 256x256 crops at sigma 5, 15 and 25/255, the PSNR
             after 20 iterations is within 0.01 dB of that after 200, at a
@@ -448,6 +512,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             'paper': the paper's procedure, steepest descent from the noisy
             image with the step annealed geometrically from 2e-2 to 5e-4
             (``max_iter`` default 300 steps).
+            'mmse': the posterior mean instead of its mode: the average of a
+            Metropolis-adjusted Langevin chain on the same posterior, started
+            at the L-BFGS estimate (``max_iter`` default 200 steps, the first
+            half adapting the step size and not averaged).
         prior_weight : float or 'auto', default='auto'
             Weight ``w`` of the prior energy.  'auto': the weight chosen for
             this noise level by :meth:`calibrate_denoising` (interpolated
@@ -458,6 +526,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             1 the experts turn heavy-tailed at smaller responses.  'auto' as
             for ``prior_weight``.
         max_iter : int, default=None
+        random_state : int, RandomState instance or None, default=None
+            Seeds the sampler of ``method='mmse'``.
 
         Returns
         -------
@@ -465,8 +535,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         check_is_fitted(self)
         sigma = check_noise_sigma(noise_sigma)
-        if method not in ("lbfgs", "paper"):
-            raise ValueError(f"method must be 'lbfgs' or 'paper', got "
+        if method not in ("lbfgs", "paper", "mmse"):
+            raise ValueError(f"method must be 'lbfgs', 'paper' or 'mmse', got "
                              f"{method!r}.")
         stack, arr = self._as_stack(images)
         prior_weight = self._calibrated(prior_weight, sigma, 1,
@@ -480,17 +550,36 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         def data_fn(x):
             r = np.zeros_like(x)
             r[inner] = x[inner] - y
-            return 0.5 * inv_var * np.vdot(r, r), inv_var * r
+            return 0.5 * inv_var * np.einsum("nij,nij->n", r, r), inv_var * r
 
         if method == "lbfgs":
             x = self._map(data_fn, x0, prior_weight, max_iter or 30, 1e-9,
                           prior_scale)
+        elif method == "mmse":
+            x = self._map(data_fn, x0, prior_weight, 30, 1e-9, prior_scale)
+            x = self._posterior_mean(data_fn, x, prior_weight, max_iter or 200,
+                                     prior_scale, random_state)
         else:
             x = self._gradient_descent(data_fn, x0, prior_weight,
                                        max_iter or 300, sigma, prior_scale)
         out = x[inner].astype(stack.dtype, copy=False)
         out = out[0] if arr.ndim == 2 else out
         return restore_dtype(out, arr)
+
+    def _posterior_mean(self, data_fn, x, prior_weight, n_steps, scale,
+                        random_state):
+        """Mean of a MALA chain per image on ``w E(x) + data(x)``."""
+        with self._fast_prior(scale) as prior:
+            def energy_grad(x):
+                E, d = prior(x)
+                data, data_grad = data_fn(x)
+                return prior_weight * E + data, prior_weight * d + data_grad
+
+            result = run_mcmc(energy_grad, x, method="mala",
+                              n_steps=n_steps - n_steps // 2,
+                              n_warmup=n_steps // 2, keep_samples=False,
+                              random_state=random_state)
+        return result.mean
 
     def _calibrated(self, value, sigma, column, name):
         """A positive number, or for 'auto' the calibration at ``sigma``."""

@@ -96,6 +96,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Expert weights :math:`\alpha_i`.
     mean_ : ndarray of shape (n_features,)
         Mean of the training data, subtracted before filtering.
+    log_partition_, log_partition_std_ : float
+        The estimate of :math:`\log Z` and its standard error, set by
+        :meth:`estimate_log_partition` (or by the first :meth:`score_samples`
+        of an overcomplete model); refitting removes them.
     n_iter_ : int
         Iterations (L-BFGS) or epochs (Adam) run by the last ``fit``.
     loss_curve_ : list of float
@@ -282,10 +286,13 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             self.expert_weights_.astype(np.float64))))
 
     def score_samples(self, X):
-        """Log-density of every row, in nats.
+        r"""Log-density of every row, in nats.
 
         Exact for the complete model (``n_experts == n_features``), by the
         change of variables ``u = W (x - mean_)``; see :meth:`log_partition`.
+        For an overcomplete model, :math:`\log Z` is estimated once by
+        annealed importance sampling seeded by ``random_state`` (see
+        :meth:`estimate_log_partition`) and cached as ``log_partition_``.
 
         Parameters
         ----------
@@ -296,9 +303,28 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         log_density : ndarray of shape (n_samples,)
         """
         Xc = self._centered(X)
-        log_z = self.log_partition()
+        log_z = self._log_partition()
         E = self._fitted_energy(dtype=Xc.dtype).energy(Xc)
         return -E.astype(np.float64) - log_z
+
+    # hooks of SamplingMixin
+    def _exact_log_partition(self):
+        n_experts, n_features = self.filters_.shape
+        if n_experts > n_features:
+            return None
+        return self.log_partition()  # raises for an undercomplete model
+
+    def _row_energy(self):
+        energy = self._fitted_energy(dtype=np.float64)
+        mean = self.mean_.astype(np.float64)
+        return lambda X: energy.grad_energy(X - mean)
+
+    def _mode(self):
+        return self.mean_
+
+    def _mode_hessian(self):
+        W = self.filters_.astype(np.float64)
+        return W.T @ ((self.expert_weights_ * self.c ** 2)[:, None] * W)
 
     def score(self, X, y=None):
         """Mean log-density of the rows of ``X``, in nats (higher is better).

@@ -30,21 +30,10 @@ def trained(photo):
                                random_state=0).fit(X)
 
 
-_NO_SCORE = ("score_samples raises NotImplementedError: the FoE normaliser "
-             "has no closed form and its estimate (annealed importance "
-             "sampling) is a later issue")
-
-
 @parametrize_with_checks(
     # 1x1 filters without whitening: the checks' data are rows of few pixels.
     [FieldsOfExperts(n_experts=2, filter_size=1, whiten=None, max_iter=5,
                      random_state=0)],
-    expected_failed_checks=lambda est: {
-        "check_fit_score_takes_y": _NO_SCORE,
-        "check_pipeline_consistency": _NO_SCORE,
-        "check_methods_sample_order_invariance": _NO_SCORE,
-        "check_methods_subset_invariance": _NO_SCORE,
-    },
 )
 def test_sklearn_compatible_estimator(estimator, check):
     with warnings.catch_warnings():
@@ -97,12 +86,6 @@ def test_transform_shapes_and_pooling(trained, photo):
     trained.set_params(pooling=None)
     np.testing.assert_allclose(pooled, full.reshape(3, 8, n_pos).sum(axis=2))
     assert len(trained.get_feature_names_out()) == 8 * n_pos
-
-
-def test_score_raises_a_clear_error(trained, photo):
-    X = extract_patches([photo], 20, max_patches=3, random_state=1)
-    with pytest.raises(NotImplementedError, match="normalising constant"):
-        trained.score(X)
 
 
 def test_image_shape_is_checked():

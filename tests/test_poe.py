@@ -98,10 +98,17 @@ def test_grad_log_density_matches_finite_differences(sparse_sources):
                                est.score_samples(X) + est.log_partition())
 
 
-def test_overcomplete_and_undercomplete_score_raise_clear_errors(sparse_sources):
+def test_overcomplete_score_uses_ais_and_undercomplete_raises(sparse_sources):
     over = _fast(n_experts=12, max_iter=5).fit(sparse_sources)
+    # the closed form does not exist ...
     with pytest.raises(NotImplementedError, match="overcomplete.*n_experts=12"):
-        over.score(sparse_sources)
+        over.log_partition()
+    with pytest.raises(ValueError, match="no closed-form"):
+        over.estimate_log_partition(method="exact")
+    # ... so score estimates log Z by AIS once and caches it
+    assert not hasattr(over, "log_partition_")
+    assert np.isfinite(over.score(sparse_sources))
+    assert over.log_partition_std_ > 0
     under = _fast(n_experts=3, max_iter=5).fit(sparse_sources)
     with pytest.raises(ValueError, match="undercomplete.*not a normalisable"):
         under.score_samples(sparse_sources)

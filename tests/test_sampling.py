@@ -1,0 +1,257 @@
+"""Samplers, annealed importance sampling, and their use by the estimators."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+from scipy.integrate import dblquad
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
+from sksm.datasets import load_mnist_subset
+from sksm.sampling import Gaussian, annealed_importance_sampling, run_mcmc
+
+
+@pytest.fixture(scope="module")
+def gaussian():
+    """A correlated 3-D Gaussian target."""
+    rng = np.random.RandomState(0)
+    A = rng.randn(3, 3)
+    return Gaussian(np.array([1.0, -2.0, 0.5]), A @ A.T + np.eye(3))
+
+
+@pytest.fixture(scope="module")
+def mnist_patches():
+    """8x8 centre crops of the 14x14 MNIST digits (every pixel varies)."""
+    X = load_mnist_subset()[0].reshape(-1, 14, 14)
+    return X[:, 3:11, 3:11].reshape(len(X), 64)
+
+
+def _quiet_fit(est, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X)
+
+
+# --------------------------------------------------------------------- #
+# Samplers
+# --------------------------------------------------------------------- #
+@pytest.mark.parametrize("method", ["mala", "hmc", "ula"])
+def test_samplers_recover_a_gaussian(gaussian, method):
+    x0 = np.zeros((400, 3))
+    res = run_mcmc(gaussian.energy_grad, x0, method=method, n_steps=200,
+                   n_warmup=200, random_state=0)
+    samples = res.samples.reshape(-1, 3)
+    cov = np.linalg.inv(gaussian.precision)
+    np.testing.assert_allclose(samples.mean(axis=0), gaussian.mean, atol=0.05)
+    # ULA is biased by its discretisation (measured error 0.04 * cov.max())
+    rtol = 0.1 if method == "ula" else 0.05
+    np.testing.assert_allclose(np.cov(samples.T), cov, atol=rtol * cov.max())
+    assert np.all(x0 == 0)  # x0 is not modified
+    # the diagnostics
+    assert res.samples.shape == (200, 400, 3)
+    assert res.energy.shape == (400, 400)
+    assert res.acceptance_rate.shape == res.step_size.shape == (400,)
+    target = {"mala": 0.574, "hmc": 0.65, "ula": 0.9}[method]
+    assert abs(res.acceptance_rate.mean() - target) < 0.1
+    np.testing.assert_allclose(res.mean, res.samples.mean(axis=0))
+
+
+def test_samplers_are_seeded(gaussian):
+    runs = [run_mcmc(gaussian.energy_grad, np.zeros((5, 3)), n_steps=20,
+                     n_warmup=10, random_state=3).state for _ in range(2)]
+    np.testing.assert_array_equal(*runs)
+
+
+def test_conditional_sampling_keeps_fixed_values(gaussian):
+    """Free coordinates follow the Gaussian conditional, fixed ones stay."""
+    mask = np.array([True, False, True])
+    x0 = np.tile([0.0, 3.0, 0.0], (500, 1))
+    res = run_mcmc(gaussian.energy_grad, x0, method="hmc", n_steps=100,
+                   n_warmup=100, mask=mask, random_state=0)
+    assert np.all(res.samples[:, :, 1] == 3.0)
+    P, mu = gaussian.precision, gaussian.mean
+    free = np.flatnonzero(mask)
+    expected = mu[free] - np.linalg.solve(P[np.ix_(free, free)],
+                                          P[free, 1] * (3.0 - mu[1]))
+    np.testing.assert_allclose(res.samples[:, :, free].reshape(-1, 2).mean(0),
+                               expected, atol=0.05)
+
+
+def test_diverging_chains_restart_with_a_warning():
+    """An energy that is NaN beyond |x| > 3: no NaN leaves the sampler."""
+
+    def energy_grad(x):
+        E = 0.5 * np.sum(x ** 2, axis=1)
+        d = x.copy()
+        outside = np.abs(x).max(axis=1) > 3
+        E[outside] = np.nan
+        d[outside] = np.nan
+        return E, d
+
+    with pytest.warns(ConvergenceWarning, match="non-finite.*smaller step"):
+        res = run_mcmc(energy_grad, np.zeros((50, 2)), method="ula",
+                       step_size=5.0, n_warmup=0, n_steps=50, random_state=0)
+    assert res.n_restarts > 0
+    assert np.isfinite(res.samples).all()
+    assert np.all(res.step_size < 5.0)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"n_steps": 0}, ValueError, "n_steps must be at least 1"),
+    ({"n_steps": 2.5}, TypeError, "n_steps must be an integer"),
+    ({"step_size": -1.0}, ValueError, "step_size must be a positive"),
+    ({"method": "gibbs"}, ValueError, "method must be one of"),
+    ({"target_accept": 1.5}, ValueError, "target_accept"),
+    ({"mask": np.ones(4, bool)}, ValueError, "mask has shape"),
+    ({"mask": np.ones(3) * 0.5}, TypeError, "mask must be boolean"),
+])
+def test_sampler_bad_input(gaussian, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        run_mcmc(gaussian.energy_grad, np.zeros((2, 3)), **kwargs)
+
+
+def test_sampler_rejects_a_start_of_zero_density():
+    def energy_grad(x):
+        return np.full(len(x), np.inf), np.zeros_like(x)
+
+    with pytest.raises(ValueError, match="not finite at x0"):
+        run_mcmc(energy_grad, np.zeros((2, 3)))
+
+
+# --------------------------------------------------------------------- #
+# Annealed importance sampling: known answers
+# --------------------------------------------------------------------- #
+def test_ais_between_gaussians(gaussian):
+    base = Gaussian(np.zeros(3), np.eye(3))
+    res = annealed_importance_sampling(gaussian.energy_grad, base,
+                                       n_chains=100, n_temperatures=2000,
+                                       random_state=0)
+    # measured over 10 seeds at 3,000 temperatures: error 0.014 +- 0.025
+    assert abs(res.log_partition - gaussian.log_partition) < 0.08
+    assert 0 < res.stderr < 0.05
+    assert res.effective_sample_size > 50
+
+
+@pytest.mark.parametrize("crop, reg_lambda, tolerance", [
+    # measured errors (seeds 0, 1, 2): -0.04, +0.02, +0.03 nats
+    ("8x8", 3e-3, 0.2),
+    # measured: +0.02, -0.11 nats (reg_lambda 0.01)
+    ("14x14", 1e-2, 0.5),
+])
+def test_ais_matches_the_exact_log_partition_of_a_complete_poe(
+        mnist_patches, crop, reg_lambda, tolerance):
+    X = (mnist_patches if crop == "8x8" else load_mnist_subset()[0])
+    est = _quiet_fit(RegularizedScoreMatchingPoE(
+        reg_lambda=reg_lambda, max_iter=200, random_state=0), X)
+    exact = est.log_partition()
+    assert est.estimate_log_partition("exact") == (exact, 0.0)
+    estimate, stderr = est.estimate_log_partition(random_state=0)
+    assert abs(estimate - exact) < tolerance
+    assert stderr < tolerance
+    assert (est.log_partition_, est.log_partition_std_) == (estimate, stderr)
+    # score_samples of the complete model stays exact
+    np.testing.assert_allclose(est.score_samples(X[:3]),
+                               -est.energy(X[:3]) - exact)
+
+
+def test_ais_matches_quadrature_for_a_field_of_experts():
+    """A FoE on 1x2 images with 1x1 filters: log Z by numerical integration.
+
+    The weights are set to 3 (Student-t experts with 5 degrees of freedom)
+    so that the integrand's tails end inside the integration box.
+    """
+    rng = np.random.RandomState(0)
+    foe = _quiet_fit(FieldsOfExperts(n_experts=2, filter_size=1, max_iter=5,
+                                     random_state=0), rng.rand(30, 2))
+    assert foe.image_shape_ == (1, 2)
+    foe.expert_weights_ = np.array([3.0, 3.0])
+
+    def density(b, a):
+        return np.exp(-foe.energy(np.array([[a, b]])))
+
+    exact = np.log(dblquad(density, -30, 30, -30, 30, epsabs=1e-10)[0])
+    estimate, stderr = foe.estimate_log_partition(random_state=0)
+    assert abs(estimate - exact) < 0.05
+    assert stderr < 0.05
+    X = rng.rand(4, 2)
+    np.testing.assert_allclose(foe.score_samples(X),
+                               -foe.energy(X.reshape(4, 1, 2)) - estimate)
+
+
+# --------------------------------------------------------------------- #
+# The estimators
+# --------------------------------------------------------------------- #
+def test_poe_samples_follow_its_expert_marginals(mnist_patches):
+    """A complete PoE's responses u = W (x - mean) are independent Student-t
+    variables with 2 alpha - 1 degrees of freedom: compare by KS tests."""
+    rng = np.random.RandomState(0)
+    S = rng.standard_t(5, size=(2000, 2)) * 0.1
+    X = S @ np.array([[1.0, 0.5], [-0.3, 1.0]]).T
+    est = _quiet_fit(RegularizedScoreMatchingPoE(reg_lambda=1e-3,
+                                                 random_state=0), X)
+    samples = est.sample(600, random_state=0, n_steps=400)
+    assert samples.shape == (600, 2)
+    U = (samples - est.mean_) @ est.filters_.T
+    for u, alpha in zip(U.T, est.expert_weights_):
+        nu = 2 * alpha - 1
+        marginal = stats.t(df=nu, scale=np.sqrt(2 / (nu * est.c ** 2)))
+        assert stats.kstest(u, marginal.cdf).pvalue > 1e-3
+
+
+def test_foe_sample_and_conditional_sample():
+    rng = np.random.RandomState(0)
+    foe = _quiet_fit(FieldsOfExperts(n_experts=3, max_iter=10,
+                                     random_state=0), rng.rand(20, 64))
+    samples = foe.sample(4, random_state=0, n_steps=50)
+    assert samples.shape == (4, 64) and np.isfinite(samples).all()
+    mask = np.zeros(64, bool)
+    mask[20:30] = True
+    fixed = rng.rand(64)
+    filled = foe.sample(3, random_state=0, n_steps=50, mask=mask,
+                        X_fixed=fixed)
+    np.testing.assert_array_equal(filled[:, ~mask], np.tile(fixed[~mask],
+                                                            (3, 1)))
+    assert not np.allclose(filled[:, mask], fixed[mask])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_score_samples_caches_log_z_and_refit_forgets_it():
+    rng = np.random.RandomState(0)
+    X = rng.rand(20, 36)
+    foe = _quiet_fit(FieldsOfExperts(n_experts=2, max_iter=5,
+                                     random_state=0), X)
+    first = foe.score_samples(X[:3])
+    log_z = foe.log_partition_
+    np.testing.assert_array_equal(foe.score_samples(X[:3]), first)
+    bits = foe.score_samples_per_dim(X[:3], base=2)
+    np.testing.assert_allclose(bits, first / (36 * np.log(2)))
+    # the same random_state gives the same estimate
+    again = _quiet_fit(FieldsOfExperts(n_experts=2, max_iter=5,
+                                       random_state=0), X)
+    again.score(X)
+    assert again.log_partition_ == log_z
+    _quiet_fit(foe, X + 0.1)
+    assert not hasattr(foe, "log_partition_")
+
+
+def test_estimator_sampling_bad_input(mnist_patches):
+    with pytest.raises(NotFittedError):
+        RegularizedScoreMatchingPoE().sample(2)
+    with pytest.raises(NotFittedError):
+        FieldsOfExperts().estimate_log_partition()
+    est = _quiet_fit(RegularizedScoreMatchingPoE(max_iter=5, random_state=0),
+                     mnist_patches[:200])
+    with pytest.raises(ValueError, match="n_samples must be at least 1"):
+        est.sample(0)
+    with pytest.raises(ValueError, match="needs X_fixed"):
+        est.sample(2, mask=np.ones(64, bool))
+    with pytest.raises(ValueError, match="mask has shape"):
+        est.sample(2, mask=np.ones(63, bool), X_fixed=np.zeros(64))
+    with pytest.raises(ValueError, match="method must be 'ais' or 'exact'"):
+        est.estimate_log_partition(method="mc")
+    with pytest.raises(ValueError, match="n_chains must be at least 2"):
+        est.estimate_log_partition(n_chains=1)
+    with pytest.raises(ValueError, match="base must be"):
+        est.score_samples_per_dim(mnist_patches[:2], base=1)
