@@ -7,7 +7,8 @@ noise of sigma 5, 15 and 25 (/255) with 3 fixed seeds, PSNR with data range 1
 (mean over crops and seeds) and median seconds per image, for:
 
 - the FoE (the pretrained prior, or --model), with its fast default (L-BFGS)
-  and, with --paper, the paper's 300-step schedule;
+  and, with --paper, the paper's 300-step schedule, with --mmse the
+  posterior mean (200 MALA steps from the L-BFGS estimate);
 - skimage.restoration.denoise_tv_chambolle (weight tuned per sigma on the
   training images of the pretrained prior), denoise_wavelet and
   denoise_nl_means;
@@ -19,7 +20,8 @@ with restoring opponent-colour channels (sksm.restoration's choice).
 PSNR (the paper's Fig. 2e-g); --variants does the same for whitening and
 filter norms.
 
-Run:  python benchmarks/bench_denoise.py [--model foe.npz] [--paper] [--quick]
+Run:  python benchmarks/bench_denoise.py [--model foe.npz] [--paper] [--mmse]
+                                         [--quick]
       python benchmarks/bench_denoise.py --colour | --lambda-curve | --variants
 """
 
@@ -53,7 +55,7 @@ def tune_tv(images, sigma, rng):
     return float(weights[int(np.argmax(scores))])
 
 
-def methods(model, tv_weights, paper):
+def methods(model, tv_weights, paper, mmse=False):
     from skimage.restoration import (
         denoise_nl_means,
         denoise_tv_chambolle,
@@ -64,6 +66,9 @@ def methods(model, tv_weights, paper):
     if paper:
         out["FoE (paper, 300 steps)"] = lambda y, s: model.denoise(
             y, s, method="paper")
+    if mmse:
+        out["FoE (MMSE, 200 MALA)"] = lambda y, s: model.denoise(
+            y, s, method="mmse", random_state=0)
     out.update({
         "TV (tuned)": lambda y, s: denoise_tv_chambolle(
             y, weight=tv_weights[s]),
@@ -108,12 +113,12 @@ def measure(fns, crops, seeds):
     return results, seconds
 
 
-def table(model, crops, seeds, paper):
+def table(model, crops, seeds, paper, mmse=False):
     rng = np.random.default_rng(0)
     images = training_images()
     tv_weights = {s / 255: tune_tv(images, s / 255, rng) for s in SIGMAS}
-    results, seconds = measure(methods(model, tv_weights, paper), crops,
-                               seeds)
+    results, seconds = measure(methods(model, tv_weights, paper, mmse),
+                               crops, seeds)
     print_table(f"\nPSNR (dB), mean over {len(crops)} crops x {len(seeds)} "
                 "seeds", results, seconds)
     if "BM3D" in results:
@@ -188,6 +193,8 @@ def main(argv=None):
                                         "pretrained prior)")
     parser.add_argument("--paper", action="store_true",
                         help="also the paper's 300-step schedule")
+    parser.add_argument("--mmse", action="store_true",
+                        help="also the posterior mean (method='mmse')")
     parser.add_argument("--quick", action="store_true",
                         help="3 crops and 1 seed, for a first look")
     parser.add_argument("--colour", action="store_true",
@@ -214,7 +221,7 @@ def main(argv=None):
         elif args.variants:
             compare_settings(crops, seeds, VARIANTS)
         else:
-            table(model, crops, seeds, args.paper)
+            table(model, crops, seeds, args.paper, args.mmse)
 
 
 if __name__ == "__main__":

@@ -91,12 +91,14 @@ def banded_grad_energy(network, images, size, n_threads):
         E, d, _ = network.input_derivatives(images, energy=True, second=False)
         return E, d
     edges = np.linspace(0, n_rows, n_threads + 1).astype(int)
+    errors = np.geterr()  # worker threads do not inherit np.errstate
 
     def work(k):
         a, b = edges[k], edges[k + 1]
         band = images[:, a:b + size - 1]
-        E, d, _ = network.copy().input_derivatives(band, energy=True,
-                                                   second=False)
+        with np.errstate(**errors):
+            E, d, _ = network.copy().input_derivatives(band, energy=True,
+                                                       second=False)
         return E, d
 
     with ThreadPoolExecutor(n_threads) as pool:

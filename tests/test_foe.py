@@ -97,15 +97,20 @@ def test_image_shape_is_checked():
         FieldsOfExperts().fit(np.random.rand(3, 16))  # 4x4 < 5
 
 
-@pytest.mark.parametrize("method", ["lbfgs", "paper"])
+@pytest.mark.parametrize("method", ["lbfgs", "paper", "mmse"])
 def test_denoise_raises_psnr(trained, photo, method):
     rng = np.random.RandomState(0)
     sigma = 0.1
     noisy = photo + sigma * rng.randn(*photo.shape)
-    denoised = trained.denoise(noisy, sigma, method=method)
+    denoised = trained.denoise(noisy, sigma, method=method, random_state=0)
     assert denoised.shape == photo.shape
-    # A small model trained in seconds: measured +2.6 dB (lbfgs) here.
-    assert psnr(photo, denoised) > psnr(photo, noisy) + 2
+    # A small model trained in seconds: measured +2.6 dB (lbfgs) here, and
+    # +1.45 dB for the posterior mean, which is behind MAP (see the user guide)
+    gain = 1 if method == "mmse" else 2
+    assert psnr(photo, denoised) > psnr(photo, noisy) + gain
+    if method == "mmse":  # the sampler is seeded
+        again = trained.denoise(noisy, sigma, method=method, random_state=0)
+        np.testing.assert_array_equal(again, denoised)
 
 
 def test_denoise_keeps_dtype_and_range(trained, photo):

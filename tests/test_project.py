@@ -57,7 +57,8 @@ def test_docs_build_offline_without_warnings(tmp_path):
     assert (tmp_path / "html" / "user_guide.html").exists()
 
 
-@pytest.mark.parametrize("name", ["plot_mnist_poe", "plot_foe_denoising"])
+@pytest.mark.parametrize("name", ["plot_mnist_poe", "plot_foe_denoising",
+                                  "plot_sampling"])
 def test_example_runs_and_draws(tmp_path, name):
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / f"{name}.py")],
