@@ -15,8 +15,8 @@ units).  AIS: 100 chains, 1,000 temperatures, HMC with 10 leapfrog steps, the
 estimators' defaults.  The paper's Fig. 2b and 2d are these curves.
 
 Run:  python benchmarks/bench_likelihood.py [--quick]
-(slow: a FoE row took 100 s to fit and 413 s of AIS on 14x14 digits, with
-another job on the machine; the full table takes hours, --quick one lambda)
+(each MNIST row took 15-70 s to fit and estimate on a quiet machine; the
+patch rows were not timed yet)
 """
 
 import argparse
