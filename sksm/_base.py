@@ -19,6 +19,7 @@ from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
 from .objectives import regularized_score_matching
 from .optim import Adam, lbfgs
+from .sampling import check_positive
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "check_noise_sigma"]
 
@@ -33,19 +34,9 @@ MAX_EXPERT_WEIGHT = 1e4
 
 def check_noise_sigma(noise_sigma):
     """Return ``noise_sigma`` as a float, or raise a clear error."""
-    if (isinstance(noise_sigma, (bool, np.bool_))
-            or not isinstance(noise_sigma, (Real, np.floating, np.integer))):
-        raise TypeError(
-            f"noise_sigma must be a positive real number, got "
-            f"{type(noise_sigma).__name__} {noise_sigma!r}."
-        )
-    if not (np.isfinite(noise_sigma) and noise_sigma > 0):
-        raise ValueError(
-            f"noise_sigma must be a positive finite number (the standard "
-            f"deviation of the noise, in the units of the data), got "
-            f"{noise_sigma!r}."
-        )
-    return float(noise_sigma)
+    return check_positive(noise_sigma, "noise_sigma",
+                          "the standard deviation of the noise, in the units "
+                          "of the data")
 
 
 class BaseExpertsEstimator(SamplingMixin, BaseEstimator):

@@ -110,8 +110,6 @@ class SamplingMixin:
                     "closed-form normaliser; use method='ais'.")
             estimate, stderr = exact, 0.0
         elif method == "ais":
-            _check_count(n_chains, "n_chains", minimum=2)
-            _check_count(n_temperatures, "n_temperatures")
             result = annealed_importance_sampling(
                 self._row_energy(), self._base_distribution(),
                 n_chains=n_chains, n_temperatures=n_temperatures,

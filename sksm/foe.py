@@ -27,7 +27,7 @@ from .image import (
     to_float,
     whiten,
 )
-from .sampling import run_mcmc
+from .sampling import check_mask, run_mcmc
 
 __all__ = ["FieldsOfExperts"]
 
@@ -461,19 +461,28 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         with single_threaded_blas():
             yield prior
 
-    def _map(self, data_fn, x0, prior_weight, max_iter, tol, scale=1.0):
-        """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x.
+    @contextmanager
+    def _posterior(self, data_fn, prior_weight, scale):
+        """Yield ``x -> (w E(x) + data(x), gradient)`` per image of a stack.
 
-        ``data_fn(x) -> (energy per image, gradient)``.
+        ``data_fn(x) -> (energy per image, gradient)``; the prior is the fast
+        one of :meth:`_fast_prior`.
         """
-        shape = x0.shape
         with self._fast_prior(scale) as prior:
-            def fun(flat):
-                x = flat.reshape(shape)
+            def energy_grad(x):
                 E, d = prior(x)
                 data, data_grad = data_fn(x)
-                loss = prior_weight * E.sum() + data.sum()
-                return loss, (prior_weight * d + data_grad).ravel()
+                return prior_weight * E + data, prior_weight * d + data_grad
+
+            yield energy_grad
+
+    def _map(self, data_fn, x0, prior_weight, max_iter, tol, scale=1.0):
+        """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x."""
+        shape = x0.shape
+        with self._posterior(data_fn, prior_weight, scale) as posterior:
+            def fun(flat):
+                E, d = posterior(flat.reshape(shape))
+                return E.sum(), d.ravel()
 
             res = minimize(fun, x0.ravel(), jac=True, method="L-BFGS-B",
                            options={"maxiter": max_iter, "ftol": tol,
@@ -569,13 +578,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _posterior_mean(self, data_fn, x, prior_weight, n_steps, scale,
                         random_state):
         """Mean of a MALA chain per image on ``w E(x) + data(x)``."""
-        with self._fast_prior(scale) as prior:
-            def energy_grad(x):
-                E, d = prior(x)
-                data, data_grad = data_fn(x)
-                return prior_weight * E + data, prior_weight * d + data_grad
-
-            result = run_mcmc(energy_grad, x, method="mala",
+        with self._posterior(data_fn, prior_weight, scale) as posterior:
+            result = run_mcmc(posterior, x, method="mala",
                               n_steps=n_steps - n_steps // 2,
                               n_warmup=n_steps // 2, keep_samples=False,
                               random_state=random_state)
@@ -668,11 +672,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         whose data term is scaled by sigma^2 (so that the steps do not depend
         on the noise level).
         """
-        with self._fast_prior(scale) as prior:
+        with self._posterior(data_fn, prior_weight, scale) as posterior:
             for step in np.geomspace(2e-2, 5e-4, n_steps):
-                _, d = prior(x)
-                _, data_grad = data_fn(x)
-                x = x - step * sigma ** 2 * (prior_weight * d + data_grad)
+                x = x - step * sigma ** 2 * posterior(x)[1]
         return x
 
     def super_resolve(self, image, factor=2, *, n_iter=200, step=None,
@@ -776,16 +778,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         check_is_fitted(self)
         arr = check_image(image, "image")
         stack, _ = self._as_stack(arr)
-        mask = np.asarray(mask)
-        if mask.dtype != bool:
-            if mask.dtype.kind in "ui" and np.isin(mask, (0, 1)).all():
-                mask = mask.astype(bool)
-            else:
-                raise TypeError(f"mask must be boolean (True = missing), got "
-                                f"dtype {mask.dtype}.")
-        if mask.shape != arr.shape:
-            raise ValueError(f"mask has shape {mask.shape} but image has "
-                             f"shape {arr.shape}.")
+        mask = check_mask(mask, arr.shape, "True = missing", "image")
         x = stack[0].astype(np.float64)
         if mask.all():
             raise ValueError("mask covers every pixel: nothing to start from.")

@@ -123,30 +123,38 @@ def _check_count(value, name, minimum=1):
     return int(value)
 
 
-def _check_positive(value, name):
+def check_positive(value, name, meaning=""):
+    """Return ``value`` as a float, or raise a clear error.
+
+    ``meaning``, if given, is added to the message (what the number is).
+    """
+    what = f" ({meaning})" if meaning else ""
     if (isinstance(value, (bool, np.bool_))
             or not isinstance(value, (Real, np.floating, np.integer))):
-        raise TypeError(f"{name} must be a positive number, got "
+        raise TypeError(f"{name} must be a positive real number{what}, got "
                         f"{type(value).__name__} {value!r}.")
     if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number, got "
+        raise ValueError(f"{name} must be a positive finite number{what}, got "
                          f"{value!r}.")
     return float(value)
 
 
-def check_mask(mask, shape, name="mask"):
+def check_mask(mask, shape, meaning="True where the chains move",
+               other="the samples"):
     """Return ``mask`` as a boolean array of ``shape``, or raise a clear error.
 
-    Integer masks of zeros and ones are accepted as booleans.
+    Integer masks of zeros and ones are accepted as booleans.  ``meaning``
+    and ``other`` (what the mask must match) go into the messages.
     """
     mask = np.asarray(mask)
     if mask.dtype != bool:
         if mask.dtype.kind in "ui" and np.isin(mask, (0, 1)).all():
             mask = mask.astype(bool)
         else:
-            raise TypeError(f"{name} must be boolean, got dtype {mask.dtype}.")
+            raise TypeError(f"mask must be boolean ({meaning}), got dtype "
+                            f"{mask.dtype}.")
     if mask.shape != tuple(shape):
-        raise ValueError(f"{name} has shape {mask.shape} but the samples have "
+        raise ValueError(f"mask has shape {mask.shape} but {other} have "
                          f"shape {tuple(shape)}.")
     return mask
 
@@ -307,7 +315,7 @@ def run_mcmc(energy_grad, x0, *, method="mala", n_steps=100, n_warmup=100,
     n_leapfrog = _check_count(n_leapfrog, "n_leapfrog")
     thin = _check_count(thin, "thin")
     if step_size is not None:
-        step_size = _check_positive(step_size, "step_size")
+        step_size = check_positive(step_size, "step_size")
     if target_accept is None:
         target_accept = TARGET_ACCEPT[method]
     elif not (isinstance(target_accept, Real) and 0 < target_accept < 1):
