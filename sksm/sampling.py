@@ -291,8 +291,8 @@ def run_mcmc(energy_grad, x0, *, method="mala", n_steps=100, n_warmup=100,
         First step size; None finds one by halving or doubling.  Adapted
         during warm-up, fixed afterwards (except that a divergence halves it).
     target_accept : float, default=None
-        Target acceptance rate in (0, 1); None: 0.574 for Langevin, 0.65 for
-        HMC.
+        Target acceptance rate in (0, 1); None: 0.574 for MALA, 0.65 for
+        HMC, 0.9 for ULA.
     n_leapfrog : int, default=10
         Leapfrog steps per HMC transition.
     thin : int, default=1
@@ -484,24 +484,24 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
         return (1 - beta) * e0 + beta * e1, (1 - beta) * g0 + beta * g1
 
     kernel = _Kernel(tempered, method, n_leapfrog)
-    eps, accept_total, n_restarts = None, 0.0, 0
+    log_eps, accept_total, n_restarts = None, 0.0, 0
     for k in range(1, n_temperatures + 1):
         log_w -= (betas[k] - beta) * (E1 - E0)
         beta = betas[k]
         E = (1 - beta) * E0 + beta * E1
         d = (1 - beta) * d0 + beta * d1
-        if eps is None:
-            eps = np.full(n_chains, _initial_step(kernel, x, E, d, target,
-                                                  rng))
+        if log_eps is None:
+            log_eps = np.full(n_chains, np.log(
+                _initial_step(kernel, x, E, d, target, rng)))
         # the last evaluation of ``tempered`` is at the proposals
-        x, _, _, prob, bad, accepted = kernel(x, E, d, eps, rng)
+        x, _, _, prob, bad, accepted = kernel(x, E, d, np.exp(log_eps), rng)
         (e0, g0), (e1, g1) = last["base"], last["model"]
         E0[accepted], d0[accepted] = e0[accepted], g0[accepted]
         E1[accepted], d1[accepted] = e1[accepted], g1[accepted]
         n_restarts += int(bad.sum())
-        eps[bad] /= 2.0
+        log_eps[bad] -= np.log(2.0)
         accept_total += prob.mean()
-        eps = eps * np.exp((prob.mean() - target) / np.sqrt(k))
+        log_eps = _adapt(log_eps, prob.mean(), target, k - 1)
     _warn_restarts(n_restarts, n_chains * n_temperatures, "AIS transitions")
     log_mean = logsumexp(log_w) - np.log(n_chains)
     w = np.exp(log_w - log_w.max())
