@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
-from .objectives import regularized_score_matching
+from .objectives.training import OBJECTIVES, make_training_loss
 from .optim import Adam, lbfgs
 from .sampling import check_positive
 
@@ -40,7 +40,7 @@ def check_noise_sigma(noise_sigma):
 
 
 class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
-    """Score-matching fit of an expert energy; see the subclasses.
+    """Fit of an expert energy by one of the objectives; see the subclasses.
 
     Sampling and log-likelihood estimation come from
     :class:`~sksm._likelihood.SamplingMixin`.
@@ -48,6 +48,14 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
 
     _parameter_constraints = {
         "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "noise_sigma": [Interval(Real, 0, None, closed="neither"),
+                        "array-like", StrOptions({"auto"})],
+        "n_projections": [Interval(Integral, 1, None, closed="left")],
+        "projection": [StrOptions({"rademacher", "gaussian"})],
+        "n_mcmc_steps": [Interval(Integral, 1, None, closed="left")],
+        "mcmc_method": [StrOptions({"ula", "mala", "hmc"})],
+        "persistent": ["boolean"],
         "c": [Interval(Real, 0, None, closed="neither")],
         "learn_weights": ["boolean"],
         "solver": [StrOptions({"lbfgs", "adam"})],
@@ -124,29 +132,50 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
         return self.learn_weights and bool(
             np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
 
-    def _objective(self, energy, data, n_threads=1):
+    def _noise_levels(self):
+        """``noise_sigma`` as a 1-D array of levels (the 'dsm' objective)."""
+        if isinstance(self.noise_sigma, str):  # "auto"
+            if self.reg_lambda == 0:
+                raise ValueError(
+                    "noise_sigma='auto' is sqrt(2 * reg_lambda), which is 0 "
+                    "for reg_lambda=0; set noise_sigma (the standard "
+                    "deviation of the training noise) or reg_lambda > 0.")
+            return np.array([np.sqrt(2.0 * self.reg_lambda)])
+        levels = np.atleast_1d(np.asarray(self.noise_sigma, dtype=np.float64))
+        if (levels.ndim != 1 or levels.size == 0
+                or not np.all(np.isfinite(levels)) or np.any(levels <= 0)):
+            raise ValueError(
+                "noise_sigma must be a positive number or a non-empty 1-D "
+                f"sequence of positive numbers, got {self.noise_sigma!r}.")
+        return levels
+
+    def _objective(self, energy, data, rng, n_threads=1):
         """``theta -> (loss, grad)`` on ``data`` (or its ``rows``).
 
         Run it inside :func:`~sksm._parallel.single_threaded_blas`: it uses
         ``n_threads`` threads of its own.
         """
-
-        def fun(theta, rows=None):
-            energy.set_params(theta)
-            batch = data if rows is None else data[rows]
-            with np.errstate(over="ignore", invalid="ignore"):
-                loss, grads = regularized_score_matching(
-                    energy.network, batch, self.reg_lambda, n_threads=n_threads)
-                return loss, energy.params_gradient(grads).astype(np.float64)
-
-        return fun
+        options = {"reg_lambda": self.reg_lambda}
+        if self.objective == "dsm":
+            options["noise_sigma"] = self._noise_levels()
+        elif self.objective == "ssm":
+            options.update(n_projections=self.n_projections,
+                           projection=self.projection)
+        elif self.objective == "cd":
+            if not hasattr(self, "_cd_state"):
+                self._cd_state = {}
+            options.update(n_mcmc_steps=self.n_mcmc_steps,
+                           mcmc_method=self.mcmc_method,
+                           persistent=self.persistent, state=self._cd_state)
+        return make_training_loss(self.objective, energy, data, rng,
+                                  n_threads, **options)
 
     # -------------------------------------------------------------- #
     # Fitting
     # -------------------------------------------------------------- #
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Fit the model to ``X`` by regularized score matching.
+        """Fit the model to ``X`` by minimising ``objective``.
 
         Parameters
         ----------
@@ -160,12 +189,17 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
+        if self.objective == "cd" and self.solver == "lbfgs":
+            raise ValueError(
+                "objective='cd' gives a stochastic gradient and no loss to "
+                "line-search on; use solver='adam' with it.")
         data = self._fit_data(X)
         rng = check_random_state(self.random_state)
         V, beta = self._init_params(self._n_experts(), self._n_inputs(),
                                     data.dtype, rng)
         energy = self._new_energy(V, beta)
-        fun = self._objective(energy, data, n_threads=blas_threads())
+        self._cd_state = {}
+        fun = self._objective(energy, data, rng, n_threads=blas_threads())
         theta0 = energy.get_params().astype(np.float64)
         self._optimizer = None
         with single_threaded_blas():
@@ -268,7 +302,8 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
         if getattr(self, "_optimizer", None) is None:
             self._optimizer = Adam(energy.n_params, self.learning_rate,
                                    *self._box(energy))
-        fun = self._objective(energy, data, n_threads=blas_threads())
+        fun = self._objective(energy, data, self._rng,
+                              n_threads=blas_threads())
         with single_threaded_blas():
             theta, loss = self._optimizer.run_epoch(
                 fun, energy.get_params().astype(np.float64), len(data),

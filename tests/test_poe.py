@@ -51,7 +51,11 @@ def sparse_sources():
 
 
 @parametrize_with_checks(
-    [_fast(max_iter=10), _fast(solver="adam", max_iter=3, n_experts=3)],
+    [_fast(max_iter=10), _fast(solver="adam", max_iter=3, n_experts=3),
+     _fast(objective="rsm_full", max_iter=5),
+     _fast(objective="dsm", noise_sigma=[0.1, 0.3], max_iter=5),
+     _fast(objective="ssm", max_iter=5),
+     _fast(objective="cd", solver="adam", max_iter=2)],
     expected_failed_checks=lambda est: {},
 )
 def test_sklearn_compatible_estimator(estimator, check):

@@ -13,9 +13,22 @@ position that covers it, which is exact for a one-layer model.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .layers import Layer
+from .layers import FilterLayer
 
 __all__ = ["Conv2D", "col2im", "im2col"]
+
+
+def _offset_slices(size, d):
+    """Slices of ``u`` and ``u + d`` for ``u`` and ``u + d`` in ``[0, size)``."""
+    return slice(max(0, -d), size - max(0, d)), slice(max(0, d), size + min(0, d))
+
+
+def _half_offsets(size):
+    """Offsets ``(dy, dx)`` up to sign, with the weight of each: 1 at 0, else 2."""
+    for dy in range(size):
+        for dx in range(-(size - 1), size):
+            if dy > 0 or dx >= 0:
+                yield dy, dx, 1 if dy == dx == 0 else 2
 
 
 def im2col(images, size):
@@ -39,7 +52,7 @@ def col2im(cols, size, image_shape):
     return images
 
 
-class Conv2D(Layer):
+class Conv2D(FilterLayer):
     r"""Valid 2-D correlation of images with square filters.
 
     Input ``h`` of shape (n, H, W); output of shape (n, n_positions,
@@ -97,3 +110,60 @@ class Conv2D(Layer):
         if not need_input:
             return None
         return col2im(c_o @ self.weight, self.size, self._shape)
+
+    def project(self, v):
+        return im2col(v, self.size) @ self.weight.T
+
+    def add_projection_grad(self, r, v):
+        self._add_grad("weight",
+                       self._flat(r).T @ self._flat(im2col(v, self.size)))
+
+    def _overlap_terms(self, d2_o):
+        """Per offset ``d``: the two filter slices, their overlap ``G_d`` and
+        the output slices of positions ``p`` and ``p - d``."""
+        M, size = self.weight.shape[0], self.size
+        F = self.weight.reshape(M, size, size)
+        out_h, out_w = (s_ - size + 1 for s_ in self._shape)
+        D = d2_o.reshape(len(d2_o), out_h, out_w, M)
+        for dy, dx, mult in _half_offsets(size):
+            (uy, vy), (ux, vx) = _offset_slices(size, dy), _offset_slices(size, dx)
+            a, b = F[:, uy, ux].reshape(M, -1), F[:, vy, vx].reshape(M, -1)
+            (qy, py), (qx, px) = (_offset_slices(out_h, dy),
+                                  _offset_slices(out_w, dx))
+            # positions p and q = p - d
+            yield (mult, (uy, ux), (vy, vx), a, b, a @ b.T,
+                   D[:, py, px], D[:, qy, qx], (py, px), (qy, qx))
+
+    def hessian_sq_norm(self, d2_o):
+        r""":math:`\lVert H \rVert_F^2` per image, for :math:`H` the Hessian of
+        ``sum(d2_o * o)``-like energies: :math:`\sum_{p,q,i,k} \delta'_{p,i}
+        \delta'_{q,k} (f_{p,i} \cdot f_{q,k})^2` over filters ``f`` placed at
+        positions ``p``, ``q``.  Filters overlap only when ``|p - q| < size``,
+        so this costs ``(2 size - 1)^2 / 2`` products of ``d2_o`` with
+        (n_filters, n_filters) matrices.  Returns the norms and their gradient
+        with respect to ``d2_o``.
+        """
+        Q = np.zeros(len(d2_o), dtype=d2_o.dtype)
+        grad = np.zeros_like(d2_o).reshape(
+            (len(d2_o),) + tuple(s_ - self.size + 1 for s_ in self._shape)
+            + (d2_o.shape[-1],))
+        for mult, _, _, _, _, G, A, B, p_sl, q_sl in self._overlap_terms(d2_o):
+            G2 = G * G
+            AG = A @ G2
+            Q += mult * np.einsum("nyxk,nyxk->n", AG, B)
+            grad[(slice(None),) + q_sl] += mult * AG
+            grad[(slice(None),) + p_sl] += mult * (B @ G2.T)
+        return Q, grad.reshape(d2_o.shape)
+
+    def add_hessian_sq_norm_grad(self, d2_o, coef):
+        """Add ``coef`` times the weight gradient of the summed norms."""
+        M, size = self.weight.shape[0], self.size
+        gF = np.zeros((M, size, size), dtype=self.weight.dtype)
+        for mult, u_sl, v_sl, a, b, G, A, B, _, _ in self._overlap_terms(d2_o):
+            S = self._flat(A).T @ self._flat(B)
+            R = (2 * coef * mult) * G * S  # dQ/dG_d
+            gF[(slice(None),) + u_sl] += (R @ b).reshape(
+                (M,) + gF[(slice(None),) + u_sl].shape[1:])
+            gF[(slice(None),) + v_sl] += (R.T @ a).reshape(
+                (M,) + gF[(slice(None),) + v_sl].shape[1:])
+        self._add_grad("weight", gF.reshape(M, -1))

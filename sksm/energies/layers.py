@@ -38,7 +38,8 @@ import copy
 
 import numpy as np
 
-__all__ = ["Linear", "Elementwise", "WeightedSum", "EnergyNetwork"]
+__all__ = ["Elementwise", "EnergyNetwork", "FilterLayer", "Linear",
+           "WeightedSum"]
 
 
 class Layer:
@@ -60,8 +61,35 @@ class Layer:
     def _add_grad(self, name, value):
         self.grads[name] += value
 
+    def param_backward(self, c_o, need_input=True):
+        """Backpropagate ``c = dJ/do`` of a loss of the energy's value.
 
-class Linear(Layer):
+        Adds the weight gradient to ``grads`` and returns ``dJ/dh``; the
+        layers whose ``sm_backward`` only uses ``c`` share it.
+        """
+        return self.sm_backward(c_o, need_input)
+
+
+class FilterLayer(Layer):
+    r"""A linear first layer: what the objectives beyond the diagonal need.
+
+    Sliced score matching needs the filter responses to a direction ``v``
+    (:meth:`project`) and the full-Hessian regularizer the squared Frobenius
+    norm of :math:`W^T \operatorname{diag}(\delta'_o) W`
+    (:meth:`hessian_sq_norm`); both use :math:`\delta'_o`, the Hessian
+    diagonal at the layer's output, exact when one non-linear layer follows.
+    """
+
+    def project(self, v):  # pragma: no cover - abstract
+        """Responses ``W v`` to directions ``v`` (no bias)."""
+        raise NotImplementedError
+
+    def add_projection_grad(self, r, v):  # pragma: no cover - abstract
+        """Add ``dJ/dW`` for ``J`` depending on ``W v`` through ``r = dJ/d(W v)``."""
+        raise NotImplementedError
+
+
+class Linear(FilterLayer):
     r"""Fully connected linear layer :math:`o = h W^T + b`.
 
     Parameters
@@ -111,6 +139,31 @@ class Linear(Layer):
             self._add_grad("bias", c_o.sum(axis=0))
         return c_o @ self.weight if need_input else None
 
+    def project(self, v):
+        return v @ self.weight.T
+
+    def add_projection_grad(self, r, v):
+        self._add_grad("weight", r.T @ v)
+
+    def hessian_sq_norm(self, d2_o):
+        r""":math:`\lVert W^T \operatorname{diag}(\delta'_o) W \rVert_F^2` per row.
+
+        Returns the norms (n,) and their gradient with respect to ``d2_o``.
+        With the Gram matrix :math:`G = W W^T` the norm is
+        :math:`\delta'^T (G \circ G) \delta'`.
+        """
+        G2 = self.weight @ self.weight.T
+        G2 *= G2
+        t = d2_o @ G2
+        return np.einsum("ni,ni->n", t, d2_o), 2 * t
+
+    def add_hessian_sq_norm_grad(self, d2_o, coef):
+        """Add ``coef`` times the weight gradient of the summed norms."""
+        W = self.weight
+        S = d2_o.T @ d2_o
+        S *= W @ W.T
+        self._add_grad("weight", (4 * coef) * (S @ W))
+
 
 class Elementwise(Layer):
     """Elementwise non-linearity ``o = g(h)`` of an expert (see ``sksm.experts``)."""
@@ -144,6 +197,9 @@ class Elementwise(Layer):
             if self._d2_o is not None:
                 b_o = b_h * g1 * g1
         return a_o, b_o
+
+    def param_backward(self, c_o, need_input=True):
+        return c_o * self._g1
 
     def sm_backward(self, c_o, need_input=True):
         g1, g2, d_o = self._g1, self._g2, self._d_o
@@ -252,26 +308,52 @@ class EnergyNetwork:
                 h = layer.forward(h, value=value)
         return h
 
-    def input_derivatives(self, X, energy=False, second=True):
+    def input_derivatives(self, X, energy=False, second=True, order=None):
         r"""Return ``(E, dE/dx, diag d2E/dx2)`` for every row of ``X``.
 
         ``E`` is None unless ``energy``; the diagonal is None unless ``second``.
+        ``order`` (default 3 with ``second``, else 1) is passed to
+        :meth:`forward`: a loss of ``dE/dx`` alone that will be differentiated
+        by :meth:`accumulate_sm_gradients` needs 2.
         """
-        E = self.forward(X, energy=energy, order=3 if second else 1)
+        if order is None:
+            order = 3 if second else 1
+        E = self.forward(X, energy=energy, order=order)
         d, d2 = None, None
         for layer in reversed(self.layers):
             d, d2 = layer.backward(d, d2, second=second)
         return E, d, d2
 
-    def accumulate_sm_gradients(self, a_x, b_x):
+    @property
+    def filter_layer(self):
+        """The first layer, if it is linear (:class:`FilterLayer`), else None."""
+        first = self.layers[0]
+        return first if isinstance(first, FilterLayer) else None
+
+    def accumulate_sm_gradients(self, a_x, b_x, b_first=None):
         r"""Add the weight gradient of a loss ``J(dE/dx, d2E/dx2)`` to ``grads``.
 
         Call after :meth:`input_derivatives` on the same rows, with
         ``a_x = dJ/d(dE/dx)`` and ``b_x = dJ/d(d2E/dx2)`` (``b_x`` may be None).
+        ``b_first`` is ``dJ/d(delta')`` at the output of the first layer, for
+        losses of the Hessian beyond its diagonal (see :class:`FilterLayer`);
+        their direct dependence on the first layer's weights is added by that
+        layer's own methods.
         """
         a, b = a_x, b_x
-        for layer in self.layers:
+        for i, layer in enumerate(self.layers):
             a, b = layer.sm_forward(a, b)
+            if i == 0 and b_first is not None:
+                b = b_first if b is None else b + b_first
         c = None
         for i in range(len(self.layers) - 1, -1, -1):
             c = self.layers[i].sm_backward(c, need_input=i > 0)
+
+    def accumulate_energy_gradients(self, c):
+        """Add ``sum_t c_t dE(x_t)/dtheta`` to ``grads``.
+
+        Call after :meth:`forward` on the same rows (with ``energy=True``);
+        ``c`` has one weight per row.
+        """
+        for i in range(len(self.layers) - 1, -1, -1):
+            c = self.layers[i].param_backward(c, need_input=i > 0)

@@ -1,0 +1,383 @@
+"""Every objective: loss against brute force, gradient against finite
+differences, and the known answer on Gaussian data."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad, minimize
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+
+from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
+from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
+                           WeightedSum)
+from sksm.experts import Quadratic, StudentT
+from sksm.objectives import (contrastive_divergence, denoising_score_matching,
+                             full_regularized_score_matching,
+                             regularized_score_matching,
+                             sliced_score_matching)
+
+
+class _Net:
+    """An energy network with its parameters as one flat vector."""
+
+    def __init__(self, layers, params):
+        self.network = EnergyNetwork(layers)
+        self.params = params  # list of (layer index, name)
+
+    def get(self):
+        return np.concatenate([getattr(self.network.layers[i], n).ravel()
+                               for i, n in self.params])
+
+    def set(self, theta):
+        k = 0
+        for i, n in self.params:
+            layer = self.network.layers[i]
+            size = getattr(layer, n).size
+            setattr(layer, n,
+                    theta[k:k + size].reshape(getattr(layer, n).shape))
+            k += size
+
+    def flat(self, grads):
+        return np.concatenate([grads[i][n].ravel() for i, n in self.params])
+
+
+def _poe(rng):
+    return _Net([Linear(rng.standard_normal((6, 4))), Elementwise(StudentT(2.0)),
+                 WeightedSum(np.exp(rng.normal(0, 0.3, 6)))],
+                [(0, "weight"), (2, "weight")]), rng.standard_normal((9, 4))
+
+
+def _foe(rng):
+    return _Net([Conv2D(0.5 * rng.standard_normal((3, 9)), 3),
+                 Elementwise(StudentT(2.0)),
+                 WeightedSum(np.exp(rng.normal(0, 0.3, 3)))],
+                [(0, "weight"), (2, "weight")]), rng.standard_normal((3, 6, 5))
+
+
+def _two_layer(rng):
+    return _Net([Linear(rng.standard_normal((6, 4))), Elementwise(StudentT(1.5)),
+                 Linear(0.5 * rng.standard_normal((3, 6)),
+                        bias=0.1 * rng.standard_normal(3)),
+                 Elementwise(StudentT(2.0)),
+                 WeightedSum(np.exp(rng.normal(0, 0.2, 3)))],
+                [(0, "weight"), (2, "weight"), (2, "bias"), (4, "weight")]), \
+        rng.standard_normal((7, 4))
+
+
+def _objective(name, X, rng, chunk_size):
+    """``network -> (loss, grads)`` with the random draws fixed."""
+    if name == "rsm":
+        return lambda net: regularized_score_matching(net, X, 0.1, chunk_size)
+    if name == "rsm_full":
+        return lambda net: full_regularized_score_matching(net, X, 0.1,
+                                                           chunk_size)
+    if name == "dsm":
+        noise = rng.standard_normal(X.shape)
+        sigma = rng.uniform(0.1, 0.5, len(X))
+        return lambda net: denoising_score_matching(net, X, noise, sigma,
+                                                    chunk_size)
+    if name == "ssm":
+        V = rng.choice([-1.0, 1.0], size=(len(X), 3) + X.shape[1:])
+        return lambda net: sliced_score_matching(net, X, V, chunk_size)
+    X_neg = X[::-1] + rng.standard_normal(X.shape)
+    return lambda net: contrastive_divergence(net, X, X_neg[:-1], chunk_size)
+
+
+NAMES = ["rsm", "rsm_full", "dsm", "ssm", "cd"]
+
+
+@pytest.mark.parametrize("make", [_poe, _foe, _two_layer],
+                         ids=["poe", "foe", "two_layer"])
+@pytest.mark.parametrize("name", NAMES)
+def test_gradient_matches_finite_differences(name, make):
+    rng = np.random.default_rng(0)
+    model, X = make(rng)
+    objective = _objective(name, X, rng, chunk_size=2)
+
+    def f(theta):
+        model.set(theta)
+        return objective(model.network)[0]
+
+    def g(theta):
+        model.set(theta)
+        return model.flat(objective(model.network)[1])
+
+    theta = model.get()
+    err = check_grad(f, g, theta, epsilon=1e-6)
+    assert err < 1e-5 * max(1.0, np.linalg.norm(g(theta)))
+
+
+def _hessian(network, x):
+    """Hessian of the energy at one sample, by differences of dE/dx."""
+    shape = x.shape
+    n, h = x.size, 1e-5
+    H = np.empty((n, n))
+    for j in range(n):
+        e = np.zeros(n)
+        e[j] = h
+        dp = network.input_derivatives((x.ravel() + e).reshape((1,) + shape),
+                                       second=False)[1]
+        dm = network.input_derivatives((x.ravel() - e).reshape((1,) + shape),
+                                       second=False)[1]
+        H[:, j] = (dp - dm).ravel() / (2 * h)
+    return 0.5 * (H + H.T)
+
+
+@pytest.mark.parametrize("make", [_poe, _foe], ids=["poe", "foe"])
+def test_full_hessian_and_sliced_losses_match_brute_force(make):
+    """Exact for one-layer energies: sum of all squared second derivatives,
+    and v^T H v for sliced score matching."""
+    rng = np.random.default_rng(1)
+    model, X = make(rng)
+    net = model.network
+    V = rng.standard_normal((len(X), 2) + X.shape[1:])
+    lam = 0.3
+    full, sliced = 0.0, 0.0
+    for t in range(len(X)):
+        d = net.input_derivatives(X[t:t + 1], second=False)[1].ravel()
+        H = _hessian(net, X[t])
+        full += 0.5 * d @ d - np.trace(H) + lam * np.sum(H * H)
+        sliced += 0.5 * d @ d - np.mean([v.ravel() @ H @ v.ravel()
+                                         for v in V[t]])
+    loss_full, _ = full_regularized_score_matching(net, X, lam)
+    loss_sliced, _ = sliced_score_matching(net, X, V)
+    assert loss_full == pytest.approx(full / len(X), rel=1e-6)
+    assert loss_sliced == pytest.approx(sliced / len(X), rel=1e-6)
+
+
+def test_dsm_loss_matches_its_formula():
+    rng = np.random.default_rng(2)
+    model, X = _poe(rng)
+    noise = rng.standard_normal(X.shape)
+    sigma = np.full(len(X), 0.2)
+    loss, _ = denoising_score_matching(model.network, X, noise, sigma)
+    d = model.network.input_derivatives(X + 0.2 * noise, second=False)[1]
+    expected = 0.5 * np.mean(np.sum((d - noise / 0.2) ** 2, axis=1))
+    assert loss == pytest.approx(expected, rel=1e-10)
+
+
+def test_objectives_need_a_linear_first_layer():
+    net = EnergyNetwork([Elementwise(Quadratic()), WeightedSum(np.ones(3))])
+    X = np.ones((2, 3))
+    with pytest.raises(ValueError, match="first layer is linear.*Elementwise"):
+        full_regularized_score_matching(net, X, 0.1)
+    with pytest.raises(ValueError, match="'ssm'"):
+        sliced_score_matching(net, X, np.ones((2, 1, 3)))
+
+
+# --------------------------------------------------------------------- #
+# Known answers: E(x) = 1/2 x^T A x with A = W^T W, on Gaussian data
+# --------------------------------------------------------------------- #
+def _gaussian_network(n, rng):
+    linear = Linear(np.eye(n) + 0.1 * rng.standard_normal((n, n)))
+    return linear, EnergyNetwork([linear, Elementwise(Quadratic()),
+                                  WeightedSum(np.ones(n))])
+
+
+def _fit_precision(objective, n, rng):
+    linear, network = _gaussian_network(n, rng)
+
+    def fun(theta):
+        linear.weight = theta.reshape(n, n)
+        loss, grads = objective(network)
+        return loss, grads[0]["weight"].ravel()
+
+    res = minimize(fun, linear.weight.ravel(), jac=True, method="L-BFGS-B",
+                   options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10})
+    W = res.x.reshape(n, n)
+    return W.T @ W
+
+
+def _gaussian_data(rng, n_samples=4000):
+    L = rng.standard_normal((3, 3))
+    X = rng.standard_normal((n_samples, 3)) @ L.T
+    return X, X.T @ X / len(X)
+
+
+@pytest.mark.parametrize("reg_lambda", [0.0, 0.05, 0.5])
+def test_full_regularizer_gives_the_precision_of_noisy_data(reg_lambda):
+    """Eq. 6 exactly: A = (S + 2 lambda I)^-1, rotation invariant unlike eq. 7."""
+    rng = np.random.default_rng(3)
+    X, S = _gaussian_data(rng)
+    A = _fit_precision(
+        lambda net: full_regularized_score_matching(net, X, reg_lambda), 3, rng)
+    np.testing.assert_allclose(A, np.linalg.inv(S + 2 * reg_lambda * np.eye(3)),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_dsm_recovers_the_precision_of_the_noisy_data():
+    """DSM's known bias: the precision of the data plus the noise."""
+    rng = np.random.default_rng(4)
+    X, S = _gaussian_data(rng, 2000)
+    sigma = 0.7
+    X_rep = np.repeat(X, 20, axis=0)          # 20 noise draws per sample
+    noise = rng.standard_normal(X_rep.shape)
+    A = _fit_precision(
+        lambda net: denoising_score_matching(net, X_rep, noise, sigma), 3, rng)
+    target = np.linalg.inv(S + sigma ** 2 * np.eye(3))
+    # Finite noise draws: relative error measured 0.006.
+    assert np.linalg.norm(A - target) < 0.04 * np.linalg.norm(target)
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "rademacher"])
+def test_ssm_recovers_the_precision(kind):
+    rng = np.random.default_rng(5)
+    X, S = _gaussian_data(rng)
+    shape = (len(X), 4, 3)
+    V = (rng.standard_normal(shape) if kind == "gaussian"
+         else rng.choice([-1.0, 1.0], size=shape))
+    A = _fit_precision(lambda net: sliced_score_matching(net, X, V), 3, rng)
+    target = np.linalg.inv(S)
+    # Finite projections: relative error measured 0.015 (gaussian) and
+    # 0.004 (rademacher).
+    assert np.linalg.norm(A - target) < 0.04 * np.linalg.norm(target)
+
+
+class _GaussianEnergy:
+    """E(x) = 1/2 |W x|^2 with the interface the training losses use."""
+
+    def __init__(self, n, rng):
+        self.linear, self.network = _gaussian_network(n, rng)
+        self.n = n
+
+    def set_params(self, theta):
+        self.linear.weight = theta.reshape(self.n, self.n)
+
+    def params_gradient(self, grads):
+        return grads[0]["weight"].ravel()
+
+    def grad_energy(self, X):
+        E, d, _ = self.network.input_derivatives(X, energy=True, second=False)
+        return E, d
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_contrastive_divergence_recovers_the_precision(persistent):
+    """CD-5 and persistent CD with HMC negatives, trained by Adam."""
+    from sksm.objectives.training import make_training_loss
+    from sksm.optim import Adam
+
+    rng = np.random.RandomState(6)  # the estimators' kind of generator
+    L = np.array([[1.0, 0.0, 0.0], [0.5, 0.8, 0.0], [-0.3, 0.2, 0.6]])
+    X = rng.standard_normal((2000, 3)) @ L.T
+    S = X.T @ X / len(X)
+    energy = _GaussianEnergy(3, np.random.default_rng(6))
+    fun = make_training_loss("cd", energy, X, rng, 1, n_mcmc_steps=5,
+                             mcmc_method="hmc", persistent=persistent,
+                             state={})
+    theta = energy.linear.weight.ravel().copy()
+    opt = Adam(theta.size, learning_rate=0.02)
+    for epoch in range(40):
+        theta, _ = opt.run_epoch(fun, theta, len(X), 200, rng)
+        if epoch == 29:
+            opt.learning_rate = 0.005
+    W = theta.reshape(3, 3)
+    target = np.linalg.inv(S)
+    err = np.linalg.norm(W.T @ W - target) / np.linalg.norm(target)
+    # Measured: 0.016 (CD-5) and 0.020 (persistent); stochastic gradients.
+    assert err < 0.1
+
+
+# --------------------------------------------------------------------- #
+# The estimators' objective= parameter
+# --------------------------------------------------------------------- #
+SETTINGS = [
+    ("rsm", {}),
+    ("rsm_full", {}),
+    ("dsm", {"noise_sigma": 0.1}),
+    ("dsm", {"noise_sigma": [0.05, 0.2]}),
+    ("ssm", {"n_projections": 2, "projection": "gaussian"}),
+    ("cd", {"solver": "adam", "learning_rate": 1e-2}),
+    ("cd", {"solver": "adam", "learning_rate": 1e-2, "persistent": True,
+            "mcmc_method": "mala", "n_mcmc_steps": 3}),
+]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X = load_digits().data[:300] / 16.0
+    return X + np.random.default_rng(0).uniform(0, 1 / 16, X.shape)
+
+
+def _fit(est, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return est.fit(X)
+
+
+@pytest.mark.parametrize(("objective", "params"), SETTINGS)
+def test_poe_fits_with_every_objective(objective, params, digits):
+    X = digits.astype(np.float32)
+    X_before = X.copy()
+    make = lambda: RegularizedScoreMatchingPoE(  # noqa: E731
+        objective=objective, max_iter=15, random_state=0, **params)
+    est = _fit(make(), X)
+    np.testing.assert_array_equal(X, X_before)
+    assert est.filters_.dtype == np.float32
+    assert np.all(np.isfinite(est.filters_))
+    # The fit has learned something: held-out digits beat shuffled pixels.
+    rng = np.random.default_rng(1)
+    shuffled = rng.permuted(X[:100], axis=1)
+    assert est.score(X[:100]) > est.score(shuffled)
+    # ... and is determined by random_state, random draws included.
+    np.testing.assert_array_equal(_fit(make(), X).filters_, est.filters_)
+
+
+@pytest.mark.parametrize(("objective", "params"), SETTINGS)
+def test_foe_fits_with_every_objective(objective, params):
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((12, 10 * 10)).cumsum(axis=1) * 0.05
+    est = _fit(FieldsOfExperts(n_experts=3, filter_size=3, objective=objective,
+                               max_iter=4, batch_size=6, random_state=0,
+                               **params), X)
+    assert est.filters_.shape == (3, 3, 3)
+    assert np.all(np.isfinite(est.filters_))
+    assert np.all(np.isfinite(est.energy(X)))
+
+
+def test_objective_parameters_are_checked(digits):
+    with pytest.raises(ValueError, match="solver='adam'"):
+        RegularizedScoreMatchingPoE(objective="cd").fit(digits)
+    with pytest.raises(ValueError, match="reg_lambda=0"):
+        RegularizedScoreMatchingPoE(objective="dsm", reg_lambda=0).fit(digits)
+    for bad in ([], [0.1, -1.0], [[0.1]], [np.nan]):
+        with pytest.raises(ValueError, match="noise_sigma must be"):
+            RegularizedScoreMatchingPoE(objective="dsm",
+                                        noise_sigma=bad).fit(digits)
+    with pytest.raises(ValueError, match="objective"):
+        RegularizedScoreMatchingPoE(objective="mle").fit(digits)
+    with pytest.raises(ValueError, match="n_projections"):
+        RegularizedScoreMatchingPoE(objective="ssm", n_projections=0).fit(digits)
+
+
+def test_noise_sigma_auto_is_the_noise_of_eq_6(digits):
+    """'auto' is sqrt(2 reg_lambda): the same fit as giving it."""
+    a = _fit(RegularizedScoreMatchingPoE(objective="dsm", reg_lambda=0.005,
+                                         max_iter=10, random_state=0), digits)
+    b = _fit(RegularizedScoreMatchingPoE(objective="dsm", noise_sigma=0.1,
+                                         max_iter=10, random_state=0), digits)
+    np.testing.assert_allclose(a.filters_, b.filters_)
+
+
+def test_grid_search_chooses_the_noise_level(digits):
+    search = GridSearchCV(
+        RegularizedScoreMatchingPoE(objective="dsm", max_iter=10,
+                                    random_state=0),
+        {"noise_sigma": [0.05, 0.2]}, cv=2)
+    _fit(search, digits)
+    assert search.best_params_["noise_sigma"] in (0.05, 0.2)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+
+def test_persistent_chains_continue_across_partial_fit(digits):
+    est = RegularizedScoreMatchingPoE(objective="cd", persistent=True,
+                                      batch_size=50, random_state=0)
+    est.partial_fit(digits[:100])
+    chains = est._cd_state["chains"].copy()
+    assert chains.shape == (50, 64)
+    est.partial_fit(digits[100:200])
+    assert est._cd_state["chains"].shape == (50, 64)
+    assert not np.array_equal(est._cd_state["chains"], chains)
