@@ -8,8 +8,10 @@ from .experts import DEFAULT_C, StudentT
 from .foe import FieldsOfExperts
 from .poe import RegularizedScoreMatchingPoE
 from .pretrained import load_pretrained_foe
+from .rbm import GaussianRBM
 
 __version__ = "0.1.0"
 
-__all__ = ["DEFAULT_C", "FieldsOfExperts", "RegularizedScoreMatchingPoE",
+__all__ = ["DEFAULT_C", "FieldsOfExperts", "GaussianRBM",
+           "RegularizedScoreMatchingPoE",
            "StudentT", "__version__", "load_pretrained_foe"]

@@ -39,11 +39,14 @@ def check_noise_sigma(noise_sigma):
                           "of the data")
 
 
-class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
-    """Fit of an expert energy by one of the objectives; see the subclasses.
+class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
+    """Fit of an energy by one of the objectives; see the subclasses.
 
-    Sampling and log-likelihood estimation come from
-    :class:`~sksm._likelihood.SamplingMixin`.
+    A subclass says how its data become the energy's input (``_fit_data``,
+    ``_partial_fit_data``), builds the first energy (``_initial_energy``) and
+    the fitted one (``_fitted_energy``), stores what was learned (``_store``)
+    and may bound the parameters (``_box``).  Sampling and log-likelihood
+    estimation come from :class:`~sksm._likelihood.SamplingMixin`.
     """
 
     _parameter_constraints = {
@@ -56,8 +59,6 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
         "n_mcmc_steps": [Interval(Integral, 1, None, closed="left")],
         "mcmc_method": [StrOptions({"ula", "mala", "hmc"})],
         "persistent": ["boolean"],
-        "c": [Interval(Real, 0, None, closed="neither")],
-        "learn_weights": ["boolean"],
         "solver": [StrOptions({"lbfgs", "adam"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -65,7 +66,6 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
                        StrOptions({"auto"})],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -73,9 +73,6 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
     # -------------------------------------------------------------- #
     # Hooks
     # -------------------------------------------------------------- #
-    def _new_energy(self, V, beta):  # pragma: no cover - abstract
-        raise NotImplementedError
-
     def _fit_data(self, X):  # pragma: no cover - abstract
         """Validate X, set data-derived attributes, return the energy input."""
         raise NotImplementedError
@@ -83,54 +80,26 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
     def _partial_fit_data(self, X, first):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # -------------------------------------------------------------- #
-    # Parameters <-> energy
-    # -------------------------------------------------------------- #
-    def _init_params(self, n_experts, n_inputs, dtype, rng):
-        """Initial (V, beta): random orthonormal filters, unit weights."""
-        beta = np.zeros(n_experts, dtype=dtype)  # alpha = 1
-        if (self.warm_start and hasattr(self, "filters_")
-                and self._raw_filters().shape == (n_experts, n_inputs)):
-            if self.learn_weights:
-                beta = np.log(self.expert_weights_).astype(dtype)
-            return self._raw_filters().astype(dtype), beta
-        G = rng.standard_normal((n_inputs, min(n_experts, n_inputs)))
-        V = np.linalg.qr(G)[0].T  # orthonormal rows
-        if n_experts > n_inputs:  # the extra filters: random directions
-            V = np.vstack([V, rng.standard_normal((n_experts - n_inputs,
-                                                   n_inputs))])
-        return V.astype(dtype), beta
+    def _initial_energy(self, data, rng):  # pragma: no cover - abstract
+        """The energy to start fitting ``data`` (the energy's input) from."""
+        raise NotImplementedError
 
-    def _raw_filters(self):
-        """The learned filters as rows (n_experts, n_filter_inputs)."""
-        return self.filters_.reshape(len(self.filters_), -1)
-
-    def _fitted_energy(self, dtype=None):
-        """The learned energy (on the energy's input space)."""
-        W = self._raw_filters()
-        if dtype is not None:
-            W = W.astype(dtype)
-        return self._new_energy(W, np.log(self.expert_weights_).astype(W.dtype))
+    def _fitted_energy(self, dtype=None):  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def _store(self, energy):
-        self.filters_ = energy.filters.copy()
-        self.expert_weights_ = energy.weights.copy()
+        """Keep the fitted parameters; subclasses call this too."""
         self._forget_log_partition()
 
     def _box(self, energy):
-        """Lower and upper bounds of theta (None, None without weights)."""
-        if not self.learn_weights:
-            return None, None
-        n = energy.shape[0] * energy.shape[1]
-        lower = np.full(energy.n_params, -np.inf)
-        upper = np.full(energy.n_params, np.inf)
-        lower[n:] = np.log(MIN_EXPERT_WEIGHT)
-        upper[n:] = np.log(MAX_EXPERT_WEIGHT)
-        return lower, upper
+        """Lower and upper bounds of theta (None, None: unbounded)."""
+        return None, None
 
     def _at_weight_bound(self):
-        return self.learn_weights and bool(
-            np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
+        return False
+
+    def _divergence_advice(self):
+        return "increase reg_lambda or lower learning_rate."
 
     def _noise_levels(self):
         """``noise_sigma`` as a 1-D array of levels (the 'dsm' objective)."""
@@ -195,9 +164,7 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
                 "line-search on; use solver='adam' with it.")
         data = self._fit_data(X)
         rng = check_random_state(self.random_state)
-        V, beta = self._init_params(self._n_experts(), self._n_inputs(),
-                                    data.dtype, rng)
-        energy = self._new_energy(V, beta)
+        energy = self._initial_energy(data, rng)
         self._cd_state = {}
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
         theta0 = energy.get_params().astype(np.float64)
@@ -245,6 +212,11 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
             self.loss_curve_.append(loss)
             if self.verbose:
                 print(f"Epoch {self.n_iter_}, loss = {loss:.6g}")
+            if getattr(fun, "stochastic", False):
+                # A surrogate loss ('cd'): nothing to stop on, so the fit
+                # runs its max_iter epochs and that is not a failure.
+                converged = True
+                continue
             if loss > best - self.tol * max(1.0, abs(best)):
                 stall += 1
             else:
@@ -258,14 +230,9 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
 
     def _warn_diverged(self):
         warnings.warn(
-            "Score matching diverged: the loss or its gradient became "
-            "non-finite, or expert weights reached MAX_EXPERT_WEIGHT="
-            f"{MAX_EXPERT_WEIGHT:g}; the last finite parameters were kept. "
-            "This is the failure of unregularized score matching on quantized "
-            "data (such as pixels) or data with constant features: increase "
-            "reg_lambda (try 1e-3 to 1e-1), set learn_weights=False, or drop "
-            "constant features.",
-            ConvergenceWarning)
+            f"{type(self).__name__} diverged: the loss or its gradient became "
+            "non-finite; the last finite parameters were kept. Try to "
+            + self._divergence_advice(), ConvergenceWarning)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -286,14 +253,12 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
         self : object
             The updated estimator.
         """
-        first = not hasattr(self, "filters_")
+        first = not hasattr(self, "n_iter_")
         data = self._partial_fit_data(X, first)
         if first:
             self._rng = check_random_state(self.random_state)
-            V, beta = self._init_params(self._n_experts(), self._n_inputs(),
-                                        data.dtype, self._rng)
             self.n_iter_, self.loss_curve_ = 0, []
-            energy = self._new_energy(V, beta)
+            energy = self._initial_energy(data, self._rng)
         else:
             energy = self._fitted_energy()
             if not hasattr(self, "_rng"):
@@ -316,3 +281,87 @@ class BaseExpertsEstimator(SamplingMixin, BaseEstimator):
         if not np.isfinite(loss) or self._at_weight_bound():
             self._warn_diverged()
         return self
+
+
+class BaseExpertsEstimator(BaseEnergyEstimator):
+    """Expert energies (PoE and FoE): filters, expert weights and their bounds.
+
+    A subclass says how many experts and filter inputs there are
+    (``_n_experts``, ``_n_inputs``) and which energy to build
+    (``_new_energy``).
+    """
+
+    _parameter_constraints = {
+        **BaseEnergyEstimator._parameter_constraints,
+        "c": [Interval(Real, 0, None, closed="neither")],
+        "learn_weights": ["boolean"],
+        "warm_start": ["boolean"],
+    }
+
+    def _new_energy(self, V, beta):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _initial_energy(self, data, rng):
+        V, beta = self._init_params(self._n_experts(), self._n_inputs(),
+                                    data.dtype, rng)
+        return self._new_energy(V, beta)
+
+    # -------------------------------------------------------------- #
+    # Parameters <-> energy
+    # -------------------------------------------------------------- #
+    def _init_params(self, n_experts, n_inputs, dtype, rng):
+        """Initial (V, beta): random orthonormal filters, unit weights."""
+        beta = np.zeros(n_experts, dtype=dtype)  # alpha = 1
+        if (self.warm_start and hasattr(self, "filters_")
+                and self._raw_filters().shape == (n_experts, n_inputs)):
+            if self.learn_weights:
+                beta = np.log(self.expert_weights_).astype(dtype)
+            return self._raw_filters().astype(dtype), beta
+        G = rng.standard_normal((n_inputs, min(n_experts, n_inputs)))
+        V = np.linalg.qr(G)[0].T  # orthonormal rows
+        if n_experts > n_inputs:  # the extra filters: random directions
+            V = np.vstack([V, rng.standard_normal((n_experts - n_inputs,
+                                                   n_inputs))])
+        return V.astype(dtype), beta
+
+    def _raw_filters(self):
+        """The learned filters as rows (n_experts, n_filter_inputs)."""
+        return self.filters_.reshape(len(self.filters_), -1)
+
+    def _fitted_energy(self, dtype=None):
+        """The learned energy (on the energy's input space)."""
+        W = self._raw_filters()
+        if dtype is not None:
+            W = W.astype(dtype)
+        return self._new_energy(W, np.log(self.expert_weights_).astype(W.dtype))
+
+    def _store(self, energy):
+        self.filters_ = energy.filters.copy()
+        self.expert_weights_ = energy.weights.copy()
+        super()._store(energy)
+
+    def _box(self, energy):
+        """Lower and upper bounds of theta (None, None without weights)."""
+        if not self.learn_weights:
+            return None, None
+        n = energy.shape[0] * energy.shape[1]
+        lower = np.full(energy.n_params, -np.inf)
+        upper = np.full(energy.n_params, np.inf)
+        lower[n:] = np.log(MIN_EXPERT_WEIGHT)
+        upper[n:] = np.log(MAX_EXPERT_WEIGHT)
+        return lower, upper
+
+    def _at_weight_bound(self):
+        return self.learn_weights and bool(
+            np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
+
+    def _warn_diverged(self):
+        warnings.warn(
+            "Score matching diverged: the loss or its gradient became "
+            "non-finite, or expert weights reached MAX_EXPERT_WEIGHT="
+            f"{MAX_EXPERT_WEIGHT:g}; the last finite parameters were kept. "
+            "This is the failure of unregularized score matching on quantized "
+            "data (such as pixels) or data with constant features: increase "
+            "reg_lambda (try 1e-3 to 1e-1), set learn_weights=False, or drop "
+            "constant features.",
+            ConvergenceWarning)

@@ -1,4 +1,4 @@
-"""Sampling and log-likelihood for the expert estimators (PoE and FoE).
+"""Sampling and log-likelihood for the estimators (PoE, FoE, GaussianRBM).
 
 A subclass provides its energy on rows of ``X`` (``_row_energy``), the point
 where its energy is lowest in the quadratic approximation (``_mode``) and the
@@ -77,8 +77,10 @@ class SamplingMixin:
             (:func:`sksm.sampling.annealed_importance_sampling`) with HMC
             transitions from a Gaussian base, the Laplace approximation of the
             model at its mode widened by lowering its precision to 0.3 times
-            the energy's Hessian.  'exact': the closed form, where there is one
-            (the complete PoE).
+            the energy's Hessian (for :class:`~sksm.GaussianRBM`, the
+            Gaussian :math:`N(c, \sigma^2 I)` of its visible units).
+            'exact': the closed form, where there is one (the complete PoE;
+            a GaussianRBM with ``sigma=1`` and at most 16 hidden units).
         n_chains : int, default=100
             Independent AIS runs; the standard error falls as their square
             root.

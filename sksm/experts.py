@@ -7,9 +7,9 @@ the weights), so every expert provides all four.
 """
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import expit, gammaln
 
-__all__ = ["DEFAULT_C", "Quadratic", "StudentT"]
+__all__ = ["DEFAULT_C", "Quadratic", "Softplus", "Split", "StudentT"]
 
 #: The paper's fixed horizontal scale of the Student-t expert, ``c = e^1.5``.
 DEFAULT_C = float(np.exp(1.5))
@@ -108,3 +108,49 @@ class Quadratic:
         """Return ``(g, g', g'', g''')``; ``g`` is None unless ``value``."""
         g = 0.5 * z * z if value else None
         return g, z.copy(), np.ones_like(z), np.zeros_like(z)
+
+
+class Softplus:
+    r"""Softplus expert :math:`g(z) = \log(1 + e^z)`, the free energy of a
+    binary hidden unit.
+
+    With :math:`s = \operatorname{sigmoid}(z)`: :math:`g' = s`,
+    :math:`g'' = s (1 - s)`, :math:`g''' = s (1 - s)(1 - 2 s)`.
+    """
+
+    def value(self, z):
+        """Return ``g(z)``."""
+        return np.logaddexp(0, z)
+
+    def derivatives(self, z, value=False, order=3):
+        """Return ``(g, g', g'', g''')``; ``g`` is None unless ``value``."""
+        g = np.logaddexp(0, z) if value else None
+        s = expit(z)
+        if order < 2:
+            return g, s, None, None
+        g2 = s * (1 - s)
+        if order < 3:
+            return g, s, g2, None
+        return g, s, g2, g2 * (1 - 2 * s)
+
+
+class Split:
+    """``first`` on the first ``n_first`` units (last axis), ``second`` on the
+    rest: one elementwise layer for two kinds of units."""
+
+    def __init__(self, first, second, n_first):
+        self.first, self.second, self.n_first = first, second, n_first
+
+    def value(self, z):
+        """Return ``g(z)``."""
+        k = self.n_first
+        return np.concatenate([self.first.value(z[..., :k]),
+                               self.second.value(z[..., k:])], axis=-1)
+
+    def derivatives(self, z, value=False, order=3):
+        """Return ``(g, g', g'', g''')``, each joined over the two parts."""
+        k = self.n_first
+        a = self.first.derivatives(z[..., :k], value=value, order=order)
+        b = self.second.derivatives(z[..., k:], value=value, order=order)
+        return tuple(None if p is None else np.concatenate([p, q], axis=-1)
+                     for p, q in zip(a, b))

@@ -11,13 +11,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
-from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
-                           WeightedSum)
+from sksm.energies import Conv2D, Elementwise, EnergyNetwork, Linear, WeightedSum
 from sksm.experts import Quadratic, StudentT
-from sksm.objectives import (contrastive_divergence, denoising_score_matching,
-                             full_regularized_score_matching,
-                             regularized_score_matching,
-                             sliced_score_matching)
+from sksm.objectives import (
+    contrastive_divergence,
+    denoising_score_matching,
+    full_regularized_score_matching,
+    regularized_score_matching,
+    sliced_score_matching,
+)
 
 
 class _Net:
@@ -312,7 +314,7 @@ def _fit(est, X):
 def test_poe_fits_with_every_objective(objective, params, digits):
     X = digits.astype(np.float32)
     X_before = X.copy()
-    make = lambda: RegularizedScoreMatchingPoE(  # noqa: E731
+    make = lambda: RegularizedScoreMatchingPoE(
         objective=objective, max_iter=15, random_state=0, **params)
     est = _fit(make(), X)
     np.testing.assert_array_equal(X, X_before)

@@ -2,7 +2,10 @@
 
 from .conv import Conv2D
 from .experts import FieldOfExperts, ProductOfExperts
-from .layers import Elementwise, EnergyNetwork, Linear, WeightedSum
+from .layers import (Elementwise, EnergyNetwork, Linear, NetworkEnergy,
+                     WeightedSum)
+from .rbm import GaussianRBMEnergy
 
 __all__ = ["Conv2D", "Elementwise", "EnergyNetwork", "FieldOfExperts",
-           "Linear", "ProductOfExperts", "WeightedSum"]
+           "GaussianRBMEnergy", "Linear", "NetworkEnergy", "ProductOfExperts",
+           "WeightedSum"]

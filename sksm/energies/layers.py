@@ -39,7 +39,7 @@ import copy
 import numpy as np
 
 __all__ = ["Elementwise", "EnergyNetwork", "FilterLayer", "Linear",
-           "WeightedSum"]
+           "NetworkEnergy", "WeightedSum"]
 
 
 class Layer:
@@ -357,3 +357,62 @@ class EnergyNetwork:
         """
         for i in range(len(self.layers) - 1, -1, -1):
             c = self.layers[i].param_backward(c, need_input=i > 0)
+
+
+class NetworkEnergy:
+    """An :class:`EnergyNetwork` with its parameters as one flat vector.
+
+    The interface that :func:`sksm.objectives.training.make_training_loss`
+    and the optimisers of :mod:`sksm.optim` use, for any stack of layers.
+
+    Parameters
+    ----------
+    network : EnergyNetwork
+    params : list of (int, str), default=None
+        The parameters to learn, as (layer index, parameter name); None:
+        every parameter of every layer.
+    """
+
+    def __init__(self, network, params=None):
+        self.network = network
+        if params is None:
+            params = [(i, name) for i, layer in enumerate(network.layers)
+                      for name in layer.param_names]
+        self.params = list(params)
+        self.dtype = np.result_type(*[self._get(i, n) for i, n in self.params])
+
+    def _get(self, i, name):
+        return getattr(self.network.layers[i], name)
+
+    @property
+    def n_params(self):
+        """Length of the flat parameter vector."""
+        return sum(self._get(i, n).size for i, n in self.params)
+
+    def get_params(self):
+        """Return the flat parameter vector."""
+        return np.concatenate([self._get(i, n).ravel() for i, n in self.params])
+
+    def set_params(self, theta):
+        """Set the parameters from the flat vector ``theta``."""
+        k = 0
+        for i, name in self.params:
+            old = self._get(i, name)
+            setattr(self.network.layers[i], name,
+                    np.asarray(theta[k:k + old.size], dtype=old.dtype)
+                    .reshape(old.shape).copy())
+            k += old.size
+
+    def params_gradient(self, grads):
+        """The layer gradients ``grads`` as one flat vector."""
+        return np.concatenate([grads[i][name].ravel()
+                               for i, name in self.params])
+
+    def energy(self, X):
+        """Energy of every sample of ``X``."""
+        return self.network.forward(X, energy=True)
+
+    def grad_energy(self, X):
+        """``(E, dE/dx)`` for every sample of ``X``."""
+        E, d, _ = self.network.input_derivatives(X, energy=True, second=False)
+        return E, d

@@ -1,0 +1,307 @@
+"""The GaussianRBM estimator: a real-valued RBM fitted by score matching."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import logsumexp
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, DensityMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BaseEnergyEstimator
+from .energies import GaussianRBMEnergy
+from .sampling import Gaussian
+
+__all__ = ["GaussianRBM"]
+
+#: Up to this many hidden units (with ``sigma == 1``) log Z is summed exactly
+#: over the 2**n_components hidden states.
+MAX_EXACT_COMPONENTS = 16
+
+
+class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                  DensityMixin, BaseEnergyEstimator):
+    r"""Gaussian-Bernoulli restricted Boltzmann machine for real-valued data.
+
+    The counterpart of :class:`sklearn.neural_network.BernoulliRBM` for
+    real-valued data.  The model is the free energy of a Gaussian-Bernoulli
+    RBM (Vincent 2011, Proposition 2)
+
+    .. math::
+
+        E(x) = \frac{1}{\sigma^2} \left( \frac{1}{2} \lVert x - c \rVert^2
+               - \sum_{j=1}^{H} \operatorname{softplus}(W_j x + b_j) \right),
+        \qquad p(x) = \frac{e^{-E(x)}}{Z},
+
+    fitted by any of the objectives of the package (``objective=``); its
+    score :math:`-\nabla E` is :math:`(r(x) - x)/\sigma^2` with the
+    reconstruction :math:`r(x) = W^T \operatorname{sigmoid}(W x + b) + c` of
+    a tied-weight autoencoder.  Denoising score matching with noise
+    ``noise_sigma == sigma`` is exactly the denoising-autoencoder loss divided
+    by :math:`2\sigma^4`.  The energy has one non-linear layer, so every
+    objective, Hessian terms included, is exact.
+
+    Read more in the :ref:`User Guide <gaussian_rbm>`.
+
+    Parameters
+    ----------
+    n_components : int, default=256
+        Number of binary hidden units :math:`H`.
+    sigma : float, default=1.0
+        Standard deviation of the visible units (not learned).  Standardise
+        the data (for example with :class:`~sklearn.preprocessing.StandardScaler`
+        in a :class:`~sklearn.pipeline.Pipeline`) and keep 1, for which the
+        normaliser of small models is exact.
+    reg_lambda : float, default=0.01
+        Curvature penalty of the 'rsm' and 'rsm_full' objectives.
+    objective : {'rsm', 'rsm_full', 'dsm', 'ssm', 'cd'}, default='rsm'
+        See :class:`RegularizedScoreMatchingPoE` and the User Guide,
+        "Objectives".
+    noise_sigma : float, array-like of float or 'auto', default='auto'
+        'dsm': standard deviation of the training noise; 'auto' is
+        :math:`\sqrt{2 \lambda}`.
+    n_projections : int, default=1
+        'ssm': random directions per sample.
+    projection : {'rademacher', 'gaussian'}, default='rademacher'
+    n_mcmc_steps : int, default=1
+        'cd': MCMC transitions per negative sample.
+    mcmc_method : {'hmc', 'mala', 'ula'}, default='hmc'
+    persistent : bool, default=False
+        'cd': persistent chains.
+    solver : {'lbfgs', 'adam'}, default='lbfgs'
+    max_iter : int, default=200
+        L-BFGS iterations or Adam epochs.
+    tol : float, default=1e-6
+    batch_size : int or 'auto', default='auto'
+        Adam minibatch size; 'auto' is ``min(200, n_samples)``.
+    learning_rate : float, default=1e-3
+        Adam step size.
+    n_iter_no_change : int, default=10
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights and every random draw of the objective.
+    verbose : int, default=0
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Weights :math:`W`.
+    intercept_hidden_ : ndarray of shape (n_components,)
+        Hidden biases :math:`b`.
+    intercept_visible_ : ndarray of shape (n_features,)
+        Visible biases :math:`c`.
+    log_partition_, log_partition_std_ : float
+        The estimate of :math:`\log Z` and its standard error, once computed.
+    n_iter_ : int
+    loss_curve_ : list of float
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+
+    See Also
+    --------
+    sklearn.neural_network.BernoulliRBM : The RBM for binary data.
+    RegularizedScoreMatchingPoE : Student-t experts instead of binary units.
+
+    References
+    ----------
+    P. Vincent. A connection between score matching and denoising
+    autoencoders. Neural Computation 23(7), 2011.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksm import GaussianRBM
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.standard_normal((200, 5))
+    >>> rbm = GaussianRBM(n_components=3, random_state=0).fit(X)
+    >>> rbm.transform(X[:2]).shape
+    (2, 3)
+    >>> bool(np.isfinite(rbm.score(X)))
+    True
+    """
+
+    _parameter_constraints = {
+        **BaseEnergyEstimator._parameter_constraints,
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, n_components=256, *, sigma=1.0, reg_lambda=0.01,
+                 objective="rsm", noise_sigma="auto", n_projections=1,
+                 projection="rademacher", n_mcmc_steps=1, mcmc_method="hmc",
+                 persistent=False, solver="lbfgs", max_iter=200, tol=1e-6,
+                 batch_size="auto", learning_rate=1e-3, n_iter_no_change=10,
+                 random_state=None, verbose=0):
+        self.n_components = n_components
+        self.sigma = sigma
+        self.reg_lambda = reg_lambda
+        self.objective = objective
+        self.noise_sigma = noise_sigma
+        self.n_projections = n_projections
+        self.projection = projection
+        self.n_mcmc_steps = n_mcmc_steps
+        self.mcmc_method = mcmc_method
+        self.persistent = persistent
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ #
+    # Hooks of BaseEnergyEstimator
+    # ------------------------------------------------------------------ #
+    def _fit_data(self, X):
+        return validate_data(self, X, dtype=[np.float64, np.float32],
+                             ensure_min_samples=2)
+
+    def _partial_fit_data(self, X, first):
+        return validate_data(self, X, dtype=[np.float64, np.float32],
+                             reset=first)
+
+    def _initial_energy(self, data, rng):
+        """Small random weights (as BernoulliRBM), zero hidden biases and
+        the visible biases at the mean of the data."""
+        W = 0.01 * rng.standard_normal((self.n_components, data.shape[1]))
+        return GaussianRBMEnergy(
+            W.astype(data.dtype), np.zeros(self.n_components, dtype=data.dtype),
+            data.mean(axis=0), self.sigma)
+
+    def _fitted_energy(self, dtype=None):
+        dtype = dtype or self.components_.dtype
+        return GaussianRBMEnergy(self.components_.astype(dtype),
+                                 self.intercept_hidden_.astype(dtype),
+                                 self.intercept_visible_.astype(dtype),
+                                 self.sigma)
+
+    def _store(self, energy):
+        self.components_ = energy.W.copy()
+        self.intercept_hidden_ = energy.b.copy()
+        self.intercept_visible_ = energy.c.copy()
+        super()._store(energy)
+
+    # ------------------------------------------------------------------ #
+    # Using the model
+    # ------------------------------------------------------------------ #
+    def _validate(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, dtype=[np.float64, np.float32],
+                             reset=False)
+
+    def transform(self, X):
+        """Hidden unit probabilities ``P(h_j = 1 | x)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        h : ndarray of shape (n_samples, n_components)
+            In the dtype of ``X``.
+        """
+        X = self._validate(X)
+        return self._fitted_energy(X.dtype).hidden_probabilities(X)
+
+    def energy(self, X):
+        """Free energy ``E(x)`` of every row (the negative unnormalised
+        log-density).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        energy : ndarray of shape (n_samples,)
+        """
+        X = self._validate(X)
+        return self._fitted_energy(X.dtype).energy(X)
+
+    def grad_log_density(self, X):
+        """The score ``-dE/dx = (r(x) - x) / sigma^2`` of every row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        grad : ndarray of shape (n_samples, n_features)
+        """
+        X = self._validate(X)
+        return -self._fitted_energy(X.dtype).grad_energy(X)[1]
+
+    def score_samples(self, X):
+        r"""Log-density of every row, in nats.
+
+        :math:`\log Z` is exact (a sum over the :math:`2^H` hidden states)
+        for ``sigma == 1`` and ``n_components <= 16``; otherwise it is
+        estimated once by annealed importance sampling from the Gaussian
+        :math:`N(c, \sigma^2 I)` (the model without its hidden units),
+        seeded by ``random_state``, and cached (see
+        :meth:`estimate_log_partition`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
+        X = self._validate(X)
+        log_z = self._log_partition()
+        return -self._fitted_energy(X.dtype).energy(X).astype(np.float64) \
+            - log_z
+
+    def score(self, X, y=None):
+        """Mean log-density of the rows of ``X``, in nats (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # hooks of SamplingMixin
+    def _row_energy(self):
+        return self._fitted_energy(np.float64).grad_energy
+
+    def _base_distribution(self):
+        n = self.n_features_in_
+        return Gaussian(self.intercept_visible_.astype(np.float64),
+                        np.eye(n) / self.sigma ** 2)
+
+    def _exact_log_partition(self):
+        r""":math:`\log Z` for ``sigma == 1`` by summing over hidden states.
+
+        With :math:`\sigma = 1`,
+        :math:`e^{-E(x)} = \sum_h e^{-\frac{1}{2}\lVert x - c\rVert^2
+        + h^T (W x + b)}`, and the Gaussian integral of each term gives
+        :math:`Z = (2\pi)^{D/2} \sum_h \exp(h^T (b + W c) +
+        \frac{1}{2} \lVert W^T h \rVert^2)`.
+        """
+        if self.sigma != 1 or self.n_components > MAX_EXACT_COMPONENTS:
+            return None
+        W = self.components_.astype(np.float64)
+        b = self.intercept_hidden_.astype(np.float64)
+        c = self.intercept_visible_.astype(np.float64)
+        H = (np.arange(2 ** self.n_components)[:, None]
+             >> np.arange(self.n_components)) & 1
+        WtH = H @ W
+        terms = H @ (b + W @ c) + 0.5 * np.einsum("hd,hd->h", WtH, WtH)
+        return 0.5 * self.n_features_in_ * np.log(2 * np.pi) \
+            + float(logsumexp(terms))
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
