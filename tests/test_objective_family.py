@@ -11,61 +11,37 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
-from sksm.energies import Conv2D, Elementwise, EnergyNetwork, Linear, WeightedSum
+from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
+                           NetworkEnergy, WeightedSum)
 from sksm.experts import Quadratic, StudentT
-from sksm.objectives import (
-    contrastive_divergence,
-    denoising_score_matching,
-    full_regularized_score_matching,
-    regularized_score_matching,
-    sliced_score_matching,
-)
-
-
-class _Net:
-    """An energy network with its parameters as one flat vector."""
-
-    def __init__(self, layers, params):
-        self.network = EnergyNetwork(layers)
-        self.params = params  # list of (layer index, name)
-
-    def get(self):
-        return np.concatenate([getattr(self.network.layers[i], n).ravel()
-                               for i, n in self.params])
-
-    def set(self, theta):
-        k = 0
-        for i, n in self.params:
-            layer = self.network.layers[i]
-            size = getattr(layer, n).size
-            setattr(layer, n,
-                    theta[k:k + size].reshape(getattr(layer, n).shape))
-            k += size
-
-    def flat(self, grads):
-        return np.concatenate([grads[i][n].ravel() for i, n in self.params])
+from sksm.objectives import (contrastive_divergence, denoising_score_matching,
+                             full_regularized_score_matching,
+                             regularized_score_matching,
+                             sliced_score_matching)
 
 
 def _poe(rng):
-    return _Net([Linear(rng.standard_normal((6, 4))), Elementwise(StudentT(2.0)),
-                 WeightedSum(np.exp(rng.normal(0, 0.3, 6)))],
-                [(0, "weight"), (2, "weight")]), rng.standard_normal((9, 4))
+    return NetworkEnergy(EnergyNetwork([
+        Linear(rng.standard_normal((6, 4))), Elementwise(StudentT(2.0)),
+        WeightedSum(np.exp(rng.normal(0, 0.3, 6)))])), \
+        rng.standard_normal((9, 4))
 
 
 def _foe(rng):
-    return _Net([Conv2D(0.5 * rng.standard_normal((3, 9)), 3),
-                 Elementwise(StudentT(2.0)),
-                 WeightedSum(np.exp(rng.normal(0, 0.3, 3)))],
-                [(0, "weight"), (2, "weight")]), rng.standard_normal((3, 6, 5))
+    return NetworkEnergy(EnergyNetwork([
+        Conv2D(0.5 * rng.standard_normal((3, 9)), 3),
+        Elementwise(StudentT(2.0)),
+        WeightedSum(np.exp(rng.normal(0, 0.3, 3)))])), \
+        rng.standard_normal((3, 6, 5))
 
 
 def _two_layer(rng):
-    return _Net([Linear(rng.standard_normal((6, 4))), Elementwise(StudentT(1.5)),
-                 Linear(0.5 * rng.standard_normal((3, 6)),
-                        bias=0.1 * rng.standard_normal(3)),
-                 Elementwise(StudentT(2.0)),
-                 WeightedSum(np.exp(rng.normal(0, 0.2, 3)))],
-                [(0, "weight"), (2, "weight"), (2, "bias"), (4, "weight")]), \
+    return NetworkEnergy(EnergyNetwork([
+        Linear(rng.standard_normal((6, 4))), Elementwise(StudentT(1.5)),
+        Linear(0.5 * rng.standard_normal((3, 6)),
+               bias=0.1 * rng.standard_normal(3)),
+        Elementwise(StudentT(2.0)),
+        WeightedSum(np.exp(rng.normal(0, 0.2, 3)))])), \
         rng.standard_normal((7, 4))
 
 
@@ -100,14 +76,14 @@ def test_gradient_matches_finite_differences(name, make):
     objective = _objective(name, X, rng, chunk_size=2)
 
     def f(theta):
-        model.set(theta)
+        model.set_params(theta)
         return objective(model.network)[0]
 
     def g(theta):
-        model.set(theta)
-        return model.flat(objective(model.network)[1])
+        model.set_params(theta)
+        return model.params_gradient(objective(model.network)[1])
 
-    theta = model.get()
+    theta = model.get_params()
     err = check_grad(f, g, theta, epsilon=1e-6)
     assert err < 1e-5 * max(1.0, np.linalg.norm(g(theta)))
 
@@ -168,6 +144,45 @@ def test_objectives_need_a_linear_first_layer():
         full_regularized_score_matching(net, X, 0.1)
     with pytest.raises(ValueError, match="'ssm'"):
         sliced_score_matching(net, X, np.ones((2, 1, 3)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_two_layer_energy_trains_with_every_objective(name):
+    """make_training_loss + an optimiser lower each deterministic objective;
+    CD (no loss to lower) moves the parameters and stays finite."""
+    from sksm.objectives.training import make_training_loss
+    from sksm.optim import Adam, lbfgs
+
+    rng = np.random.RandomState(0)
+    model, _ = _two_layer(np.random.default_rng(0))
+    X = rng.standard_t(3, size=(300, 4)) @ rng.standard_normal((4, 4))
+    options = {"reg_lambda": 0.01, "noise_sigma": np.array([0.3]),
+               "n_projections": 1, "projection": "gaussian",
+               "n_mcmc_steps": 2, "mcmc_method": "mala", "persistent": False,
+               "state": {}}
+    fun = make_training_loss(name, model, X, rng, 1, **options)
+    theta0 = model.get_params()
+    if fun.stochastic:
+        opt, theta = Adam(model.n_params, 1e-2), theta0
+        for _ in range(5):
+            theta, loss = opt.run_epoch(fun, theta, len(X), 50, rng)
+        assert np.isfinite(loss)
+        assert not np.allclose(theta, theta0)
+    else:
+        loss0 = fun(theta0)[0]
+        theta = lbfgs(fun, theta0, max_iter=50).theta
+        assert fun(theta)[0] < loss0 - 0.1 * abs(loss0)
+
+
+def test_network_energy_flattens_every_parameter():
+    model, X = _two_layer(np.random.default_rng(1))
+    theta = model.get_params()
+    assert model.n_params == theta.size == 6 * 4 + 3 * 6 + 3 + 3
+    model.set_params(2 * theta)
+    np.testing.assert_array_equal(model.get_params(), 2 * theta)
+    E, d = model.grad_energy(X)
+    np.testing.assert_array_equal(E, model.energy(X))
+    assert d.shape == X.shape
 
 
 # --------------------------------------------------------------------- #

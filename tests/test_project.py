@@ -58,7 +58,7 @@ def test_docs_build_offline_without_warnings(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["plot_mnist_poe", "plot_foe_denoising",
-                                  "plot_sampling"])
+                                  "plot_sampling", "plot_two_layer_energy"])
 def test_example_runs_and_draws(tmp_path, name):
     result = subprocess.run(
         [sys.executable, str(ROOT / "examples" / f"{name}.py")],

@@ -1,0 +1,153 @@
+"""
+A two-layer energy trained with every objective
+================================================
+
+The score-matching engine is not limited to one layer.  Here a Product of
+Student-t experts feeds a second linear layer and non-linearity, in the spirit
+of Koster & Hyvarinen's two-layer model of natural images:
+
+.. math::
+
+    E(x) = \\sum_k \\alpha_k\\, g_2\\Big(\\sum_i V_{ki}\\, g_1(w_i^T x)\\Big),
+
+with Student-t :math:`g_1` and :math:`g_2`, fitted to 8x8 patches of a
+photograph with each objective of ``sksm.objectives``: regularized score
+matching (diagonal and full Hessian), denoising and sliced score matching,
+and contrastive divergence.  The fits are compared on held-out patches by
+what needs no normaliser: denoising at sigma 0.02, by one step of Tweedie's
+formula :math:`\\hat x = \\tilde x - \\sigma^2 \\nabla E(\\tilde x)` (exact for
+the density of the noisy data, which 'dsm' and 'rsm_full' estimate) and by
+MAP.  The script then measures how far the engine's diagonal-Hessian rule is
+from the true Hessian diagonal of this deeper energy: 'rsm', 'rsm_full' and
+'ssm' use that rule at the hidden layer, 'dsm' and 'cd' need only exact first
+derivatives.  Under a minute on two cores.
+"""
+
+# %%
+import time
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")  # write a file; no screen needed
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.optimize import minimize
+from sklearn.datasets import load_sample_image
+from sklearn.exceptions import ConvergenceWarning
+
+from sksm.energies import (Elementwise, EnergyNetwork, Linear, NetworkEnergy,
+                           WeightedSum)
+from sksm.experts import StudentT
+from sksm.image import extract_patches
+from sksm.objectives.training import make_training_loss
+from sksm.optim import Adam, lbfgs
+
+gray = load_sample_image("china.jpg") @ np.array([0.2125, 0.7154, 0.0721])
+patches = extract_patches(gray / 255, 8, max_patches=6000, random_state=0)
+patches -= patches.mean(axis=1, keepdims=True)  # remove each patch's mean
+# Dequantize: spread 8-bit pixels over their quantization step.  Without it,
+# plain (here: sliced) score matching rewards ever steeper energies between
+# the quantization levels and diverges (measured: loss -1.9e9 after 150
+# iterations), the failure that motivates the paper's regularizer.
+patches += np.random.default_rng(2).uniform(-0.5, 0.5, patches.shape) / 255
+X_train, X_test = patches[:5000], patches[5000:]
+
+
+def two_layer_network(rng):
+    """64 Student-t experts on filters, pooled by 16 units of a second layer."""
+    W = np.linalg.qr(rng.standard_normal((64, 64)))[0] * 4
+    V = np.abs(rng.standard_normal((16, 64))) / 8
+    return EnergyNetwork([Linear(W), Elementwise(StudentT()),
+                          Linear(V), Elementwise(StudentT(1.0)),
+                          WeightedSum(np.ones(16))])
+
+
+# %%
+# Fit with every objective: L-BFGS for the deterministic ones, Adam for CD.
+# reg_lambda = sigma^2 / 2 = 2e-4 is the curvature penalty that eq. 6 relates
+# to DSM's noise of sigma 0.02.
+OPTIONS = {
+    "rsm": {"reg_lambda": 2e-4},
+    "rsm_full": {"reg_lambda": 2e-4},
+    "dsm": {"noise_sigma": np.array([0.02])},
+    "ssm": {"n_projections": 2, "projection": "rademacher"},
+    "cd": {"n_mcmc_steps": 1, "mcmc_method": "hmc", "persistent": True,
+           "state": {}},
+}
+fitted = {}
+print(f"{'objective':>10} {'fit s':>7}")
+for name, options in OPTIONS.items():
+    rng = np.random.RandomState(0)
+    energy = NetworkEnergy(two_layer_network(np.random.default_rng(0)))
+    fun = make_training_loss(name, energy, X_train, rng, 2, **options)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if fun.stochastic:
+            theta, opt = energy.get_params(), Adam(energy.n_params, 1e-3)
+            for _ in range(15):
+                theta, _ = opt.run_epoch(fun, theta, len(X_train), 100, rng)
+        else:
+            theta = lbfgs(fun, energy.get_params(), max_iter=150).theta
+    energy.set_params(theta)
+    fitted[name] = energy
+    print(f"{name:>10} {time.perf_counter() - start:7.1f}")
+
+# %%
+# One yardstick for all: held-out one-step denoising at sigma 0.02.
+sigma = 0.02
+noisy = X_test + sigma * np.random.default_rng(1).standard_normal(X_test.shape)
+
+
+def psnr(estimate):
+    return 10 * np.log10(1.0 / np.mean((estimate - X_test) ** 2))
+
+
+def map_denoise(energy, y):
+    """argmin_x E(x) + |x - y|^2 / (2 sigma^2), all patches at once."""
+    def fun(flat):
+        x = flat.reshape(y.shape)
+        E, grad = energy.grad_energy(x)
+        return (E.sum() + 0.5 * np.sum((x - y) ** 2) / sigma**2,
+                (grad + (x - y) / sigma**2).ravel())
+    return minimize(fun, y.ravel(), jac=True, method="L-BFGS-B",
+                    options={"maxiter": 200}).x.reshape(y.shape)
+
+
+print(f"\nnoisy patches: {psnr(noisy):.2f} dB")
+for name, energy in fitted.items():
+    one_step = noisy - sigma**2 * energy.grad_energy(noisy)[1]
+    print(f"{name:>10}: one-step {psnr(one_step):.2f} dB, "
+          f"MAP {psnr(map_denoise(energy, noisy)):.2f} dB")
+
+# %%
+# The diagonal-Hessian rule of the engine, made explicit.  For one non-linear
+# layer it is exact; here the second layer couples the experts, and the rule
+# drops those cross terms.  Compare with the true diagonal (finite differences
+# of the exact gradient) on 20 held-out patches.
+network = fitted["rsm"].network
+x = X_test[:20]
+_, _, approx = network.input_derivatives(x)
+h, exact = 1e-5, np.empty_like(approx)
+for j in range(x.shape[1]):
+    step = np.zeros(x.shape[1])
+    step[j] = h
+    plus = network.input_derivatives(x + step, second=False)[1][:, j]
+    minus = network.input_derivatives(x - step, second=False)[1][:, j]
+    exact[:, j] = (plus - minus) / (2 * h)
+error = np.linalg.norm(approx - exact) / np.linalg.norm(exact)
+print(f"\ndiagonal rule vs true Hessian diagonal: relative error {error:.3f}")
+
+# %%
+# The first-layer filters of the RSM fit, ordered by their weight in the
+# second layer.
+W = network.layers[0].weight
+V = network.layers[2].weight
+order = np.argsort(-np.abs(V).sum(axis=0))
+fig, axes = plt.subplots(8, 8, figsize=(6, 6))
+for ax, i in zip(axes.ravel(), order):
+    ax.imshow(W[i].reshape(8, 8), cmap="gray")
+    ax.axis("off")
+fig.suptitle("Two-layer energy: first-layer filters (RSM)")
+fig.savefig("plot_two_layer_energy.png", dpi=80)
