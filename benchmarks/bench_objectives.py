@@ -1,0 +1,122 @@
+"""Every objective side by side, on MNIST digits and on photograph denoising.
+
+The comparison of the paper's Table 1 (Fields of Experts trained by
+contrastive divergence against score matching) inside one package, for every
+``objective=`` of the estimators:
+
+- MNIST: a complete PoE on the 14x14 digits of bench_poe_mnist.py (4,000 /
+  1,000 split), reg_lambda 0.01 (the paper's best): fit time, iterations,
+  exact test log-likelihood (nats per digit) and the test error of a
+  logistic regression on the activations of 100 labelled digits per class.
+- Denoising: a 5x5x24 Field of Experts trained as the pretrained prior is
+  (300 patches of 36x36, reg_lambda 3e-4, train_pretrained_foe.py) with each
+  objective, calibrated (prior weight and scale) at sigma 5 and 25 on the
+  calibration crops, then PSNR on the 11 test crops of bench_denoise.py x 3
+  seeds at sigma 5/255 and 25/255.
+
+DSM uses noise_sigma='auto' (sqrt(2 reg_lambda), the noise eq. 6 relates to
+reg_lambda); SSM one Rademacher direction per sample; CD one HMC transition
+(10 leapfrog steps) per negative sample from the data (CD-1) or from
+persistent chains (PCD), trained by Adam.  'rsm_full' costs about 13x 'rsm'
+per FoE iteration, so it gets a smaller budget there.
+
+Run:  python benchmarks/bench_objectives.py [--quick] [--part mnist|foe]
+      (about 35 minutes on 2 cores; --quick: a few minutes)
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from bench_denoise import SEEDS, compare_settings
+from bench_poe_mnist import classifier_error
+from _images import test_crops
+from sklearn.exceptions import ConvergenceWarning
+
+from sksm import RegularizedScoreMatchingPoE
+from sksm.datasets import few_labels, load_mnist_subset
+
+
+def cd(persistent, epochs, learning_rate, **extra):
+    return {"objective": "cd", "solver": "adam", "persistent": persistent,
+            "max_iter": epochs, "learning_rate": learning_rate, **extra}
+
+
+def mnist_settings(quick):
+    n = 60 if quick else 500
+    epochs = 10 if quick else 100
+    return [
+        ("rsm", {"max_iter": n}),
+        ("rsm_full", {"objective": "rsm_full", "max_iter": n}),
+        ("dsm", {"objective": "dsm", "max_iter": n}),
+        ("ssm", {"objective": "ssm", "max_iter": n}),
+        ("cd-1 (HMC)", cd(False, epochs, 1e-3)),
+        ("pcd (HMC)", cd(True, epochs, 1e-3)),
+    ]
+
+
+def foe_settings(quick):
+    n = 30 if quick else 500
+    epochs = 5 if quick else 150
+    return [
+        ("rsm", {"max_iter": n}),
+        ("rsm_full", {"objective": "rsm_full", "max_iter": max(n // 3, 10)}),
+        ("dsm", {"objective": "dsm", "max_iter": n}),
+        ("ssm", {"objective": "ssm", "max_iter": n}),
+        ("cd-1 (HMC)", cd(False, epochs, 1e-2, batch_size=50)),
+        ("pcd (HMC)", cd(True, epochs, 1e-2, batch_size=50)),
+    ]
+
+
+def mnist(quick):
+    X_train, X_test, y_train, y_test = load_mnist_subset()
+    labelled = few_labels(y_train, 100, random_state=0)
+    print(f"MNIST 14x14, complete PoE, reg_lambda 0.01: {len(X_train)} train "
+          f"/ {len(X_test)} test digits; classifier on 100 labels per class")
+    print(f"{'objective':14}{'fit s':>8}{'iter':>6}{'test LL':>10}"
+          f"{'error':>8}  warning")
+    for label, params in mnist_settings(quick):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            start = time.perf_counter()
+            est = RegularizedScoreMatchingPoE(reg_lambda=0.01, random_state=0,
+                                              **params).fit(X_train)
+            seconds = time.perf_counter() - start
+        error = classifier_error(est.transform(X_train), est.transform(X_test),
+                                 y_train, y_test, labelled)
+        warned = [str(w.message).split(":")[0].split(";")[0] for w in caught
+                  if issubclass(w.category, ConvergenceWarning)]
+        print(f"{label:14}{seconds:8.1f}{est.n_iter_:6d}"
+              f"{est.score(X_test):10.1f}{100 * error:7.1f}%  "
+              f"{warned[0][:45] if warned else '-'}", flush=True)
+
+
+def foe(quick):
+    crops = test_crops()
+    seeds = SEEDS
+    if quick:
+        crops = dict(list(crops.items())[:2])
+        seeds = SEEDS[:1]
+    print("\nDenoising with a 5x5x24 Field of Experts per objective "
+          "(max_iter: L-BFGS iterations, or Adam epochs for CD)")
+    compare_settings(crops, seeds, foe_settings(quick))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="small budgets, 2 crops and 1 seed")
+    parser.add_argument("--part", choices=["mnist", "foe"],
+                        help="run one part only")
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if args.part in (None, "mnist"):
+            mnist(args.quick)
+        if args.part in (None, "foe"):
+            foe(args.quick)
+
+
+if __name__ == "__main__":
+    main()
