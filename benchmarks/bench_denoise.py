@@ -16,9 +16,9 @@ noise of sigma 5, 15 and 25 (/255) with 3 fixed seeds, PSNR with data range 1
 
 --colour compares, on the colour crops, restoring the RGB channels separately
 with restoring opponent-colour channels (sksm.restoration's choice).
---lambda-curve trains shorter models for several reg_lambda and reports their
-PSNR (the paper's Fig. 2e-g); --variants does the same for whitening and
-filter norms.
+--lambda-curve trains shorter RSM models for several reg_lambda and reports
+their PSNR (the paper's Fig. 2e-g); --variants does the same for whitening
+and filter norms.
 
 Run:  python benchmarks/bench_denoise.py [--model foe.npz] [--paper] [--mmse]
                                          [--quick]
@@ -186,7 +186,7 @@ VARIANTS = (
     ("Laplacian-whitened, learned norms", {"whiten": "laplacian"}),
     ("Laplacian-whitened, unit norms (paper)",
      {"whiten": "laplacian", "normalize_filters": True}),
-)
+)  # with the pretrained prior's objective, DSM
 
 
 def main(argv=None):
@@ -218,7 +218,8 @@ def main(argv=None):
             colour(model, seeds)
         elif args.lambda_curve:
             compare_settings(crops, seeds, [(f"reg_lambda={lam:g}",
-                                             {"reg_lambda": lam})
+                                             {"objective": "rsm",
+                                              "reg_lambda": lam})
                                             for lam in LAMBDAS])
         elif args.variants:
             compare_settings(crops, seeds, VARIANTS)

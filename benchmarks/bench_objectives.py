@@ -64,7 +64,7 @@ def foe_settings(quick):
     n = 30 if quick else 500
     epochs = 5 if quick else 150
     return [
-        ("rsm", {"max_iter": n}),
+        ("rsm", {"objective": "rsm", "max_iter": n}),
         ("rsm_full", {"objective": "rsm_full", "max_iter": max(n // 3, 10)}),
         ("dsm", {"objective": "dsm", "max_iter": n}),
         ("ssm", {"objective": "ssm", "max_iter": n}),

@@ -658,10 +658,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             None: 5, 10, 15, 25, 35 and 50 on the 0-255 scale (divided by
             255).
         prior_weights : sequence of float, default=None
-            Candidate weights; None: 7 values from 0.1 to 2, evenly spaced in
-            log.
+            Candidate weights; None: 9 values from 0.037 to 2, evenly spaced
+            in log (ratio :math:`20^{1/6}`).
         prior_scales : sequence of float, default=None
-            Candidate scales; None: 0.5, 0.7, 1, 1.5, 2, 2.5, 3.5, 5, 7.
+            Candidate scales; None: 0.5, 0.7, 1, 1.5, 2, 2.5, 3.5, 5, 7, 10,
+            14, 20.
         method : {'lbfgs', 'paper'}, default='lbfgs'
         random_state : int, RandomState instance or None, default=0
             Seeds the noise.
@@ -681,9 +682,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             noise_sigmas = np.array([5, 10, 15, 25, 35, 50]) / 255
         sigmas = sorted(check_noise_sigma(s) for s in noise_sigmas)
         if prior_weights is None:
-            prior_weights = np.geomspace(0.1, 2.0, 7)
+            prior_weights = 2.0 * 20.0 ** (-np.arange(8, -1, -1) / 6)
         if prior_scales is None:
-            prior_scales = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0)
+            prior_scales = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0, 10.0,
+                            14.0, 20.0)
         pairs = [(self._calibrated(float(w), 1.0, 1, "prior_weights"),
                   self._calibrated(float(s), 1.0, 2, "prior_scales"))
                  for s in prior_scales for w in prior_weights]

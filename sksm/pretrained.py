@@ -13,10 +13,14 @@ def load_pretrained_foe():
     """The pretrained Field of Experts image prior, fitted.
 
     A 5x5 filter, 24 expert :class:`~sksm.FieldsOfExperts` learned by
-    regularized score matching on grayscale patches of photographs that ship
-    with scikit-learn and scikit-image (none of the images of the denoising
-    benchmark), with prior weights for denoising calibrated on those training
-    images.  ``benchmarks/train_pretrained_foe.py`` retrains it.
+    denoising score matching (noise of standard deviation 0.0245, the
+    ``noise_sigma='auto'`` of ``reg_lambda=3e-4``; measured better for
+    denoising than regularized score matching, see
+    ``benchmarks/bench_objectives.py``) on grayscale patches of photographs
+    that ship with scikit-learn and scikit-image (none of the images of the
+    denoising benchmark), with prior weights and scales for denoising
+    calibrated on those training images.
+    ``benchmarks/train_pretrained_foe.py`` retrains it.
 
     Pixel values are in [0, 1]; noise levels too (sigma 15 on the 0-255 scale
     is ``15 / 255``).

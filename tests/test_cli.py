@@ -96,7 +96,7 @@ def test_pretrained_model_by_default(files, tmp_path):
     write_image(tmp_path / "noisy.png", noisy)
     assert main(["denoise", str(tmp_path / "noisy.png"),
                  str(tmp_path / "out.png"), "--sigma", "15"]) == 0
-    # a highly textured crop: measured +0.73 dB
+    # a highly textured crop: measured +1.15 dB
     assert psnr(gray, read_image(tmp_path / "out.png")) > \
         psnr(gray, noisy) + 0.4
 
