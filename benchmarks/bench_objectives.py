@@ -20,8 +20,9 @@ contrastive divergence against score matching) inside one package, for every
 DSM uses noise_sigma='auto' (sqrt(2 reg_lambda), the noise eq. 6 relates to
 reg_lambda); SSM one Rademacher direction per sample; CD one HMC transition
 (10 leapfrog steps) per negative sample from the data (CD-1) or from
-persistent chains (PCD), trained by Adam.  'rsm_full' costs about 13x 'rsm'
-per FoE iteration, so it gets a smaller budget there.
+persistent chains (PCD), trained by Adam.  'rsm_full' costs about 10x 'rsm'
+per FoE iteration (1.4 s against 0.15 s), so it gets a third of the budget
+there.
 
 Run:  python benchmarks/bench_objectives.py [--quick] [--part mnist|foe]
       (about 35 minutes on 2 cores; --quick: a few minutes)

@@ -118,52 +118,43 @@ class Conv2D(FilterLayer):
         self._add_grad("weight",
                        self._flat(r).T @ self._flat(im2col(v, self.size)))
 
-    def _overlap_terms(self, d2_o):
-        """Per offset ``d``: the two filter slices, their overlap ``G_d`` and
-        the output slices of positions ``p`` and ``p - d``."""
-        M, size = self.weight.shape[0], self.size
-        F = self.weight.reshape(M, size, size)
-        out_h, out_w = (s_ - size + 1 for s_ in self._shape)
-        D = d2_o.reshape(len(d2_o), out_h, out_w, M)
-        for dy, dx, mult in _half_offsets(size):
-            (uy, vy), (ux, vx) = _offset_slices(size, dy), _offset_slices(size, dx)
-            a, b = F[:, uy, ux].reshape(M, -1), F[:, vy, vx].reshape(M, -1)
-            (qy, py), (qx, px) = (_offset_slices(out_h, dy),
-                                  _offset_slices(out_w, dx))
-            # positions p and q = p - d
-            yield (mult, (uy, ux), (vy, vx), a, b, a @ b.T,
-                   D[:, py, px], D[:, qy, qx], (py, px), (qy, qx))
-
-    def hessian_sq_norm(self, d2_o):
+    def hessian_sq_norm(self, d2_o, weight_coef=0.0):
         r""":math:`\lVert H \rVert_F^2` per image, for :math:`H` the Hessian of
         ``sum(d2_o * o)``-like energies: :math:`\sum_{p,q,i,k} \delta'_{p,i}
         \delta'_{q,k} (f_{p,i} \cdot f_{q,k})^2` over filters ``f`` placed at
         positions ``p``, ``q``.  Filters overlap only when ``|p - q| < size``,
         so this costs ``(2 size - 1)^2 / 2`` products of ``d2_o`` with
         (n_filters, n_filters) matrices.  Returns the norms and their gradient
-        with respect to ``d2_o``.
+        with respect to ``d2_o``; a non-zero ``weight_coef`` also adds that
+        multiple of the weight gradient of the summed norms to ``grads``.
         """
+        M, size = self.weight.shape[0], self.size
+        F = self.weight.reshape(M, size, size)
+        out_h, out_w = (s_ - size + 1 for s_ in self._shape)
+        D = d2_o.reshape(len(d2_o), out_h, out_w, M)
         Q = np.zeros(len(d2_o), dtype=d2_o.dtype)
-        grad = np.zeros_like(d2_o).reshape(
-            (len(d2_o),) + tuple(s_ - self.size + 1 for s_ in self._shape)
-            + (d2_o.shape[-1],))
-        for mult, _, _, _, _, G, A, B, p_sl, q_sl in self._overlap_terms(d2_o):
+        grad = np.zeros_like(D)
+        gF = np.zeros_like(F)
+        for dy, dx, mult in _half_offsets(size):
+            # filter overlap G_d[i, k] = sum_u f_i(u) f_k(u + d)
+            (uy, vy), (ux, vx) = (_offset_slices(size, dy),
+                                  _offset_slices(size, dx))
+            a, b = F[:, uy, ux].reshape(M, -1), F[:, vy, vx].reshape(M, -1)
+            G = a @ b.T
             G2 = G * G
+            # positions p (A) and q = p - d (B)
+            (qy, py), (qx, px) = (_offset_slices(out_h, dy),
+                                  _offset_slices(out_w, dx))
+            A, B = D[:, py, px], D[:, qy, qx]
             AG = A @ G2
             Q += mult * np.einsum("nyxk,nyxk->n", AG, B)
-            grad[(slice(None),) + q_sl] += mult * AG
-            grad[(slice(None),) + p_sl] += mult * (B @ G2.T)
+            grad[:, qy, qx] += mult * AG
+            grad[:, py, px] += mult * (B @ G2.T)
+            if weight_coef:
+                R = (2 * weight_coef * mult) * G * (self._flat(A).T
+                                                    @ self._flat(B))
+                gF[:, uy, ux] += (R @ b).reshape(gF[:, uy, ux].shape)
+                gF[:, vy, vx] += (R.T @ a).reshape(gF[:, vy, vx].shape)
+        if weight_coef:
+            self._add_grad("weight", gF.reshape(M, -1))
         return Q, grad.reshape(d2_o.shape)
-
-    def add_hessian_sq_norm_grad(self, d2_o, coef):
-        """Add ``coef`` times the weight gradient of the summed norms."""
-        M, size = self.weight.shape[0], self.size
-        gF = np.zeros((M, size, size), dtype=self.weight.dtype)
-        for mult, u_sl, v_sl, a, b, G, A, B, _, _ in self._overlap_terms(d2_o):
-            S = self._flat(A).T @ self._flat(B)
-            R = (2 * coef * mult) * G * S  # dQ/dG_d
-            gF[(slice(None),) + u_sl] += (R @ b).reshape(
-                (M,) + gF[(slice(None),) + u_sl].shape[1:])
-            gF[(slice(None),) + v_sl] += (R.T @ a).reshape(
-                (M,) + gF[(slice(None),) + v_sl].shape[1:])
-        self._add_grad("weight", gF.reshape(M, -1))

@@ -145,24 +145,21 @@ class Linear(FilterLayer):
     def add_projection_grad(self, r, v):
         self._add_grad("weight", r.T @ v)
 
-    def hessian_sq_norm(self, d2_o):
+    def hessian_sq_norm(self, d2_o, weight_coef=0.0):
         r""":math:`\lVert W^T \operatorname{diag}(\delta'_o) W \rVert_F^2` per row.
 
-        Returns the norms (n,) and their gradient with respect to ``d2_o``.
-        With the Gram matrix :math:`G = W W^T` the norm is
-        :math:`\delta'^T (G \circ G) \delta'`.
+        Returns the norms (n,) and their gradient with respect to ``d2_o``; a
+        non-zero ``weight_coef`` also adds that multiple of the weight
+        gradient of the summed norms to ``grads``.  With the Gram matrix
+        :math:`G = W W^T` the norm is :math:`\delta'^T (G \circ G) \delta'`.
         """
-        G2 = self.weight @ self.weight.T
-        G2 *= G2
-        t = d2_o @ G2
-        return np.einsum("ni,ni->n", t, d2_o), 2 * t
-
-    def add_hessian_sq_norm_grad(self, d2_o, coef):
-        """Add ``coef`` times the weight gradient of the summed norms."""
         W = self.weight
-        S = d2_o.T @ d2_o
-        S *= W @ W.T
-        self._add_grad("weight", (4 * coef) * (S @ W))
+        G = W @ W.T
+        t = d2_o @ (G * G)
+        if weight_coef:
+            S = d2_o.T @ d2_o
+            self._add_grad("weight", (4 * weight_coef) * ((S * G) @ W))
+        return np.einsum("ni,ni->n", t, d2_o), 2 * t
 
 
 class Elementwise(Layer):
@@ -308,20 +305,25 @@ class EnergyNetwork:
                 h = layer.forward(h, value=value)
         return h
 
-    def input_derivatives(self, X, energy=False, second=True, order=None):
+    def input_derivatives(self, X, energy=False, second=True, order=None,
+                          input_diagonal=True):
         r"""Return ``(E, dE/dx, diag d2E/dx2)`` for every row of ``X``.
 
         ``E`` is None unless ``energy``; the diagonal is None unless ``second``.
         ``order`` (default 3 with ``second``, else 1) is passed to
         :meth:`forward`: a loss of ``dE/dx`` alone that will be differentiated
-        by :meth:`accumulate_sm_gradients` needs 2.
+        by :meth:`accumulate_sm_gradients` needs 2.  ``input_diagonal=False``
+        stops the diagonal at the first layer's output (kept by that layer),
+        for losses that need it there and not at the input.
         """
         if order is None:
             order = 3 if second else 1
         E = self.forward(X, energy=energy, order=order)
         d, d2 = None, None
-        for layer in reversed(self.layers):
-            d, d2 = layer.backward(d, d2, second=second)
+        last = len(self.layers) - 1
+        for i in range(last, -1, -1):
+            d, d2 = self.layers[i].backward(
+                d, d2, second=second and (input_diagonal or i > 0))
         return E, d, d2
 
     @property

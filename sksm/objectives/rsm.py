@@ -109,10 +109,11 @@ def full_regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     :math:`\delta'` at its output: exact for one-layer energies (PoE, FoE),
     and for deeper ones the same diagonal approximation at the hidden layers
     as the diagonal loss.  Its squared norm costs ``O(n_experts^2)`` per
-    sample and position of a PoE (``O(n_features^2)`` for the complete
-    model), and for a FoE ``(2 k - 1)^2 / 2`` products with
-    (n_experts, n_experts) matrices per position: about 40 times the diagonal
-    loss for 5x5 filters.  Use it on small inputs.
+    sample for a PoE (``O(n_features^2)`` for the complete model), and for a
+    FoE about ``(2 k - 1)^2 / 2`` products with (n_experts, n_experts)
+    matrices per position: for 24 5x5 filters on 36x36 images an L-BFGS
+    iteration took 10 times as long as with the diagonal loss
+    (``benchmarks/bench_objectives.py``).  Use it on small inputs.
 
     Parameters
     ----------
@@ -140,11 +141,10 @@ def full_regularized_score_matching(network, X, reg_lambda, chunk_size=None,
         loss = 0.5 * float(np.vdot(d, d)) - float(d2.sum(dtype=np.float64))
         b_first = None
         if reg_lambda:
-            Q, dQ = layer.hessian_sq_norm(d2_o)
+            Q, dQ = layer.hessian_sq_norm(d2_o, reg_lambda / n_samples)
             loss += reg_lambda * float(Q.sum(dtype=np.float64))
             b_first = dQ
             b_first *= X.dtype.type(reg_lambda / n_samples)
-            layer.add_hessian_sq_norm_grad(d2_o, reg_lambda / n_samples)
         d *= scale
         d2.fill(-scale)
         net.accumulate_sm_gradients(d, d2, b_first=b_first)

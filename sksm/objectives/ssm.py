@@ -58,7 +58,7 @@ def sliced_score_matching(network, X, projections, chunk_size=None,
     coef = X.dtype.type(1.0 / (n_samples * n_proj))
 
     def chunk_loss(net, rows):
-        _, d, _ = net.input_derivatives(X[rows])
+        _, d, _ = net.input_derivatives(X[rows], input_diagonal=False)
         layer = net.layers[0]
         d2_o = layer._d2_o
         loss = 0.5 * float(np.vdot(d, d))
