@@ -98,7 +98,7 @@ def test_pretrained_model_by_default(files, tmp_path):
                  str(tmp_path / "out.png"), "--sigma", "15"]) == 0
     # a highly textured crop: measured +1.15 dB
     assert psnr(gray, read_image(tmp_path / "out.png")) > \
-        psnr(gray, noisy) + 0.4
+        psnr(gray, noisy) + 0.8
 
 
 def test_missing_model_and_bad_sigma(files, capsys, tmp_path):

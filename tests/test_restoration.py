@@ -45,7 +45,7 @@ def test_pretrained_denoises_an_unseen_photo(pretrained, flower, sigma):
     noisy = add_noise(clean, sigma, random_state=0)
     out = restoration.denoise(noisy, sigma)
     # a textured crop: measured +1.24 dB at sigma 5/255, +4.36 dB at 25/255
-    assert psnr(clean, out) > psnr(clean, noisy) + (0.5 if sigma < 0.1
+    assert psnr(clean, out) > psnr(clean, noisy) + (0.8 if sigma < 0.1
                                                     else 3.5)
 
 
@@ -61,7 +61,7 @@ def test_colour_denoising_keeps_dtype_and_axis(pretrained, flower):
     assert out.dtype == np.uint8 and out.shape == flower.shape
     # measured +2.53 dB
     assert psnr(flower / 255, out / 255) > \
-        psnr(flower / 255, noisy / 255) + 1.5
+        psnr(flower / 255, noisy / 255) + 2
     first = restoration.denoise(np.moveaxis(noisy, -1, 0), 12 / 255,
                                 model=pretrained, channel_axis=0)
     np.testing.assert_array_equal(np.moveaxis(first, 0, -1), out)
