@@ -8,19 +8,22 @@ contrastive divergence against score matching) inside one package, for every
   1,000 split; the last 500 training digits are held out for validation):
   fit time, iterations, exact validation and test log-likelihood (nats per
   digit) and the test error of a logistic regression on the activations of
-  100 labelled digits per class.  reg_lambda (and with it DSM's noise) decides
-  the result, so 'rsm', 'rsm_full' and 'dsm' run at 1e-4, 1e-3 and 1e-2 and
-  the value with the best validation log-likelihood is marked '*'.
+  100 labelled digits per class.  reg_lambda (and with it the noise of DSM
+  and SSM) decides the result, so 'rsm', 'rsm_full', 'dsm' and 'ssm' run at
+  1e-4, 1e-3 and 1e-2 and the value with the best validation log-likelihood
+  is marked '*'.
 - Denoising: a 5x5x24 Field of Experts trained as the pretrained prior is
   (300 patches of 36x36, reg_lambda 3e-4, train_pretrained_foe.py) with each
   objective, calibrated (prior weight and scale) at sigma 5 and 25 on the
   calibration crops, then PSNR on the 11 test crops of bench_denoise.py x 3
   seeds at sigma 5/255 and 25/255.
 
-DSM uses noise_sigma='auto' (sqrt(2 reg_lambda), the noise eq. 6 relates to
-reg_lambda); SSM one Rademacher direction per sample; CD one HMC transition
-(10 leapfrog steps) per negative sample from the data (CD-1) or from
-persistent chains (PCD), trained by Adam.  'rsm_full' costs about 10x 'rsm'
+DSM and SSM use noise_sigma='auto' (sqrt(2 reg_lambda), the noise eq. 6
+relates to reg_lambda: DSM's training noise, and the noise SSM perturbs the
+data with), SSM one Rademacher direction per sample ('ssm, no noise' is plain
+sliced score matching, reg_lambda=0); CD one HMC transition (10 leapfrog
+steps) per negative sample from the data (CD-1) or from persistent chains
+(PCD), trained by Adam.  'rsm_full' costs about 10x 'rsm'
 per FoE iteration (1.4 s against 0.15 s), so it gets a third of the budget
 there.
 
@@ -50,12 +53,13 @@ def mnist_settings(quick):
     n = 60 if quick else 500
     epochs = 10 if quick else 100
     settings = []
-    for objective in ("rsm", "rsm_full", "dsm"):
+    for objective in ("rsm", "rsm_full", "dsm", "ssm"):
         group = [(f"{objective} {lam:g}", {"objective": objective,
                                            "reg_lambda": lam, "max_iter": n})
                  for lam in (1e-4, 1e-3, 1e-2)]
         settings.append(group)
-    settings += [[("ssm", {"objective": "ssm", "max_iter": n})],
+    settings += [[("ssm, no noise", {"objective": "ssm", "reg_lambda": 0,
+                                     "max_iter": n})],
                  [("cd-1 (HMC)", cd(False, epochs, 1e-3))],
                  [("pcd (HMC)", cd(True, epochs, 1e-3))]]
     return settings
@@ -69,6 +73,8 @@ def foe_settings(quick):
         ("rsm_full", {"objective": "rsm_full", "max_iter": max(n // 3, 10)}),
         ("dsm", {"objective": "dsm", "max_iter": n}),
         ("ssm", {"objective": "ssm", "max_iter": n}),
+        ("ssm, no noise", {"objective": "ssm", "reg_lambda": 0,
+                           "max_iter": n}),
         ("cd-1 (HMC)", cd(False, epochs, 1e-2, batch_size=50)),
         ("pcd (HMC)", cd(True, epochs, 1e-2, batch_size=50)),
     ]

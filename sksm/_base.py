@@ -102,9 +102,11 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         return "increase reg_lambda or lower learning_rate."
 
     def _noise_levels(self):
-        """``noise_sigma`` as a 1-D array of levels (the 'dsm' objective)."""
+        """``noise_sigma`` as a 1-D array of levels ('dsm' and 'ssm')."""
         if isinstance(self.noise_sigma, str):  # "auto"
             if self.reg_lambda == 0:
+                if self.objective == "ssm":   # plain sliced score matching
+                    return np.zeros(1)
                 raise ValueError(
                     "noise_sigma='auto' is sqrt(2 * reg_lambda), which is 0 "
                     "for reg_lambda=0; set noise_sigma (the standard "
@@ -128,8 +130,15 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         if self.objective == "dsm":
             options["noise_sigma"] = self._noise_levels()
         elif self.objective == "ssm":
+            levels = self._noise_levels()
+            if levels.size != 1:
+                raise ValueError(
+                    "objective='ssm' perturbs the data with one noise level; "
+                    f"got noise_sigma={self.noise_sigma!r}. Pass one number "
+                    "(or use objective='dsm' for several levels).")
             options.update(n_projections=self.n_projections,
-                           projection=self.projection)
+                           projection=self.projection,
+                           noise_sigma=float(levels[0]))
         elif self.objective == "cd":
             if not hasattr(self, "_cd_state"):
                 self._cd_state = {}

@@ -68,8 +68,11 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     noise_sigma : float, array-like of float or 'auto', default='auto'
         'dsm': standard deviation of the training noise, in the units of the
         data the energy sees; several levels corrupt every sample once at
-        each.  'auto' is :math:`\sqrt{2 \lambda}`, the noise that eq. 6
-        relates to ``reg_lambda``.
+        each.  'ssm': one level, the Gaussian noise the data are perturbed
+        with (the energy then models the smoothed density, which quantised
+        pixels need).  'auto' is :math:`\sqrt{2 \lambda}`, the noise that
+        eq. 6 relates to ``reg_lambda`` (for 'ssm' at ``reg_lambda=0``: no
+        noise, plain sliced score matching).
     n_projections : int, default=1
         'ssm': random directions per sample.
     projection : {'rademacher', 'gaussian'}, default='rademacher'

@@ -58,8 +58,9 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         See :class:`RegularizedScoreMatchingPoE` and the User Guide,
         "Objectives".
     noise_sigma : float, array-like of float or 'auto', default='auto'
-        'dsm': standard deviation of the training noise; 'auto' is
-        :math:`\sqrt{2 \lambda}`.
+        'dsm': standard deviation of the training noise; 'ssm': of the
+        noise the data are perturbed with.  'auto' is
+        :math:`\sqrt{2 \lambda}` (for 'ssm' at ``reg_lambda=0``: none).
     n_projections : int, default=1
         'ssm': random directions per sample.
     projection : {'rademacher', 'gaussian'}, default='rademacher'

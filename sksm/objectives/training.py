@@ -81,16 +81,26 @@ class _DSM(_TrainingLoss):
 
 
 class _SSM(_TrainingLoss):
+    """Sliced score matching of the data, perturbed by Gaussian noise of
+    standard deviation ``noise_sigma`` when it is positive (Song & Ermon's
+    use of it: the energy then models the noise-smoothed density, which
+    quantised pixels need, as denoising score matching does)."""
+
     def draw(self, batch):
         shape = (len(batch), self.options["n_projections"]) + batch.shape[1:]
         if self.options["projection"] == "gaussian":
             v = self.rng.standard_normal(shape)
         else:
             v = self.rng.choice(np.array([-1.0, 1.0]), size=shape)
-        return v.astype(batch.dtype)
+        sigma = self.options.get("noise_sigma", 0.0)
+        if sigma > 0:
+            noise = self.rng.standard_normal(batch.shape)
+            batch = batch + (sigma * noise).astype(batch.dtype)
+        return batch, v.astype(batch.dtype)
 
     def loss(self, network, batch, drawn):
-        return sliced_score_matching(network, batch, drawn,
+        perturbed, v = drawn
+        return sliced_score_matching(network, perturbed, v,
                                      n_threads=self.n_threads)
 
 
@@ -138,7 +148,8 @@ def make_training_loss(objective, energy, data, rng, n_threads, **options):
     It also takes ``rows`` (a minibatch) and has the attribute
     ``stochastic``.  ``options`` holds what the objective needs:
     ``reg_lambda`` (rsm, rsm_full), ``noise_sigma`` (a sequence of levels;
-    dsm), ``n_projections`` and ``projection`` (ssm), ``n_mcmc_steps``,
+    dsm), ``n_projections``, ``projection`` and ``noise_sigma`` (one float,
+    0 for none; ssm), ``n_mcmc_steps``,
     ``mcmc_method``, ``persistent`` and a ``state`` dict (cd).
     """
     return OBJECTIVES[objective](energy, data, rng, n_threads, options)
