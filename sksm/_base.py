@@ -23,8 +23,9 @@ from .sampling import check_positive
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "check_noise_sigma"]
 
-#: Learned expert weights are kept at or above this value: an expert
-#: ``exp(-alpha g)`` with ``alpha <= 1/2`` is not a normalisable density.
+#: Learned expert weights are kept at or above this value by default
+#: (``min_expert_weight``): an expert ``exp(-alpha g)`` with ``alpha <= 1/2``
+#: is not a normalisable density.
 MIN_EXPERT_WEIGHT = 0.501
 #: ... and at or below this one.  A weight that reaches it means the fit has
 #: diverged: an expert is collapsing onto a (near-)constant direction of the
@@ -304,6 +305,8 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         **BaseEnergyEstimator._parameter_constraints,
         "c": [Interval(Real, 0, None, closed="neither")],
         "learn_weights": ["boolean"],
+        "min_expert_weight": [Interval(Real, 0.5, MAX_EXPERT_WEIGHT,
+                                       closed="neither")],
         "warm_start": ["boolean"],
     }
 
@@ -319,8 +322,10 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
     # Parameters <-> energy
     # -------------------------------------------------------------- #
     def _init_params(self, n_experts, n_inputs, dtype, rng):
-        """Initial (V, beta): random orthonormal filters, unit weights."""
-        beta = np.zeros(n_experts, dtype=dtype)  # alpha = 1
+        """Initial (V, beta): random orthonormal filters, unit weights (or
+        learned ones at ``min_expert_weight``, if that is above 1)."""
+        alpha = max(1.0, self.min_expert_weight) if self.learn_weights else 1.0
+        beta = np.full(n_experts, np.log(alpha), dtype=dtype)
         if (self.warm_start and hasattr(self, "filters_")
                 and self._raw_filters().shape == (n_experts, n_inputs)):
             if self.learn_weights:
@@ -356,7 +361,7 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         n = energy.shape[0] * energy.shape[1]
         lower = np.full(energy.n_params, -np.inf)
         upper = np.full(energy.n_params, np.inf)
-        lower[n:] = np.log(MIN_EXPERT_WEIGHT)
+        lower[n:] = np.log(self.min_expert_weight)
         upper[n:] = np.log(MAX_EXPERT_WEIGHT)
         return lower, upper
 

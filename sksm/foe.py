@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseExpertsEstimator, check_noise_sigma
+from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, check_noise_sigma
 from ._parallel import banded_grad_energy, blas_threads, single_threaded_blas
 from .energies import FieldOfExperts
 from .experts import DEFAULT_C
@@ -124,7 +124,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Horizontal scale of the Student-t experts (not learned).  With images
         in [0, 1] it sets how heavy-tailed the experts are.
     learn_weights : bool, default=True
-        Learn the expert weights (kept in [0.501, 1e4]); False fixes them to 1.
+        Learn the expert weights (kept in [``min_expert_weight``, 1e4]);
+        False fixes them to 1.
+    min_expert_weight : float, default=0.501
+        Lower bound of the learned weights; above 1/2 every expert is a
+        density.
     normalize_filters : bool, default=False
         True keeps the filters at unit norm, as the paper does.  False
         (measured better for denoising) lets each filter's norm, and with it
@@ -197,7 +201,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                  n_projections=1, projection="rademacher", n_mcmc_steps=1,
                  mcmc_method="hmc", persistent=False, whiten=None,
                  c=DEFAULT_C,
-                 learn_weights=True, normalize_filters=False, pooling=None,
+                 learn_weights=True, min_expert_weight=MIN_EXPERT_WEIGHT,
+                 normalize_filters=False, pooling=None,
                  solver="lbfgs",
                  max_iter=250, tol=1e-6, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
@@ -216,6 +221,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.whiten = whiten
         self.c = c
         self.learn_weights = learn_weights
+        self.min_expert_weight = min_expert_weight
         self.normalize_filters = normalize_filters
         self.pooling = pooling
         self.solver = solver

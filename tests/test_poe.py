@@ -282,6 +282,26 @@ def test_large_reg_lambda_keeps_weights_proper(digits):
     assert np.isfinite(est.score(X))
 
 
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+def test_min_expert_weight_bounds_the_learned_weights(digits, solver):
+    X, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        default = _fast(reg_lambda=1.0, solver=solver, max_iter=20).fit(X)
+        est = _fast(reg_lambda=1.0, solver=solver, max_iter=20,
+                    min_expert_weight=1.5).fit(X)
+    # reg_lambda=1 pushes weights down to the bound, which one can raise
+    assert default.expert_weights_.min() < 1.5
+    assert est.expert_weights_.min() >= 1.5 * (1 - 1e-12)
+    # fixed weights stay 1 whatever the bound
+    fixed = _fast(max_iter=5, learn_weights=False,
+                  min_expert_weight=1.5).fit(X)
+    np.testing.assert_array_equal(fixed.expert_weights_, 1.0)
+    for bad in (0.5, 0.2, -1.0):
+        with pytest.raises(ValueError, match="min_expert_weight"):
+            _fast(min_expert_weight=bad).fit(X)
+
+
 # --------------------------------------------------------------------- #
 # Solvers, partial_fit, warm_start
 # --------------------------------------------------------------------- #
