@@ -19,7 +19,8 @@ units).  AIS: 100 chains, 1,000 temperatures, HMC with 10 leapfrog steps, the
 estimators' defaults.  The paper's Fig. 2b and 2d are these curves.
 
 Run:  python benchmarks/bench_likelihood.py [--quick] [--data mnist,8x8,16x16]
-(the whole table took 15 minutes on a quiet 2-core machine: 6-90 s a row)
+(the whole table took 15 minutes on a quiet 2-core machine, 6-90 s a row,
+before the a>=1.5 rows were added; the 8x8 part with them takes 4 minutes)
 """
 
 import argparse
