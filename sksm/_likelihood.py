@@ -9,6 +9,7 @@ energy's Hessian there (``_mode_hessian``); this mixin turns them into
 import warnings
 
 import numpy as np
+from sklearn.base import DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -32,6 +33,26 @@ BASE_PRECISION_FACTOR = 0.3
 #: Default AIS settings of ``score_samples`` and ``estimate_log_partition``.
 AIS_CHAINS = 100
 AIS_TEMPERATURES = 1000
+
+
+class LikelihoodMixin(DensityMixin):
+    """scikit-learn's density-estimator tag, and ``score`` as the mean of
+    ``score_samples``."""
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of the rows of ``X``, in nats (higher is better).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+        """
+        return float(np.mean(self.score_samples(X)))
 
 
 class SamplingMixin:

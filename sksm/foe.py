@@ -8,13 +8,13 @@ from scipy import sparse
 from scipy.ndimage import gaussian_filter, zoom
 from scipy.optimize import minimize
 from scipy.signal import fftconvolve
-from sklearn.base import (ClassNamePrefixFeaturesOutMixin, DensityMixin,
-                          TransformerMixin)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, check_noise_sigma
+from ._likelihood import LikelihoodMixin
 from ._parallel import banded_grad_energy, blas_threads, single_threaded_blas
 from .energies import FieldOfExperts
 from .experts import DEFAULT_C
@@ -45,7 +45,7 @@ def _resolve_image_shape(image_shape, n_features):
 
 
 class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                      DensityMixin, BaseExpertsEstimator):
+                      LikelihoodMixin, BaseExpertsEstimator):
     r"""Field of Student-t experts: a prior over images of any size.
 
     The energy of an image :math:`x` (Kingma & LeCun 2010, eq. 9) sums a
@@ -421,21 +421,6 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         images = self._images_from_rows(X, reset=False)
         E = self._prior_energy_grad(images.astype(np.float64))[0]
         return -E - self._log_partition()
-
-    def score(self, X, y=None):
-        """Mean log-likelihood of the images (rows) of ``X``, in nats.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_images, height * width)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-        """
-        return float(np.mean(self.score_samples(X)))
 
     # hooks of SamplingMixin
     def _row_energy(self):

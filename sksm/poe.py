@@ -4,13 +4,13 @@ from numbers import Integral
 
 import numpy as np
 from scipy.optimize import minimize
-from sklearn.base import (ClassNamePrefixFeaturesOutMixin, DensityMixin,
-                          TransformerMixin)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import (MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT,
                     BaseExpertsEstimator, check_noise_sigma)
+from ._likelihood import LikelihoodMixin
 from .energies import ProductOfExperts
 from .experts import DEFAULT_C, StudentT
 
@@ -19,7 +19,7 @@ __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
 
 
 class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
-                                  TransformerMixin, DensityMixin,
+                                  TransformerMixin, LikelihoodMixin,
                                   BaseExpertsEstimator):
     r"""Product of Student-t experts fitted by regularized score matching.
 
@@ -373,21 +373,6 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     def _mode_hessian(self):
         W = self.filters_.astype(np.float64)
         return W.T @ ((self.expert_weights_ * self.c ** 2)[:, None] * W)
-
-    def score(self, X, y=None):
-        """Mean log-density of the rows of ``X``, in nats (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-        """
-        return float(np.mean(self.score_samples(X)))
 
     def denoise(self, X, noise_sigma, *, max_iter=200, tol=1e-6):
         r"""MAP estimate of clean rows from noisy rows ``X``.

@@ -4,11 +4,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import logsumexp
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, DensityMixin, TransformerMixin
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseEnergyEstimator
+from ._likelihood import LikelihoodMixin
 from .energies import GaussianRBMEnergy
 from .sampling import Gaussian
 
@@ -20,7 +21,7 @@ MAX_EXACT_COMPONENTS = 16
 
 
 class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                  DensityMixin, BaseEnergyEstimator):
+                  LikelihoodMixin, BaseEnergyEstimator):
     r"""Gaussian-Bernoulli restricted Boltzmann machine for real-valued data.
 
     The counterpart of :class:`sklearn.neural_network.BernoulliRBM` for
@@ -257,21 +258,6 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         log_z = self._log_partition()
         return -self._fitted_energy(X.dtype).energy(X).astype(np.float64) \
             - log_z
-
-    def score(self, X, y=None):
-        """Mean log-density of the rows of ``X``, in nats (higher is better).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        score : float
-        """
-        return float(np.mean(self.score_samples(X)))
 
     # hooks of SamplingMixin
     def _row_energy(self):
