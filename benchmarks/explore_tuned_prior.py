@@ -46,14 +46,14 @@ from sksm.image import psnr
 class MAPProblem:
     """Noisy copies of clean crops, and their MAP estimates under a prior."""
 
-    def __init__(self, clean, sigma, size, rng):
+    def __init__(self, clean, sigma, size, c, rng):
         self.clean, self.sigma, self.size = clean, sigma, size
         self.y = clean + sigma * rng.standard_normal(clean.shape)
         pad = size // 2
         self.x = np.pad(self.y, ((0, 0), (pad, pad), (pad, pad)),
                         mode="reflect")
         self.inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
-        self.expert = StudentT()
+        self.expert = StudentT(c)
 
     def _responses(self, x, W):
         P = im2col(x, self.size)
@@ -164,7 +164,7 @@ def check_gradient(model, sigma):
     W, b = start_parameters(model, sigma)
     rng = np.random.RandomState(0)
     clean = training_images()[0][None, 100:116, 200:216]
-    problem = MAPProblem(clean, sigma, model.filter_size, rng)
+    problem = MAPProblem(clean, sigma, model.filter_size, model.c, rng)
     problem.solve(W, np.exp(b), 20000, gtol=1e-11)
     x_star = problem.x
 
@@ -208,7 +208,8 @@ def main(argv=None):
     rng = np.random.RandomState(0)
     crops = random_crops(training_images()[:2], args.n_crops, args.crop_size,
                          rng)
-    problems = [MAPProblem(crops[i:i + 10], sigma, model.filter_size, rng)
+    problems = [MAPProblem(crops[i:i + 10], sigma, model.filter_size,
+                           model.c, rng)
                 for i in range(0, len(crops), 10)]
     W, b, history = tune(problems, *start_parameters(model, sigma),
                          args.max_iter, args.inner_iter)
