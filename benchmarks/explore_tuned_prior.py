@@ -40,7 +40,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 
 from sksm.energies.conv import col2im, im2col
 from sksm.experts import StudentT
-from sksm.image import psnr
+from sksm.image import extract_patches, psnr
 
 
 class MAPProblem:
@@ -147,16 +147,6 @@ def tune(problems, W0, b0, max_iter, inner_iter):
     return res.x[:W0.size].reshape(W0.shape), res.x[W0.size:], history
 
 
-def random_crops(images, n, size, rng):
-    crops = []
-    for i in range(n):
-        image = images[i % len(images)]
-        top = rng.randint(image.shape[0] - size)
-        left = rng.randint(image.shape[1] - size)
-        crops.append(image[top:top + size, left:left + size])
-    return np.array(crops)
-
-
 def check_gradient(model, sigma):
     """Implicit gradient against central differences of the solved loss, on
     one 16x16 crop.  The perturbed problems start from the unperturbed
@@ -206,8 +196,10 @@ def main(argv=None):
         return
 
     rng = np.random.RandomState(0)
-    crops = random_crops(training_images()[:2], args.n_crops, args.crop_size,
-                         rng)
+    size = args.crop_size
+    crops = extract_patches(training_images()[:2], size,
+                            max_patches=args.n_crops,
+                            random_state=rng).reshape(-1, size, size)
     problems = [MAPProblem(crops[i:i + 10], sigma, model.filter_size,
                            model.c, rng)
                 for i in range(0, len(crops), 10)]
