@@ -4,6 +4,8 @@ import argparse
 import sys
 import time
 
+import numpy as np
+
 __all__ = ["main"]
 
 
@@ -113,45 +115,62 @@ def _load(args):
         return load_pretrained_foe()
     from .io import load_model
 
-    try:
-        model = load_model(args.model)
-    except FileNotFoundError:
-        raise _UsageError(f"{args.model}: no such file") from None
+    model = load_model(args.model)
     if type(model).__name__ != "FieldsOfExperts":
         raise _UsageError(f"{args.model} holds a {type(model).__name__}, "
                           "not a FieldsOfExperts image prior")
     return model
 
 
-def _restore_command(args, restore):
-    """Read, restore (colour images with ``channel_axis=-1``), write."""
-    from .image import read_image, write_image
+def _restore_command(args, restore, scale=1):
+    """Check the output, read every frame, restore, write; one line a step.
 
+    ``restore(model, image, channel_axis)`` restores one frame; ``scale`` is
+    how much larger the output is than the input.
+    """
+    from . import _progress
+    from .image import check_output_path, read_image, write_image
+
+    image = read_image(args.input, all_frames=True)
+    n_frames = len(image)
+    kind = "colour" if image.ndim == 4 else "gray"
+    check_output_path(args.output, (image.dtype, kind), n_frames=n_frames,
+                      overwrite=args.overwrite, source=args.input)
     model = _load(args)
-    image = read_image(args.input)
+    shape = image.shape[1:]
+    frames = f", {n_frames} frames" if n_frames > 1 else ""
+    _log(f"{args.command}: {args.input} {shape[1]}x{shape[0]} "
+         f"{kind} {image.dtype}{frames} ...")
     start = time.perf_counter()
-    _log(f"{args.command}: {args.input} {image.shape} {image.dtype} ...")
-    result = restore(model, image, -1 if image.ndim == 3 else None)
-    write_image(args.output, result)
-    _log(f"wrote {args.output}", start)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    with _progress.reporting(args.command, enabled=show):
+        result = np.stack([restore(model, frame, -1 if kind == "colour"
+                                   else None) for frame in image])
+    write_image(args.output, result if n_frames > 1 else result[0],
+                all_frames=n_frames > 1)
+    _log(f"wrote {args.output} ({result.shape[2]}x{result.shape[1]})", start)
     return 0
 
 
 def _denoise(args):
     from .restoration import denoise
 
-    if not args.sigma > 0:
+    if args.sigma is not None and not args.sigma > 0:
         raise _UsageError(f"--sigma must be positive, got {args.sigma}")
+    sigma = None if args.sigma is None else args.sigma / 255.0
+    if sigma is not None and args.data_range is not None:
+        sigma = args.sigma  # on the image's own scale
     return _restore_command(args, lambda model, image, axis: denoise(
-        image, args.sigma / 255.0, model=model, channel_axis=axis,
-        method=args.method))
+        image, sigma, model=model, channel_axis=axis, method=args.method,
+        data_range=args.data_range, tile_size=args.tile_size))
 
 
 def _super_resolve(args):
     from .restoration import super_resolve
 
     return _restore_command(args, lambda model, image, axis: super_resolve(
-        image, args.factor, model=model, channel_axis=axis))
+        image, args.factor, model=model, channel_axis=axis,
+        data_range=args.data_range, tile_size=args.tile_size))
 
 
 def _inpaint(args):
@@ -163,19 +182,20 @@ def _inpaint(args):
         mask = mask.max(axis=2)
     mask = mask > 0
     return _restore_command(args, lambda model, image, axis: inpaint(
-        image, mask, model=model, channel_axis=axis))
+        image, mask, model=model, channel_axis=axis,
+        data_range=args.data_range, tile_size=args.tile_size))
 
 
 def _train(args):
     import numpy as np
 
-    from . import FieldsOfExperts
-    from .image import extract_patches, read_image, to_float
+    from . import FieldsOfExperts, _progress
+    from .image import check_unit_range, extract_patches, read_image, to_float
     from .io import save_model
 
     images = []
     for path in args.images:
-        im = to_float(read_image(path))
+        im = check_unit_range(to_float(read_image(path)), str(path))
         if im.ndim == 3:  # luminance (ITU-R 709)
             im = im[..., :3] @ np.array([0.2125, 0.7154, 0.0721])
         images.append(im)
@@ -196,7 +216,10 @@ def _train(args):
         for im in images[:4]:
             top, left = (max(0, (s - 128) // 2) for s in im.shape)
             crops.append(im[top:top + 128, left:left + 128])
-        model.calibrate_denoising(crops, random_state=args.seed)
+        show = (args.progress if args.progress is not None
+                else sys.stderr.isatty())
+        with _progress.reporting("calibrating", enabled=show):
+            model.calibrate_denoising(crops, random_state=args.seed)
         _log("calibrated", start)
     save_model(model, args.output)
     _log(f"wrote {args.output}")
@@ -208,29 +231,53 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="sksm",
         description="Energy-based models of images learned by score matching.")
+    from . import __version__
+    parser.add_argument("--version", action="version",
+                        version=f"sksm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def restoring(name, help_text, func):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("input", help="image file (PNG, JPEG, TIFF; 8 or 16 "
-                                     "bit; colour is restored per channel)")
+        p = sub.add_parser(
+            name, help=help_text,
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p.add_argument("input", help="image file (PNG, JPEG, TIFF, ...; 8 "
+                                     "or 16 bit or float; colour is restored "
+                                     "per channel; every frame of a "
+                                     "multi-frame file)")
         if name == "inpaint":
             p.add_argument("mask", help="image file, nonzero where pixels are "
                                         "missing")
-        p.add_argument("output", help="where to write the result")
+        p.add_argument("output", help="where to write the result (the format "
+                                      "follows the extension)")
         p.add_argument("--model", help="a FieldsOfExperts .npz from "
                                         "'sksm train' (default: the "
                                         "pretrained prior)")
+        p.add_argument("--data-range", type=float, default=None,
+                       help="white level of a float image not on the [0, 1] "
+                            "scale (e.g. 255)")
+        p.add_argument("--tile-size", type=int, default=256,
+                       help="largest side of the tiles the image is restored "
+                            "in (memory grows with it)")
+        p.add_argument("--overwrite", action="store_true",
+                       help="allow the output to replace the input file")
+        p.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                       default=None,
+                       help="show a progress bar (default: on a terminal)")
         p.set_defaults(func=func)
         return p
 
     p = restoring("denoise", "remove additive Gaussian noise", _denoise)
-    p.add_argument("--sigma", type=float, required=True,
-                   help="noise standard deviation on the 0-255 scale")
-    p.add_argument("--method", choices=["lbfgs", "paper"], default="lbfgs")
+    p.add_argument("--sigma", type=float, default=None,
+                   help="noise standard deviation on the 0-255 scale (on the "
+                        "image's scale with --data-range); default: "
+                        "estimated from the image")
+    p.add_argument("--method", choices=["fista", "lbfgs", "paper", "mmse"],
+                   default="fista", help="how the posterior is solved (see "
+                   "FieldsOfExperts.denoise)")
     p = restoring("super-resolve", "upscale an image of block means",
                   _super_resolve)
-    p.add_argument("--factor", type=int, default=2)
+    p.add_argument("--factor", type=int, default=2,
+                   help="upscaling factor (an integer >= 2)")
     restoring("inpaint", "fill missing pixels", _inpaint)
 
     p = sub.add_parser("train", help="train a Fields of Experts prior")
@@ -243,7 +290,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="skip choosing the denoising prior weight and scale "
-                        "(a few minutes); denoising then uses 1 and 1")
+                        "(about a minute); denoising then uses 1 and 1")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                   default=None,
+                   help="show the calibration's progress (default: on a "
+                        "terminal)")
     p.set_defaults(func=_train)
     demo = sub.add_parser(
         "demo", help="fit a PoE on the bundled digits, choose lambda by "
@@ -262,7 +313,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (_UsageError, ValueError, TypeError) as exc:
+    except (_UsageError, ValueError, TypeError, OSError) as exc:
         print(f"sksm {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

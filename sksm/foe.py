@@ -1,12 +1,10 @@
 """The FieldsOfExperts estimator: a convolutional image prior."""
 
-from contextlib import contextmanager
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from scipy import sparse
-from scipy.ndimage import gaussian_filter, zoom
-from scipy.optimize import minimize
 from scipy.signal import fftconvolve
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -15,19 +13,24 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, check_noise_sigma
 from ._likelihood import LikelihoodMixin
-from ._parallel import banded_grad_energy, blas_threads, single_threaded_blas
+from . import _progress, posterior
+from ._parallel import banded_grad_energy
 from .energies import FieldOfExperts
 from .experts import DEFAULT_C
 from .image import (
     check_image,
+    check_unit_range,
     compose_filters,
+    estimate_sigma,
     laplacian_kernel,
     psnr,
     restore_dtype,
     to_float,
     whiten,
 )
-from .sampling import check_mask, run_mcmc
+from .posterior import ImagePrior
+from .sampling import _check_count as check_count
+from .sampling import check_mask, check_positive
 
 __all__ = ["FieldsOfExperts"]
 
@@ -42,6 +45,51 @@ def _resolve_image_shape(image_shape, n_features):
             f"image_shape={tuple(image_shape)} has {height * width} pixels but "
             f"X has {n_features} features per row.")
     return int(height), int(width)
+
+
+def _warn_if_implausible(sigma, stack):
+    """Warn when ``sigma`` is far from the noise the images seem to hold.
+
+    Catches a level in the wrong units (15 for 15/255, or the reverse):
+    more than ten times the estimated noise (at least 1/255) or less than a
+    tenth of it.
+    """
+    estimated = float(np.median([estimate_sigma(im) for im in stack]))
+    if sigma > 10 * max(estimated, 1 / 255) or sigma < estimated / 10:
+        warnings.warn(
+            f"The noise level {sigma:.4g} is far from the noise these images "
+            f"seem to hold (estimated {estimated:.3g}, that is "
+            f"{255 * estimated:.2g} on the 0-255 scale): noise levels are in "
+            "the units of the float image, [0, 1] for integer images (15 on "
+            "the 0-255 scale is 15 / 255).  sigma=None in sksm.restoration "
+            "uses the estimate.", UserWarning, stacklevel=3)
+
+
+def _grid_maximum(score, n_rows, n_cols):
+    """The (i, j) of the highest ``score(i, j)`` over the whole grid."""
+    scores = {(i, j): score(i, j) for j in range(n_cols) for i in range(n_rows)}
+    return max(scores, key=scores.get)
+
+
+def _local_maximum(score, n_rows, n_cols, start):
+    """Climb from ``start`` to the best of the eight neighbours until none is
+    better; every ``score(i, j)`` is evaluated once."""
+    scores = {}
+
+    def value(cell):
+        if cell not in scores:
+            scores[cell] = score(*cell)
+        return scores[cell]
+
+    current = start
+    while True:
+        i, j = current
+        cells = [(i + a, j + b) for a in (-1, 0, 1) for b in (-1, 0, 1)
+                 if 0 <= i + a < n_rows and 0 <= j + b < n_cols]
+        best = max(cells, key=value)
+        if value(best) <= value(current):
+            return current
+        current = best
 
 
 class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -274,7 +322,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                     f"Images of shape {self.image_shape_} are too small for "
                     f"{self.filter_size}x{self.filter_size} filters"
                     f"{' after 5x5 whitening' if self.whiten else ''}: each "
-                    f"side needs more than {self._margin()} pixels.")
+                    f"side needs more than {self._margin()} pixels.  fit "
+                    "takes images as rows of X: cut photographs into square "
+                    "patches with sksm.image.extract_patches, or give the "
+                    "shape of the rows as image_shape=(height, width).")
         return X.reshape((len(X),) + self.image_shape_)
 
     def _whitened(self, images):
@@ -324,15 +375,29 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         d = d + (excess / (var * n_pixels))[:, None, None]
         return E, d.astype(images.dtype, copy=False)
 
-    def _as_stack(self, images, name="images"):
-        """Float stack (n, H, W) from an image or a stack; remember the form."""
+    def _as_stack(self, images, name="images", restoration=False):
+        """Float stack (n, H, W) from an image or a stack; remember the form.
+
+        ``restoration``: the pixels must be on the [0, 1] scale, where the
+        prior and its calibration work.
+        """
         arr = check_image(images, name, ndim=(2, 3))
         height, width = arr.shape[-2:]
         if min(height, width) <= self._margin():
+            hint = ""
+            if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+                hint = (" A colour image? Use sksm.restoration with "
+                        "channel_axis=-1, which restores each channel.")
+            elif min(height, width) == 1:
+                hint = (" A flattened image? Pass it as (height, width).")
             raise ValueError(
                 f"{name} of shape {arr.shape} is too small for this model: "
-                f"each side needs more than {self._margin()} pixels.")
+                f"each side needs more than {self._margin()} pixels "
+                f"(filters of {self.filter_size}x{self.filter_size}"
+                f"{' after 5x5 whitening' if self.whiten else ''}).{hint}")
         stack = to_float(arr)
+        if restoration:
+            check_unit_range(stack, name)
         return (stack[None] if arr.ndim == 2 else stack), arr
 
     def energy(self, images):
@@ -464,75 +529,90 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return H + 1.0 / (self.std_brightness_ ** 2 * n ** 2)
 
     # ------------------------------------------------------------------ #
-    # Restoration
+    # Restoration (the numerics live in sksm.posterior)
     # ------------------------------------------------------------------ #
-    @contextmanager
-    def _fast_prior(self, scale=1.0):
-        """Yield ``prior(x) -> (E, dE/dx)`` for float64 stacks, for restoration.
+    @property
+    def reach_(self):
+        """Pixels on each side that one filter response spans, an int.
 
-        The prior, with its filters multiplied by ``scale``, is evaluated in
-        float32 with its positions split over as many threads as BLAS may
-        use, and BLAS single-threaded meanwhile (an idle OpenBLAS worker
-        otherwise spins on a core).  Measured on 256x256 crops: the same PSNR
-        to 0.01 dB as float64; with L-BFGS's ``maxcor=10``, 30 iterations
-        take 0.41 s instead of 2.0 s.
+        The gradient of the prior at a pixel depends on the pixels within
+        ``reach_`` of it; restoration extends images by it (reflected) and
+        tiles overlap by :attr:`tile_overlap_`.
         """
-        n_threads = blas_threads()
-        energy = self._new_energy(
+        check_is_fitted(self)
+        return self._margin()
+
+    @property
+    def tile_overlap_(self):
+        """Context, in pixels, kept around every tile in restoration, an int.
+
+        Four times :attr:`reach_`: with it, tiled restoration matches the
+        restoration of the whole image to well within 1/255 per pixel for
+        every method whose steps are local (denoising by 'fista' and
+        'paper', super-resolution); see the user guide, "Images of any
+        size".
+        """
+        return 4 * self.reach_
+
+    def _restoration_prior(self, scale=1.0):
+        """The prior as :mod:`sksm.posterior` takes it, filters times ``scale``.
+
+        It evaluates in float32 (measured on 256x256 crops: the same PSNR to
+        0.01 dB as float64, at a fifth of the time) and leaves out the mean
+        term, which the data fix in every restoration.
+        """
+        energy = FieldOfExperts(
             (self._raw_filters() * scale).astype(np.float32),
-            np.log(self.expert_weights_).astype(np.float32))
+            np.log(self.expert_weights_).astype(np.float32), self.c,
+            unit_norm=False)
+        kernel = self._kernel()
+        preprocess = adjoint = None
+        if kernel is not None:
+            kernel = kernel.astype(np.float32)
 
-        def prior(x):
-            E, d = self._prior_energy_grad(x.astype(np.float32), energy,
-                                           n_threads)
-            return E.astype(np.float64), d.astype(np.float64)
+            def preprocess(h):
+                return whiten(h, kernel)
 
-        with single_threaded_blas():
-            yield prior
+            def adjoint(d):  # of valid correlation: full convolution
+                return fftconvolve(d, kernel[None], mode="full", axes=(1, 2))
 
-    @contextmanager
-    def _posterior(self, data_fn, prior_weight, scale):
-        """Yield ``x -> (w E(x) + data(x), gradient)`` per image of a stack.
+        return ImagePrior(energy.network, energy.size, preprocess=preprocess,
+                          adjoint=adjoint, margin=self._margin(),
+                          lipschitz=scale ** 2 * self._curvature_bound())
 
-        ``data_fn(x) -> (energy per image, gradient)``; the prior is the fast
-        one of :meth:`_fast_prior`.
+    def _curvature_bound(self):
+        r"""The largest curvature of the prior energy, a tight bound.
+
+        The Hessian is :math:`\sum_i \alpha_i A_i^T D_i A_i`, with
+        :math:`A_i` the correlation with pixel filter :math:`p_i` and
+        :math:`|g''| \le c^2` on the diagonal of :math:`D_i`; its norm is at
+        most :math:`\max_\omega \sum_i \alpha_i c^2 |\hat p_i(\omega)|^2`,
+        taken here on a 128 x 128 frequency grid plus 1% for the frequencies
+        between.
         """
-        with self._fast_prior(scale) as prior:
-            def energy_grad(x):
-                E, d = prior(x)
-                data, data_grad = data_fn(x)
-                return prior_weight * E + data, prior_weight * d + data_grad
+        spectra = np.abs(np.fft.rfft2(self.pixel_filters_.astype(np.float64),
+                                      s=(128, 128))) ** 2
+        weights = self.expert_weights_[:, None, None] * self.c ** 2
+        return 1.01 * float((weights * spectra).sum(axis=0).max())
 
-            yield energy_grad
+    def _restoration_args(self, max_iter, tile_size):
+        if max_iter is not None:
+            max_iter = check_count(max_iter, "max_iter")
+        if tile_size is not None:
+            tile_size = check_count(tile_size, "tile_size")
+        return max_iter, tile_size
 
-    def _map(self, data_fn, x0, prior_weight, max_iter, tol, scale=1.0):
-        """L-BFGS on ``prior_weight * E(x) + data(x)`` over the stack x."""
-        shape = x0.shape
-        with self._posterior(data_fn, prior_weight, scale) as posterior:
-            def fun(flat):
-                E, d = posterior(flat.reshape(shape))
-                return E.sum(), d.ravel()
-
-            res = minimize(fun, x0.ravel(), jac=True, method="L-BFGS-B",
-                           options={"maxiter": max_iter, "ftol": tol,
-                                    "gtol": tol, "maxcor": 10})
-        return res.x.reshape(shape)
-
-    def _extend(self, stack):
-        """Reflect-pad by the filters' reach so that every pixel is covered."""
-        pad = self._margin()
-        return np.pad(stack, ((0, 0), (pad, pad), (pad, pad)),
-                      mode="reflect"), pad
-
-    def denoise(self, images, noise_sigma, *, method="lbfgs",
+    def denoise(self, images, noise_sigma, *, method="fista",
                 prior_weight="auto", prior_scale="auto", max_iter=None,
-                random_state=None):
+                tile_size=256, random_state=None):
         r"""MAP restoration of images with additive white Gaussian noise.
 
-        Minimises :math:`w\,E(x) + |x - y|^2 / (2 \sigma^2)` over an image
-        extended by the filters' reach on every side (reflected), the data
-        term covering the original pixels only, so that border pixels get the
-        full prior.
+        Minimises :math:`w\,E(x) + \lVert x - y\rVert^2 / (2 \sigma^2)`
+        over an image extended by :attr:`reach_` pixels on every side
+        (reflected), the data term covering the original pixels only, so that
+        border pixels get the full prior.  Every image of a stack, and every
+        tile of a large image, is a problem of its own
+        (:func:`sksm.posterior.denoise`).
 
         Parameters
         ----------
@@ -542,11 +622,15 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         noise_sigma : float
             Noise standard deviation, in [0, 1] units for integer images and
             in the images' units for float images.
-        method : {'lbfgs', 'paper', 'mmse'}, default='lbfgs'
-            'lbfgs': L-BFGS from the noisy image (``max_iter`` default 30:
-            measured on 256x256 crops at sigma 5, 15 and 25/255, the PSNR
-            after 20 iterations is within 0.01 dB of that after 200, at a
-            seventh of the time).
+        method : {'fista', 'lbfgs', 'paper', 'mmse'}, default='fista'
+            'fista': accelerated proximal gradient descent (Beck & Teboulle
+            2009) from the noisy image, with the fixed step that the prior's
+            largest curvature allows (``max_iter`` default 30).  Its steps
+            are local, so tiled and whole-image results agree.
+            'lbfgs': L-BFGS from the noisy image (``max_iter`` default 30);
+            tiles are solved on their own, so a large image's result differs
+            from the whole-image solve by up to a few levels of 255 per
+            pixel, at the same PSNR.
             'paper': the paper's procedure, steepest descent from the noisy
             image with the step annealed geometrically from 2e-2 to 5e-4
             (``max_iter`` default 300 steps).
@@ -564,55 +648,45 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             1 the experts turn heavy-tailed at smaller responses.  'auto' as
             for ``prior_weight``.
         max_iter : int, default=None
+            Iterations or steps of ``method``; None: its default.
+        tile_size : int or None, default=256
+            Largest side, in pixels, of the tiles a large image is restored
+            in (each with :attr:`tile_overlap_` pixels of context); None
+            restores every image whole.
         random_state : int, RandomState instance or None, default=None
             Seeds the sampler of ``method='mmse'``.
 
         Returns
         -------
         denoised : ndarray of the same shape (and dtype) as ``images``
+
+        Raises
+        ------
+        ValueError
+            If ``noise_sigma`` is not a positive number, an image is smaller
+            than the filters' support, or an argument is out of range.
         """
         check_is_fitted(self)
         sigma = check_noise_sigma(noise_sigma)
-        if method not in ("lbfgs", "paper", "mmse"):
-            raise ValueError(f"method must be 'lbfgs', 'paper' or 'mmse', got "
-                             f"{method!r}.")
-        stack, arr = self._as_stack(images)
-        prior_weight = self._calibrated(prior_weight, sigma, 1,
-                                        "prior_weight")
-        prior_scale = self._calibrated(prior_scale, sigma, 2, "prior_scale")
-        y = stack.astype(np.float64)
-        x0, pad = self._extend(y)
-        inner = (slice(None), slice(pad, -pad), slice(pad, -pad))
-        inv_var = 1.0 / sigma ** 2
+        if method not in ("fista", "lbfgs", "paper", "mmse"):
+            raise ValueError(f"method must be 'fista', 'lbfgs', 'paper' or "
+                             f"'mmse', got {method!r}.")
+        max_iter, tile_size = self._restoration_args(max_iter, tile_size)
+        stack, arr = self._as_stack(images, restoration=True)
+        weight = self._calibrated(prior_weight, sigma, 1, "prior_weight")
+        scale = self._calibrated(prior_scale, sigma, 2, "prior_scale")
+        _warn_if_implausible(sigma, stack)
+        out = posterior.denoise(
+            self._restoration_prior(scale), list(stack), sigma, method=method,
+            prior_weight=weight, max_iter=max_iter, tile_size=tile_size,
+            overlap=self.tile_overlap_, random_state=random_state)
+        return self._restored(out, stack, arr)
 
-        def data_fn(x):
-            r = np.zeros_like(x)
-            r[inner] = x[inner] - y
-            return 0.5 * inv_var * np.einsum("nij,nij->n", r, r), inv_var * r
-
-        if method == "lbfgs":
-            x = self._map(data_fn, x0, prior_weight, max_iter or 30, 1e-9,
-                          prior_scale)
-        elif method == "mmse":
-            x = self._map(data_fn, x0, prior_weight, 30, 1e-9, prior_scale)
-            x = self._posterior_mean(data_fn, x, prior_weight, max_iter or 200,
-                                     prior_scale, random_state)
-        else:
-            x = self._gradient_descent(data_fn, x0, prior_weight,
-                                       max_iter or 300, sigma, prior_scale)
-        out = x[inner].astype(stack.dtype, copy=False)
-        out = out[0] if arr.ndim == 2 else out
-        return restore_dtype(out, arr)
-
-    def _posterior_mean(self, data_fn, x, prior_weight, n_steps, scale,
-                        random_state):
-        """Mean of a MALA chain per image on ``w E(x) + data(x)``."""
-        with self._posterior(data_fn, prior_weight, scale) as posterior:
-            result = run_mcmc(posterior, x, method="mala",
-                              n_steps=n_steps - n_steps // 2,
-                              n_warmup=n_steps // 2, keep_samples=False,
-                              random_state=random_state)
-        return result.mean
+    @staticmethod
+    def _restored(out, stack, arr):
+        """Results of :mod:`sksm.posterior` in the form and dtype of ``arr``."""
+        out = out[0] if arr.ndim == 2 else np.stack(out)
+        return restore_dtype(out.astype(stack.dtype, copy=False), arr)
 
     def _calibrated(self, value, sigma, column, name):
         """A positive number, or for 'auto' the calibration at ``sigma``."""
@@ -630,14 +704,15 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def calibrate_denoising(self, images, noise_sigmas=None,
                             prior_weights=None, prior_scales=None, *,
-                            method="lbfgs", random_state=0):
+                            method="fista", max_iter=None, search="local",
+                            random_state=0):
         """Choose the prior weight and scale of :meth:`denoise` per noise level.
 
         A prior learned by score matching is not tuned for any noise level.
         For every noise level, this adds seeded Gaussian noise to each clean
-        image, denoises it with every candidate (weight, scale) pair and keeps
-        the pair of the highest mean PSNR (data range 1).  The result is
-        stored as ``denoise_calibration_`` and used by ``denoise`` with
+        image, denoises it with candidate (weight, scale) pairs and keeps the
+        pair of the highest mean PSNR (data range 1).  The result is stored
+        as ``denoise_calibration_`` and used by ``denoise`` with
         ``prior_weight='auto'`` and ``prior_scale='auto'``.  Calibrate on
         images that the model was trained on, or others that are not used to
         evaluate it.
@@ -652,12 +727,21 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             None: 5, 10, 15, 25, 35 and 50 on the 0-255 scale (divided by
             255).
         prior_weights : sequence of float, default=None
-            Candidate weights; None: 9 values from 0.037 to 2, evenly spaced
-            in log (ratio :math:`20^{1/6}`).
+            Candidate weights, in increasing order; None: 9 values from 0.037
+            to 2, evenly spaced in log (ratio :math:`20^{1/6}`).
         prior_scales : sequence of float, default=None
-            Candidate scales; None: 0.5, 0.7, 1, 1.5, 2, 2.5, 3.5, 5, 7, 10,
-            14, 20.
-        method : {'lbfgs', 'paper'}, default='lbfgs'
+            Candidate scales, in increasing order; None: 0.5, 0.7, 1, 1.5, 2,
+            2.5, 3.5, 5, 7, 10, 14, 20.
+        method : {'fista', 'lbfgs', 'paper'}, default='fista'
+            The method of :meth:`denoise` to calibrate for.
+        max_iter : int, default=None
+            Its iterations (None: its default).
+        search : {'local', 'grid'}, default='local'
+            'grid' tries every pair.  'local' climbs the grid of pairs from
+            the best pair of the previous noise level (the middle of the grid
+            for the first), to the best of the eight neighbours, until no
+            neighbour is better: it finds a local maximum of the PSNR on the
+            grid with a small fraction of the evaluations.
         random_state : int, RandomState instance or None, default=0
             Seeds the noise.
 
@@ -666,11 +750,19 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self
         """
         check_is_fitted(self)
+        max_iter = self._restoration_args(max_iter, None)[0]
+        if search not in ("local", "grid"):
+            raise ValueError(f"search must be 'local' or 'grid', got "
+                             f"{search!r}.")
+        if method not in ("fista", "lbfgs", "paper"):
+            raise ValueError(f"method must be 'fista', 'lbfgs' or 'paper', got "
+                             f"{method!r}.")
         rng = check_random_state(random_state)
         if isinstance(images, (list, tuple)):
-            stacks = [self._as_stack(im)[0] for im in images]
+            stacks = [self._as_stack(im, restoration=True)[0]
+                      for im in images]
         else:
-            stacks = [self._as_stack(images)[0]]
+            stacks = [self._as_stack(images, restoration=True)[0]]
         clean = [im.astype(np.float64) for stack in stacks for im in stack]
         if noise_sigmas is None:
             noise_sigmas = np.array([5, 10, 15, 25, 35, 50]) / 255
@@ -680,48 +772,52 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if prior_scales is None:
             prior_scales = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0, 10.0,
                             14.0, 20.0)
-        pairs = [(self._calibrated(float(w), 1.0, 1, "prior_weights"),
-                  self._calibrated(float(s), 1.0, 2, "prior_scales"))
-                 for s in prior_scales for w in prior_weights]
-        table = []
+        weights = [self._calibrated(float(w), 1.0, 1, "prior_weights")
+                   for w in prior_weights]
+        scales = [self._calibrated(float(s), 1.0, 2, "prior_scales")
+                  for s in prior_scales]
+        reporter = _progress.current()
+        reporter.start(len(sigmas))
+        table, best = [], None
         for sigma in sigmas:
             noisy = [x + sigma * rng.standard_normal(x.shape) for x in clean]
-            scores = [np.mean([psnr(x, self.denoise(y, sigma, method=method,
-                                                    prior_weight=w,
-                                                    prior_scale=s))
-                               for x, y in zip(clean, noisy)])
-                      for w, s in pairs]
-            table.append((sigma,) + pairs[int(np.argmax(scores))])
+
+            def score(i, j):
+                prior = self._restoration_prior(scales[j])
+                with _progress.silenced():
+                    out = posterior.denoise(prior, noisy, sigma, method=method,
+                                            prior_weight=weights[i],
+                                            max_iter=max_iter,
+                                            overlap=self.tile_overlap_)
+                return np.mean([psnr(x, y) for x, y in zip(clean, out)])
+
+            if search == "grid":
+                best = _grid_maximum(score, len(weights), len(scales))
+            else:
+                if best is None:
+                    best = (len(weights) // 2, len(scales) // 2)
+                best = _local_maximum(score, len(weights), len(scales), best)
+            table.append((sigma, weights[best[0]], scales[best[1]]))
+            reporter.note(f"sigma {sigma:.3g}: weight {weights[best[0]]:.3g}, "
+                          f"scale {scales[best[1]]:.3g}")
+            reporter.update()
         self.denoise_calibration_ = np.array(table)
         return self
 
-    def _gradient_descent(self, data_fn, x, prior_weight, n_steps, sigma,
-                          scale=1.0):
-        """The paper's annealed steepest descent on the posterior energy.
-
-        The step sizes 2e-2 ... 5e-4 are the paper's, for a posterior energy
-        whose data term is scaled by sigma^2 (so that the steps do not depend
-        on the noise level).
-        """
-        with self._posterior(data_fn, prior_weight, scale) as posterior:
-            for step in np.geomspace(2e-2, 5e-4, n_steps):
-                x = x - step * sigma ** 2 * posterior(x)[1]
-        return x
-
     def super_resolve(self, image, factor=2, *, n_iter=200, step=None,
-                      prior_weight=1.0, start="paper"):
-        """Upscale an image whose pixels are block means (paper section 4.3).
+                      prior_weight=1.0, start="paper", tile_size=256):
+        """Upscale images whose pixels are block means (paper section 4.3).
 
         The low-resolution image is taken to be the ``factor`` x ``factor``
         block mean of the unknown original.  Start from an upscaling (see
         ``start``), then alternate ``n_iter`` times (1) a step down the prior
         energy, ``x <- x - step * dE/dx`` with the step annealed
         geometrically, and (2) a projection that restores every block's mean
-        exactly.
+        exactly (:func:`sksm.posterior.super_resolve`).
 
         Parameters
         ----------
-        image : array-like of shape (height, width)
+        image : array-like of shape (height, width) or (n, height, width)
             Integer images are read as [0, 1] and returned in their dtype.
         factor : int, default=2
         n_iter : int, default=200
@@ -736,44 +832,48 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             'paper': linear upscaling followed by a Gaussian low-pass filter
             (standard deviation ``factor / 2``), as in the paper; 'bicubic':
             cubic spline upscaling aligned with the block grid.
+        tile_size : int or None, default=256
+            Largest side of a tile, in low-resolution pixels (see
+            :meth:`denoise`).
 
         Returns
         -------
-        upscaled : ndarray of shape (height * factor, width * factor)
+        upscaled : ndarray of shape (height * factor, width * factor), or \
+(n, height * factor, width * factor)
+
+        Raises
+        ------
+        ValueError
+            If ``factor`` is not an integer of at least 2 or the upscaled
+            image is smaller than the filters' support.
         """
         check_is_fitted(self)
-        if not isinstance(factor, Integral) or factor < 2:
+        if (isinstance(factor, (bool, np.bool_))
+                or not isinstance(factor, Integral) or factor < 2):
             raise ValueError(f"factor must be an integer >= 2, got "
                              f"{factor!r}.")
         if start not in ("paper", "bicubic"):
             raise ValueError(f"start must be 'paper' or 'bicubic', got "
                              f"{start!r}.")
-        arr = check_image(image, "image")
-        low = to_float(arr).astype(np.float64)
-        shape = (low.shape[0] * factor, low.shape[1] * factor)
-        if min(shape) <= self._margin():
+        n_iter, tile_size = self._restoration_args(n_iter, tile_size)
+        weight = check_positive(prior_weight, "prior_weight")
+        arr = check_image(image, "image", ndim=(2, 3))
+        if min(arr.shape[-2:]) * factor <= self._margin():
             raise ValueError(f"image of shape {arr.shape} is too small for "
-                             "this model.")
-        if start == "paper":
-            x = zoom(low, factor, order=1, mode="nearest", grid_mode=True)
-            x = gaussian_filter(x, sigma=0.5 * factor)
-        else:
-            x = zoom(low, factor, order=3, mode="reflect", grid_mode=True)
-
-        def project(x):
-            blocks = x.reshape(low.shape[0], factor, low.shape[1], factor)
-            blocks += (low - blocks.mean(axis=(1, 3)))[:, None, :, None]
-            return blocks.reshape(shape)
-
-        x = project(x)
+                             f"this model even after upscaling by {factor}: "
+                             f"each side needs more than {self._margin()} "
+                             "pixels.")
+        stack = check_unit_range(to_float(arr), "image")
+        stack = stack[None] if arr.ndim == 2 else stack
+        overlap = -(-self.tile_overlap_ // factor)
         if step is None:
-            scale = 1.0 / (prior_weight * self.prior_lipschitz())
-            step = (scale, scale / 40)
-        with self._fast_prior() as prior:
-            for alpha in np.geomspace(step[0], step[1], n_iter):
-                d = prior(x[None])[1][0]
-                x = project(x - alpha * prior_weight * d)
-        return restore_dtype(x, arr)
+            first = 1.0 / (weight * self.prior_lipschitz())
+            step = (first, first / 40)
+        out = posterior.super_resolve(
+            self._restoration_prior(), list(stack), int(factor),
+            n_iter=n_iter, step=step, prior_weight=weight, start=start,
+            tile_size=tile_size, overlap=overlap)
+        return self._restored(out, stack, arr)
 
     def prior_lipschitz(self):
         r"""An upper bound on the curvature of the prior energy.
@@ -787,50 +887,48 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         l1 = np.abs(self.pixel_filters_).sum(axis=(1, 2))
         return float(np.sum(self.expert_weights_ * self.c ** 2 * l1 ** 2))
 
-    def inpaint(self, image, mask, *, max_iter=300):
+    def inpaint(self, image, mask, *, max_iter=300, tile_size=256):
         """Fill the pixels where ``mask`` is True by maximising the prior.
 
         The other pixels stay fixed; the missing ones start at the mean of the
         known ones and are found by L-BFGS on the prior energy, within the
-        range of the known pixels.
+        range of the known pixels (:func:`sksm.posterior.inpaint`).
 
         Parameters
         ----------
-        image : array-like of shape (height, width)
+        image : array-like of shape (height, width) or (n, height, width)
             Integer images are read as [0, 1] and returned in their dtype.
-        mask : array-like of bool, shape (height, width)
+        mask : array-like of bool, shape of ``image``
             True where a pixel is missing.
         max_iter : int, default=300
+        tile_size : int or None, default=256
+            See :meth:`denoise`.
 
         Returns
         -------
-        inpainted : ndarray of shape (height, width)
+        inpainted : ndarray of the shape and dtype of ``image``
+
+        Raises
+        ------
+        ValueError
+            If the mask does not match the image or covers every pixel of an
+            image.
         """
         check_is_fitted(self)
-        arr = check_image(image, "image")
-        stack, _ = self._as_stack(arr)
+        max_iter, tile_size = self._restoration_args(max_iter, tile_size)
+        stack, arr = self._as_stack(image, "image", restoration=True)
         mask = check_mask(mask, arr.shape, "True = missing", "image")
-        x = stack[0].astype(np.float64)
-        if mask.all():
-            raise ValueError("mask covers every pixel: nothing to start from.")
+        masks = mask[None] if arr.ndim == 2 else mask
+        if any(m.all() for m in masks):
+            raise ValueError("mask covers every pixel of an image: nothing "
+                             "to start from.")
         if not mask.any():
             return arr.copy()
-        x[mask] = x[~mask].mean()
-        # Without a data term the heavy-tailed experts make a few huge
-        # responses cheap; the filled pixels stay within the known range.
-        low, high = x[~mask].min(), x[~mask].max()
-        with self._fast_prior() as prior:
-            def fun(values):
-                x[mask] = values
-                E, d = prior(x[None])
-                return float(E[0]), d[0][mask]
-
-            res = minimize(fun, x[mask], jac=True, method="L-BFGS-B",
-                           bounds=[(low, high)] * int(mask.sum()),
-                           options={"maxiter": max_iter, "ftol": 1e-10,
-                                    "gtol": 1e-8})
-        x[mask] = res.x
-        return restore_dtype(x, arr)
+        out = posterior.inpaint(self._restoration_prior(), list(stack),
+                                list(masks), max_iter=max_iter,
+                                tile_size=tile_size,
+                                overlap=self.tile_overlap_)
+        return self._restored(out, stack, arr)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

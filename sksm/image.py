@@ -11,10 +11,15 @@ from scipy.signal import convolve2d, fftconvolve
 from sklearn.feature_extraction.image import extract_patches_2d
 from sklearn.utils import check_random_state
 
+from ._image_files import check_output_path, read_image, write_image
+
 __all__ = [
     "add_noise",
     "check_image",
+    "check_output_path",
+    "check_unit_range",
     "compose_filters",
+    "estimate_sigma",
     "extract_patches",
     "laplacian_kernel",
     "psnr",
@@ -53,38 +58,171 @@ def check_image(image, name="image", ndim=(2,)):
     return arr
 
 
-def to_float(image):
-    """Image as floats: integers to [0, 1] by their dtype's range.
+def to_float(image, data_range=None):
+    """Image as floats on the [0, 1] scale.
 
-    Unsigned integers are divided by their maximum (uint8: 255), signed ones
-    too (negative values stay negative), booleans become 0/1; float32 stays
-    float32 and other floats become float64.
+    Parameters
+    ----------
+    image : array-like
+    data_range : float, default=None
+        The white level: the image is divided by it.  None: booleans become
+        0/1, uint8 and uint16 images are divided by their dtype's maximum
+        (255, 65535), and float images are kept as they are.
+
+    Returns
+    -------
+    image : ndarray
+        float32 for float32 and float16 input, else float64.
+
+    Raises
+    ------
+    ValueError
+        For an integer dtype other than uint8 and uint16 (int64, int32,
+        ...) without ``data_range``: their range says nothing about the
+        image's white level.
     """
     arr = np.asarray(image)
+    out_dtype = np.float32 if arr.dtype in (np.float32, np.float16) \
+        else np.float64
+    if data_range is not None:
+        if (isinstance(data_range, (bool, np.bool_))
+                or not isinstance(data_range, (Real, np.number))
+                or not np.isfinite(data_range) or data_range <= 0):
+            raise ValueError(f"data_range must be a positive number (the "
+                             f"white level of the image), got "
+                             f"{data_range!r}.")
+        return arr.astype(out_dtype) / out_dtype(data_range)
     if arr.dtype == bool:
         return arr.astype(np.float64)
-    if arr.dtype.kind in "ui":
+    if arr.dtype in (np.uint8, np.uint16):
         return arr.astype(np.float64) / np.iinfo(arr.dtype).max
-    if arr.dtype == np.float32:
-        return arr
-    return arr.astype(np.float64)
+    if arr.dtype.kind in "ui":
+        values = (f" with values from {arr.min()} to {arr.max()}"
+                  if arr.size else "")
+        raise ValueError(
+            f"Cannot tell the white level of an {arr.dtype} image{values}: "
+            "pass data_range (e.g. 255 for 8-bit values) or convert it to "
+            "uint8 or uint16.")
+    return arr.astype(out_dtype, copy=False)
 
 
-def restore_dtype(result, like):
-    """Return ``result`` (floats) in the dtype and range of ``like``.
+def check_unit_range(image, name="image"):
+    """Refuse float pixels far outside [0, 1], the scale priors work on.
 
-    Integer inputs are scaled back, rounded and clipped to their range;
-    boolean ones thresholded at 1/2; float inputs get their float dtype.
+    Values from -1 to 2 pass (noise takes pixels of a [0, 1] image beyond
+    it); an image on the 0-255 scale does not.
+
+    Raises
+    ------
+    ValueError
+        Naming the range found and what to pass instead.
+    """
+    arr = np.asarray(image)
+    if arr.dtype.kind == "f" and arr.size:
+        low, high = float(arr.min()), float(arr.max())
+        if low < -1 or high > 2:
+            raise ValueError(
+                f"{name} holds float pixels from {low:.4g} to {high:.4g}, but "
+                "float images are read on the [0, 1] scale: pass data_range "
+                "(its white level, e.g. 255) to the sksm.restoration "
+                "function, or divide the image and the noise level by it.")
+    return arr
+
+
+def restore_dtype(result, like, data_range=None):
+    """Return ``result`` (floats on the [0, 1] scale) in the dtype of ``like``.
+
+    The inverse of :func:`to_float`: multiplied by ``data_range`` if given;
+    integer outputs are rounded and clipped to their dtype's range, boolean
+    ones thresholded at 1/2; float inputs get their float dtype back.
     """
     dtype = np.asarray(like).dtype
+    if data_range is not None:
+        result = result * data_range
     if dtype == bool:
         return result >= 0.5
     if dtype.kind in "ui":
         info = np.iinfo(dtype)
-        scaled = np.rint(result * info.max)
-        return np.clip(scaled, info.min, info.max).astype(dtype)
+        scaled = np.array(result, dtype=np.float64) if data_range is None \
+            else result
+        if data_range is None:
+            scaled *= info.max
+        np.rint(scaled, out=scaled)
+        np.clip(scaled, info.min, info.max, out=scaled)
+        return scaled.astype(dtype)
     return result.astype(dtype if dtype.kind == "f" else np.float64,
                          copy=False)
+
+
+def estimate_sigma(image, *, channel_axis=None, average_sigmas=False):
+    """Standard deviation of additive white Gaussian noise in an image.
+
+    Immerkaer's (1996) estimator in its robust form: the image is filtered
+    with the difference of two Laplacians,
+    ``[[1, -2, 1], [-2, 4, -2], [1, -2, 1]]`` (a second difference along
+    each axis), which cancels smooth image content and passes white noise
+    with 6 times its standard deviation; the median absolute response,
+    divided by ``6 * 0.6745``, estimates sigma (the median absolute deviation
+    of Donoho & Johnstone 1994, robust to edges).  Fine texture inflates the
+    estimate.
+
+    Parameters
+    ----------
+    image : array-like of shape (height, width), or with a channel axis
+        Integer images are read on the [0, 1] scale (see :func:`to_float`).
+    channel_axis : int, default=None
+    average_sigmas : bool, default=False
+        With ``channel_axis``: the mean of the channels' estimates instead of
+        one per channel.
+
+    Returns
+    -------
+    sigma : float or ndarray of shape (n_channels,)
+        In the units of the float image.
+
+    Raises
+    ------
+    ValueError
+        For an image smaller than 3x3, or one :func:`check_image` refuses.
+
+    References
+    ----------
+    J. Immerkaer. Fast noise variance estimation. Computer Vision and Image
+    Understanding 64(2), 1996.
+    D. L. Donoho and I. M. Johnstone. Ideal spatial adaptation by wavelet
+    shrinkage. Biometrika 81(3), 1994.
+    """
+    arr = check_image(image, "image", ndim=(2,) if channel_axis is None
+                      else (3,))
+    x = to_float(arr)
+    if channel_axis is not None:
+        x = np.moveaxis(x, channel_axis, -1)
+        sigmas = np.array([_mad_sigma(x[..., k]) for k in range(x.shape[-1])])
+        return float(sigmas.mean()) if average_sigmas else sigmas
+    return _mad_sigma(x)
+
+
+def _mad_sigma(x):
+    if min(x.shape) < 3:
+        raise ValueError(f"estimate_sigma needs an image of at least 3x3 "
+                         f"pixels, got shape {x.shape}.")
+    # at most about 2**22 responses, from bands of 64 rows spread evenly
+    # over a large image, so that memory does not grow with it
+    n_bands = max(1, min(x.shape[0] // 64,
+                         (1 << 22) // (64 * x.shape[1]) or 1))
+    if n_bands * 64 * x.shape[1] >= x.size:
+        bands = [x]
+    else:
+        starts = np.linspace(0, x.shape[0] - 66, n_bands).astype(int)
+        bands = [x[a:a + 66] for a in starts]
+    responses = []
+    for band in bands:
+        band = band.astype(np.float64, copy=False)
+        rows = band[:-2] - 2 * band[1:-1] + band[2:]
+        responses.append(np.abs(rows[:, :-2] - 2 * rows[:, 1:-1]
+                                + rows[:, 2:]).ravel())
+    response = np.concatenate(responses)
+    return float(np.median(response) / (6 * 0.6744897501960817))
 
 
 def extract_patches(images, patch_size, max_patches=None, random_state=None):
@@ -172,11 +310,42 @@ def compose_filters(filters, kernel):
 
 
 def add_noise(image, sigma, random_state=None):
-    """``image`` plus Gaussian noise of standard deviation ``sigma`` (floats)."""
-    if not isinstance(sigma, Real) or not np.isfinite(sigma) or sigma < 0:
+    """``image`` plus Gaussian noise of standard deviation ``sigma``.
+
+    Parameters
+    ----------
+    image : array-like
+        Integer images are first read on the [0, 1] scale (:func:`to_float`).
+    sigma : float
+        Standard deviation in the units of the float image: for an 8-bit
+        image, noise of 15 on the 0-255 scale is ``15 / 255``.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    noisy : ndarray of floats (float32 for float32 input)
+
+    Warns
+    -----
+    UserWarning
+        When ``sigma`` is above 1 for an image on the [0, 1] scale (an
+        integer image, or floats within [0, 1]): most likely a level on the
+        0-255 scale.
+    """
+    if (isinstance(sigma, (bool, np.bool_))
+            or not isinstance(sigma, (Real, np.number))
+            or not np.isfinite(sigma) or sigma < 0):
         raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}.")
     rng = check_random_state(random_state)
-    image = to_float(image)
+    arr = np.asarray(image)
+    image = to_float(arr)
+    if sigma > 1 and (arr.dtype.kind in "ub"
+                      or (image.min() >= 0 and image.max() <= 1)):
+        warnings.warn(
+            f"sigma={sigma:g} is larger than the whole [0, 1] range of the "
+            f"image; noise levels are in the units of the float image (for "
+            f"{sigma:g} on the 0-255 scale pass {sigma:g} / 255).",
+            stacklevel=2)
     return image + sigma * rng.standard_normal(image.shape).astype(image.dtype)
 
 
@@ -189,78 +358,3 @@ def psnr(reference, estimate, data_range=1.0):
                          f"{estimate.shape}.")
     mse = np.mean((reference.astype(np.float64) - estimate) ** 2)
     return float(10 * np.log10(data_range ** 2 / mse)) if mse > 0 else np.inf
-
-
-def read_image(path):
-    """Read a PNG, JPEG or TIFF file with Pillow, keeping its bit depth.
-
-    Returns
-    -------
-    image : ndarray
-        (height, width) for grayscale, (height, width, 3) for colour;
-        uint8 for 8-bit files, uint16 for 16-bit ones, float32 for float
-        TIFFs.  An alpha channel is dropped; palette images become colour.
-
-    Raises
-    ------
-    ValueError
-        For a file that is not an image, is truncated, or is so large that
-        Pillow flags it as a possible decompression bomb.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                im.load()
-                mode = im.mode
-                if mode in ("1", "P", "LA", "PA", "RGBA", "CMYK", "YCbCr",
-                            "LAB", "HSV"):
-                    im = im.convert("L" if mode in ("1", "LA") else "RGB")
-                elif mode.startswith("I;16"):
-                    return np.asarray(im, dtype=np.uint16)
-                elif mode == "I":
-                    arr = np.asarray(im)
-                    if arr.min() < 0 or arr.max() > 65535:
-                        raise ValueError(f"{path}: 32-bit integer pixels out "
-                                         "of the 16-bit range.")
-                    return arr.astype(np.uint16)
-                return np.asarray(im)
-    except (Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
-        raise ValueError(f"{path}: refused, the image is too large "
-                         f"(possible decompression bomb: {exc}).") from None
-    except UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image file Pillow can read "
-                         "(PNG, JPEG, TIFF, ...).") from None
-    except (OSError, SyntaxError) as exc:
-        raise ValueError(f"{path}: cannot read the image ({exc}); the file "
-                         "may be truncated or damaged.") from None
-
-
-def write_image(path, image):
-    """Write an image array with Pillow; the format follows the file name.
-
-    uint8 arrays are written as 8-bit, uint16 as 16-bit grayscale (PNG and
-    TIFF only); float arrays are taken as [0, 1], clipped and written as
-    8-bit.
-    """
-    from PIL import Image
-
-    arr = np.asarray(image)
-    if arr.dtype.kind == "f":
-        arr = np.rint(np.clip(arr, 0, 1) * 255).astype(np.uint8)
-    if arr.dtype == np.uint16:
-        if arr.ndim != 2:
-            raise ValueError("16-bit images are written as grayscale only.")
-        im = Image.fromarray(arr.astype(np.uint16))
-        if str(path).lower().endswith((".jpg", ".jpeg")):
-            raise ValueError(f"{path}: JPEG cannot hold 16-bit pixels; use "
-                             ".png or .tif.")
-    elif arr.dtype == np.uint8 and arr.ndim in (2, 3):
-        im = Image.fromarray(arr)
-    else:
-        raise ValueError(f"Cannot write an image of dtype {arr.dtype} and "
-                         f"shape {arr.shape}.")
-    im.save(path)

@@ -46,12 +46,13 @@ class _FiniteGuard:
 
 
 def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
-          verbose=0):
+          gtol=None, max_fun=None, verbose=0):
     """Minimise ``fun`` by scipy's L-BFGS-B.
 
     ``bounds`` is ``(lower, upper)``, arrays like ``theta0`` (``-inf``/``inf``
     for no bound) or None.  ``tol`` is scipy's ``ftol`` (relative reduction of
-    the loss) and ``gtol``.
+    the loss) and, unless ``gtol`` is given, its ``gtol``.  ``max_fun``
+    bounds the evaluations of ``fun`` (default ``2 * max_iter + 20``).
     """
     guard = _FiniteGuard(fun, theta0)
     losses = []
@@ -66,8 +67,10 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
             guard, np.asarray(theta0, dtype=np.float64), jac=True,
             method="L-BFGS-B", callback=callback,
             bounds=None if bounds[0] is None else Bounds(*bounds),
-            options={"maxiter": max_iter, "maxfun": 2 * max_iter + 20,
-                     "ftol": tol, "gtol": tol},
+            options={"maxiter": max_iter,
+                     "maxfun": 2 * max_iter + 20 if max_fun is None
+                     else max_fun,
+                     "ftol": tol, "gtol": tol if gtol is None else gtol},
         )
     except _Diverged:
         return OptimizeResult(guard.last_theta, len(losses), losses,

@@ -3,20 +3,33 @@
 Functions in the manner of ``skimage.restoration``: an image in, the restored
 image out, in the same dtype and range.  ``model=None`` uses the pretrained
 prior (:func:`sksm.load_pretrained_foe`); any fitted
-:class:`~sksm.FieldsOfExperts` can be passed instead.
+:class:`~sksm.FieldsOfExperts` can be passed instead.  The numerics are in
+:mod:`sksm.posterior`; this module is the policy:
 
-Colour images (``channel_axis`` set) are restored channel by channel in an
-orthonormal opponent colour space, one luminance and two chroma channels:
-being orthonormal, it keeps white noise white with the same sigma, and the
-grayscale prior suits the luminance channel best.  ``benchmarks/bench_denoise.py
---colour`` compares it with restoring the RGB channels separately.
+- dtypes as scikit-image has them: uint8 and uint16 images are read on the
+  [0, 1] scale and returned in their dtype; float32 stays float32; float
+  images must be on the [0, 1] scale unless ``data_range`` (their white
+  level) says otherwise, and are returned on their own scale; other integer
+  dtypes need ``data_range``;
+- noise levels (``sigma``) are in the units of the float image (for an
+  integer image, 15 on the 0-255 scale is ``15 / 255``; with
+  ``data_range``, on the image's own scale);
+- colour images (``channel_axis`` set) are restored channel by channel in an
+  orthonormal opponent colour space, one luminance and two chroma channels:
+  being orthonormal, it keeps white noise white with the same sigma, and the
+  grayscale prior suits the luminance channel best.
+  ``benchmarks/bench_denoise.py --colour`` compares it with restoring the
+  RGB channels separately;
+- images of any size are restored in overlapping tiles, in bounded memory
+  (``tile_size``; see :attr:`FieldsOfExperts.tile_overlap_`).
 """
 
 import numpy as np
 
-from .image import check_image, restore_dtype, to_float
+from .image import check_image, estimate_sigma, restore_dtype, to_float
+from .sampling import _check_count
 
-__all__ = ["denoise", "inpaint", "super_resolve"]
+__all__ = ["denoise", "estimate_sigma", "inpaint", "super_resolve"]
 
 # Rows: luminance, red-green, yellow-blue; orthonormal, so its inverse is its
 # transpose.
@@ -35,51 +48,99 @@ def _model(model):
     return model
 
 
-def _restore(image, channel_axis, restore, colour="opponent"):
-    """Apply ``restore`` (float 2-D in, float 2-D out) to a gray or colour image."""
+def _iterations(max_num_iter):
+    return None if max_num_iter is None else _check_count(max_num_iter,
+                                                          "max_num_iter")
+
+
+def _channels(image, channel_axis, data_range):
+    """``(stack, arr, axis)``: the image as float channels (n, H, W).
+
+    A grayscale image is a stack of one; a colour image of three channels
+    becomes its opponent channels, any other number its own channels.
+    """
     if channel_axis is None:
         arr = check_image(image, "image")
-        return restore_dtype(restore(to_float(arr)), arr)
-    arr = np.asarray(image)
-    if arr.ndim != 3:
-        raise ValueError(f"image with channel_axis={channel_axis} must have 3 "
-                         f"dimensions, got shape {arr.shape}.")
-    arr = np.moveaxis(arr, channel_axis, -1)
-    check_image(arr.reshape(arr.shape[0], -1), "image")
-    x = to_float(arr)
-    if colour == "opponent" and x.shape[-1] == 3:
-        channels = x @ _OPPONENT.T
-        out = np.stack([restore(channels[..., k]) for k in range(3)], axis=-1)
-        out = out @ _OPPONENT
+        return to_float(arr, data_range)[None], arr, None
+    if np.ndim(image) != 3:
+        raise ValueError(f"An image with channel_axis={channel_axis!r} must "
+                         "have 3 dimensions (height, width and channels), got "
+                         f"shape {np.shape(image)}; for a grayscale image "
+                         "leave channel_axis=None.")
+    if isinstance(channel_axis, (bool, np.bool_)) or not isinstance(
+            channel_axis, (int, np.integer)) or not -3 <= channel_axis < 3:
+        raise ValueError(f"channel_axis must be an axis of the image (-3 to "
+                         f"2), got {channel_axis!r}.")
+    arr = check_image(np.moveaxis(np.asarray(image), channel_axis, 0),
+                      "image", ndim=(3,))
+    arr = np.moveaxis(arr, 0, channel_axis)
+    x = np.moveaxis(to_float(arr, data_range), channel_axis, 0)
+    if x.shape[0] == 3:
+        x = np.tensordot(_OPPONENT, x, axes=1).astype(x.dtype, copy=False)
+    return x, arr, channel_axis
+
+
+def _image_from(stack, arr, axis, data_range):
+    """The inverse of :func:`_channels`, in the dtype of ``arr``."""
+    if axis is None:
+        out = stack[0]
     else:
-        out = np.stack([restore(x[..., k]) for k in range(x.shape[-1])],
-                       axis=-1)
-    return np.moveaxis(restore_dtype(out, arr), -1, channel_axis)
+        if stack.shape[0] == 3:
+            stack = np.tensordot(_OPPONENT.T, stack, axes=1)
+        out = np.moveaxis(stack, 0, axis)
+    return restore_dtype(out, arr, data_range)
 
 
-def denoise(image, noise_sigma, *, model=None, channel_axis=None, **kwargs):
-    """Remove additive white Gaussian noise (MAP under the prior).
+def denoise(image, sigma=None, *, model=None, channel_axis=None,
+            data_range=None, method="fista", max_num_iter=None, rng=None,
+            prior_weight="auto", prior_scale="auto", tile_size=256):
+    """Remove additive white Gaussian noise under the prior.
 
     Parameters
     ----------
     image : array-like of shape (height, width), or with a channel axis
-        Integer images are read as [0, 1] by their dtype's range and returned
-        in their dtype.
-    noise_sigma : float
-        Noise standard deviation in [0, 1] units for integer images (sigma
-        15 on the 0-255 scale is ``15 / 255``), in the image's units for
-        float images.
+        Noisy image; see the module's description for dtypes and scales.
+    sigma : float, default=None
+        Noise standard deviation, in the units of the float image (15 on the
+        0-255 scale is ``15 / 255`` for an 8-bit image).  None: estimated by
+        :func:`estimate_sigma` (for colour, the mean over the channels).
     model : FieldsOfExperts, default=None
         None: the pretrained prior.
     channel_axis : int, default=None
         The colour axis of a colour image; None for grayscale.
-    **kwargs
-        Passed to :meth:`FieldsOfExperts.denoise` (``method``,
-        ``prior_weight``, ``max_iter``).
+    data_range : float, default=None
+        White level of the image (e.g. 255 for a float image of 0..255
+        values, 4095 for 12-bit values); ``sigma`` is then on the same
+        scale.  None: see the module's description.
+    method : {'fista', 'lbfgs', 'paper', 'mmse'}, default='fista'
+        See :meth:`FieldsOfExperts.denoise`.
+    max_num_iter : int, default=None
+        Iterations of ``method``; None: its default.
+    rng : int, RandomState instance or None, default=None
+        Seeds the sampler of ``method='mmse'``.
+    prior_weight, prior_scale : float or 'auto', default='auto'
+        See :meth:`FieldsOfExperts.denoise`.
+    tile_size : int or None, default=256
+        Largest side of the tiles the image is restored in; None: whole.
 
     Returns
     -------
     denoised : ndarray of the shape and dtype of ``image``
+
+    Raises
+    ------
+    ValueError
+        For a float image far outside [0, 1] without ``data_range``, an
+        integer dtype whose white level is unknown, a non-positive
+        ``sigma``, or an image smaller than the prior's filters.
+    TypeError
+        If ``model`` is not a FieldsOfExperts.
+
+    Warns
+    -----
+    UserWarning
+        When ``sigma`` is far from the noise the image seems to hold (most
+        likely a level in other units).
 
     Examples
     --------
@@ -92,12 +153,24 @@ def denoise(image, noise_sigma, *, model=None, channel_axis=None, **kwargs):
     True
     """
     model = _model(model)
-    return _restore(image, channel_axis,
-                    lambda x: model.denoise(x, noise_sigma, **kwargs))
+    stack, arr, axis = _channels(image, channel_axis, data_range)
+    if sigma is None:
+        sigma = float(np.mean([estimate_sigma(channel) for channel in stack]))
+        if sigma == 0:
+            raise ValueError("The image seems to hold no noise (estimated "
+                             "sigma 0); pass sigma.")
+    elif data_range is not None:
+        sigma = sigma / data_range
+    max_num_iter = _iterations(max_num_iter)
+    out = model.denoise(stack, sigma, method=method, max_iter=max_num_iter,
+                        random_state=rng, prior_weight=prior_weight,
+                        prior_scale=prior_scale, tile_size=tile_size)
+    return _image_from(out, arr, axis, data_range)
 
 
 def super_resolve(image, factor=2, *, model=None, channel_axis=None,
-                  **kwargs):
+                  data_range=None, max_num_iter=200, step=None,
+                  prior_weight=1.0, start="paper", tile_size=256):
     """Upscale an image whose pixels are block means (paper section 4.3).
 
     Parameters
@@ -107,19 +180,31 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     model : FieldsOfExperts, default=None
         None: the pretrained prior.
     channel_axis : int, default=None
-    **kwargs
-        Passed to :meth:`FieldsOfExperts.super_resolve`.
+    data_range : float, default=None
+        See :func:`denoise`.
+    max_num_iter : int, default=200
+        Descent steps.
+    step, prior_weight, start
+        See :meth:`FieldsOfExperts.super_resolve`.
+    tile_size : int or None, default=256
+        In low-resolution pixels.
 
     Returns
     -------
-    upscaled : ndarray, ``factor`` times larger along both spatial axes
+    upscaled : ndarray, ``factor`` times larger along both spatial axes, of
+        the dtype of ``image``
     """
     model = _model(model)
-    return _restore(image, channel_axis,
-                    lambda x: model.super_resolve(x, factor, **kwargs))
+    stack, arr, axis = _channels(image, channel_axis, data_range)
+    max_num_iter = _iterations(max_num_iter)
+    out = model.super_resolve(stack, factor, n_iter=max_num_iter, step=step,
+                              prior_weight=prior_weight, start=start,
+                              tile_size=tile_size)
+    return _image_from(out, arr, axis, data_range)
 
 
-def inpaint(image, mask, *, model=None, channel_axis=None, **kwargs):
+def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
+            max_num_iter=300, tile_size=256):
     """Fill the pixels where ``mask`` is True by maximising the prior.
 
     Parameters
@@ -130,13 +215,21 @@ def inpaint(image, mask, *, model=None, channel_axis=None, **kwargs):
     model : FieldsOfExperts, default=None
         None: the pretrained prior.
     channel_axis : int, default=None
-    **kwargs
-        Passed to :meth:`FieldsOfExperts.inpaint`.
+    data_range : float, default=None
+        See :func:`denoise`.
+    max_num_iter : int, default=300
+    tile_size : int or None, default=256
 
     Returns
     -------
     inpainted : ndarray of the shape and dtype of ``image``
     """
     model = _model(model)
-    return _restore(image, channel_axis,
-                    lambda x: model.inpaint(x, mask, **kwargs))
+    stack, arr, axis = _channels(image, channel_axis, data_range)
+    mask = np.asarray(mask)
+    masks = np.broadcast_to(mask, stack.shape) if mask.shape == \
+        stack.shape[1:] else mask
+    max_num_iter = _iterations(max_num_iter)
+    out = model.inpaint(stack, masks, max_iter=max_num_iter,
+                        tile_size=tile_size)
+    return _image_from(out, arr, axis, data_range)

@@ -106,8 +106,117 @@ def test_missing_model_and_bad_sigma(files, capsys, tmp_path):
     code, line = _error(capsys, ["denoise", str(d / "gray.png"),
                                  str(tmp_path / "o.png"), "--sigma", "5",
                                  "--model", str(tmp_path / "none.npz")])
-    assert code == 2 and "no such file" in line
+    assert code == 2 and "no such model file" in line.lower()
     code, line = _error(capsys, ["denoise", str(d / "gray.png"),
                                  str(tmp_path / "o.png"), "--sigma", "-1",
                                  "--model", str(model)])
     assert code == 2 and "--sigma" in line
+
+
+def test_every_frame_of_a_multi_page_tiff_is_restored(files, tmp_path):
+    d, gray, model = files
+    rng = np.random.RandomState(0)
+    frames = [np.clip(gray + 10 * rng.randn(*gray.shape), 0, 255)
+              .astype(np.uint8) for _ in range(3)]
+    images = [Image.fromarray(f) for f in frames]
+    images[0].save(tmp_path / "stack.tif", save_all=True,
+                   append_images=images[1:])
+    out = tmp_path / "out.tif"
+    assert main(["denoise", str(tmp_path / "stack.tif"), str(out),
+                 "--sigma", "10"]) == 0
+    restored = read_image(out, all_frames=True)
+    assert restored.shape == (3,) + gray.shape
+    for before, after in zip(frames, restored):
+        assert psnr(gray, after) > psnr(gray, before)
+
+
+def test_output_is_checked_before_the_work(files, capsys, tmp_path,
+                                           monkeypatch):
+    d, _, model = files
+    import sksm.restoration
+
+    def fail(*args, **kwargs):  # the work must not start
+        raise AssertionError("restoration ran")
+
+    monkeypatch.setattr(sksm.restoration, "denoise", fail)
+    base = ["denoise", str(d / "gray.png")]
+    for output, message in [(tmp_path / "no" / "o.png", "does not exist"),
+                            (tmp_path / "o.xyz", "extension"),
+                            (d / "gray.png", "--overwrite"),
+                            (tmp_path / "o.jpg", "16")]:
+        argv = base + [str(output), "--sigma", "5", "--model", str(model)]
+        if message == "16":
+            argv[1] = str(d / "gray16.png")
+        code, line = _error(capsys, argv)
+        assert code == 2 and message in line, line
+    stack = tmp_path / "two.tif"
+    Image.fromarray(np.zeros((20, 20), np.uint8)).save(
+        stack, save_all=True, append_images=[Image.fromarray(
+            np.ones((20, 20), np.uint8))])
+    code, line = _error(capsys, ["denoise", str(stack),
+                                 str(tmp_path / "o.jpg"), "--sigma", "5"])
+    assert code == 2 and "2 frames" in line
+
+
+def test_missing_input_and_unwritable_output(files, capsys, tmp_path):
+    d, _, model = files
+    code, line = _error(capsys, ["denoise", str(tmp_path / "none.png"),
+                                 str(tmp_path / "o.png"), "--sigma", "5"])
+    assert code == 2 and "no such file" in line
+    assert "truncated" not in line
+
+
+def test_float_tiff_needs_its_white_level(files, capsys, tmp_path):
+    d, gray, model = files
+    Image.fromarray(gray.astype(np.float32)).save(tmp_path / "f.tif")
+    code, line = _error(capsys, ["denoise", str(tmp_path / "f.tif"),
+                                 str(tmp_path / "o.tif"), "--sigma", "5",
+                                 "--model", str(model)])
+    assert code == 2 and "data-range" in line.replace("data_range",
+                                                      "data-range")
+    assert main(["denoise", str(tmp_path / "f.tif"), str(tmp_path / "o.tif"),
+                 "--sigma", "5", "--data-range", "255",
+                 "--model", str(model)]) == 0
+    out = read_image(tmp_path / "o.tif")
+    assert out.dtype == np.float32 and abs(out.mean() - gray.mean()) < 2
+
+
+def test_sigma_is_estimated_when_not_given(tmp_path):
+    rgb = load_sample_image("flower.jpg")[150:246, 250:346]
+    gray = (rgb @ np.array([0.2125, 0.7154, 0.0721])).astype(np.uint8)
+    rng = np.random.RandomState(0)
+    noisy = np.clip(gray + 15 * rng.randn(*gray.shape), 0, 255).astype(np.uint8)
+    write_image(tmp_path / "noisy.png", noisy)
+    assert main(["denoise", str(tmp_path / "noisy.png"),
+                 str(tmp_path / "out.png")]) == 0
+    assert main(["denoise", str(tmp_path / "noisy.png"),
+                 str(tmp_path / "given.png"), "--sigma", "15"]) == 0
+    auto = psnr(gray, read_image(tmp_path / "out.png"))
+    given = psnr(gray, read_image(tmp_path / "given.png"))
+    assert given > psnr(gray, noisy) + 2
+    assert auto > given - 0.3
+
+
+def test_a_sigma_in_the_wrong_units_warns(files, tmp_path):
+    d, gray, model = files
+    rng = np.random.RandomState(0)
+    noisy = np.clip(gray + 15 * rng.randn(*gray.shape), 0, 255).astype(np.uint8)
+    write_image(tmp_path / "noisy.png", noisy)
+    with pytest.warns(UserWarning, match="far from the noise"):
+        main(["denoise", str(tmp_path / "noisy.png"),
+              str(tmp_path / "out.png"), "--sigma", "0.06",
+              "--model", str(model)])
+
+
+def test_version_and_progress(files, tmp_path, capsys):
+    from sksm import __version__
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert __version__ in capsys.readouterr().out
+    d, _, model = files
+    assert main(["denoise", str(d / "gray.png"), str(tmp_path / "o.png"),
+                 "--sigma", "5", "--model", str(model), "--progress",
+                 "--tile-size", "32"]) == 0
+    err = capsys.readouterr().err
+    assert "denoise" in err and "wrote" in err

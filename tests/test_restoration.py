@@ -70,14 +70,14 @@ def test_colour_denoising_keeps_dtype_and_axis(pretrained, flower):
 def test_colour_super_resolution_and_inpainting(pretrained, flower):
     low = flower[:48, :48].reshape(24, 2, 24, 2, 3).mean(axis=(1, 3))
     up = restoration.super_resolve(low / 255, 2, model=pretrained,
-                                   channel_axis=-1, n_iter=20)
+                                   channel_axis=-1, max_num_iter=20)
     assert up.shape == (48, 48, 3)
     np.testing.assert_allclose(
         up.reshape(24, 2, 24, 2, 3).mean(axis=(1, 3)), low / 255, atol=1e-12)
     mask = np.zeros((96, 96), bool)
     mask[40:46, 40:50] = True
     filled = restoration.inpaint(flower, mask, model=pretrained,
-                                 channel_axis=-1, max_iter=50)
+                                 channel_axis=-1, max_num_iter=50)
     np.testing.assert_array_equal(filled[~mask], flower[~mask])
 
 
@@ -107,7 +107,7 @@ def test_calibration_picks_the_best_candidate(small_model):
     weights, scales = [0.3, 1.0, 3.0], [1.0, 2.0]
     sigmas = [0.1, 0.02]
     model.calibrate_denoising(photo[:48, :48], sigmas, weights, scales,
-                              random_state=0)
+                              search="grid", random_state=0)
     table = model.denoise_calibration_
     np.testing.assert_array_equal(table[:, 0], sorted(sigmas))
     # the same search by hand, with the same seeded noise
@@ -173,3 +173,84 @@ def test_bad_calibration_table_is_refused(small_model, tmp_path):
     save_model(model, tmp_path / "m.npz")
     with pytest.raises(ValueError, match="denoise_calibration_"):
         load_model(tmp_path / "m.npz")
+
+
+def test_local_calibration_search_ends_at_a_local_maximum(small_model):
+    model, photo = small_model
+    model = copy.deepcopy(model)
+    weights, scales = [0.1, 0.3, 1.0, 3.0], [0.5, 1.0, 2.0, 4.0]
+    calls = []
+    model.calibrate_denoising(photo[:48, :48], [0.05], weights, scales,
+                              random_state=0)
+    (sigma, weight, scale), = model.denoise_calibration_
+    i, j = weights.index(weight), scales.index(scale)
+    rng = np.random.RandomState(0)
+    noisy = photo[:48, :48] + sigma * rng.standard_normal((48, 48))
+
+    def score(a, b):
+        calls.append((a, b))
+        return psnr(photo[:48, :48], model.denoise(
+            noisy, sigma, prior_weight=weights[a], prior_scale=scales[b]))
+
+    best = score(i, j)
+    for a in range(max(i - 1, 0), min(i + 2, 4)):
+        for b in range(max(j - 1, 0), min(j + 2, 4)):
+            assert score(a, b) <= best + 1e-12
+
+
+def test_float_images_on_another_scale_need_data_range(pretrained, flower):
+    clean = _gray(flower)
+    noisy = add_noise(clean, 15 / 255, random_state=0)
+    with pytest.raises(ValueError, match="data_range"):
+        restoration.denoise(255 * noisy, 15.0)
+    scaled = restoration.denoise(255 * noisy, 15.0, data_range=255)
+    unit = restoration.denoise(noisy, 15 / 255)
+    np.testing.assert_allclose(scaled, 255 * unit, rtol=1e-6, atol=1e-6)
+    values = np.rint(255 * np.clip(noisy, 0, 1)).astype(np.int64)
+    with pytest.raises(ValueError, match="int64.*data_range"):
+        restoration.denoise(values, 15 / 255)
+    out = restoration.denoise(values, 15.0, data_range=255)
+    assert out.dtype == np.int64 and 0 <= out.min() and out.max() <= 255
+
+
+def test_dtypes_follow_scikit_image(pretrained, flower):
+    clean = _gray(flower)
+    noisy = add_noise(clean, 10 / 255, random_state=0)
+    assert restoration.denoise(noisy.astype(np.float32),
+                               10 / 255).dtype == np.float32
+    as16 = np.rint(np.clip(noisy, 0, 1) * 65535).astype(np.uint16)
+    out = restoration.denoise(as16, 10 / 255)
+    assert out.dtype == np.uint16
+    assert psnr(clean, out / 65535) > psnr(clean, noisy) + 1
+
+
+def test_sigma_is_estimated_or_checked(pretrained, flower):
+    clean = _gray(flower)
+    noisy = np.rint(255 * np.clip(add_noise(clean, 15 / 255, random_state=0),
+                                  0, 1)).astype(np.uint8)
+    auto = restoration.denoise(noisy, None)
+    given = restoration.denoise(noisy, 15 / 255)
+    assert abs(psnr(clean, auto / 255) - psnr(clean, given / 255)) < 0.3
+    with pytest.warns(UserWarning, match="far from the noise"):
+        restoration.denoise(noisy, 15)          # 0-255 units, meant 15/255
+    with pytest.warns(UserWarning, match="far from the noise"):
+        restoration.denoise(noisy, 0.06 / 255)  # the reverse mistake
+
+
+def test_skimage_argument_names(pretrained, flower):
+    clean = _gray(flower)[:40, :40]
+    noisy = add_noise(clean, 0.05, random_state=0)
+    a = restoration.denoise(noisy, sigma=0.05, max_num_iter=5, rng=0,
+                            method="mmse")
+    b = restoration.denoise(noisy, sigma=0.05, max_num_iter=5, rng=0,
+                            method="mmse")
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="max_num_iter"):
+        restoration.denoise(noisy, 0.05, max_num_iter=0)
+
+
+def test_estimator_messages_point_to_what_to_use(pretrained, flower):
+    with pytest.raises(ValueError, match="channel_axis"):
+        pretrained.denoise(flower / 255.0, 0.1)
+    with pytest.raises(ValueError, match="extract_patches.*image_shape"):
+        FieldsOfExperts().fit(np.random.RandomState(0).rand(1, 512))

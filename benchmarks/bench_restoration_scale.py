@@ -1,0 +1,114 @@
+"""Time and peak memory of restoration against image size.
+
+For grayscale images from 256x256 to 4000x3000 (12 megapixels), each run in
+a fresh process: ``sksm.restoration.denoise`` (sigma 15/255, the default
+method), ``super_resolve`` (x2, the output of that size) and ``inpaint``
+(20% of the pixels missing at random), with the pretrained prior and the
+default tiles.  The images are a photograph (scikit-learn's china.jpg in
+grayscale) resized to each size with a Lanczos filter.
+
+Columns: seconds; microseconds per output pixel and its ratio to the
+512x512 run; the peak resident memory of the process, and its rise above
+what the process held before the call (the image, its float copy for
+restoration and the result, and the interpreter: the cost of the call
+itself).
+
+Run:  python benchmarks/bench_restoration_scale.py [--sizes 256x256 ...]
+      [--ops denoise super_resolve inpaint]
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+SIZES = ("256x256", "512x512", "1000x1000", "2000x1500", "4000x3000")
+OPS = ("denoise", "super_resolve", "inpaint")
+
+
+def _peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _photo(height, width):
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    rgb = Image.fromarray(load_sample_image("china.jpg")).resize(
+        (width, height), Image.LANCZOS)
+    gray = np.asarray(rgb, dtype=np.float64) / 255 @ np.array(
+        [0.2125, 0.7154, 0.0721])
+    return gray
+
+
+def one(op, path):
+    """Run ``op`` on the image saved at ``path``; print a JSON line."""
+    from sksm import load_pretrained_foe, restoration
+
+    model = load_pretrained_foe()
+    image = np.load(path)
+    if op == "inpaint":
+        mask = np.random.default_rng(0).random(image.shape) < 0.2
+    before = _peak_mb()
+    start = time.perf_counter()
+    if op == "denoise":
+        restoration.denoise(image, 15 / 255, model=model)
+    elif op == "super_resolve":
+        restoration.super_resolve(image, 2, model=model)
+    else:
+        restoration.inpaint(image, mask, model=model)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "before_mb": before,
+                      "peak_mb": _peak_mb()}))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=list(SIZES))
+    parser.add_argument("--ops", nargs="+", default=list(OPS), choices=OPS)
+    parser.add_argument("--one", nargs=2, metavar=("OP", "PATH"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.one:
+        return one(*args.one)
+
+    print(f"{'operation':<14}{'output':>11}{'seconds':>9}{'us/pixel':>10}"
+          f"{'vs 512^2':>9}{'peak MB':>9}{'rise MB':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for op in args.ops:
+            per_pixel_512 = None
+            for size in args.sizes:
+                height, width = (int(v) for v in size.split("x"))
+                # super-resolution: the low-resolution input, output of size
+                shape = ((height // 2, width // 2) if op == "super_resolve"
+                         else (height, width))
+                image = _photo(*shape)
+                if op == "denoise":
+                    image = image + 15 / 255 * np.random.default_rng(
+                        0).standard_normal(image.shape)
+                path = Path(tmp) / "image.npy"
+                np.save(path, image)
+                out = subprocess.run(
+                    [sys.executable, __file__, "--one", op, str(path)],
+                    capture_output=True, text=True, check=True)
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                pixels = height * width
+                us = 1e6 * result["seconds"] / pixels
+                if size == "512x512":
+                    per_pixel_512 = us
+                ratio = (f"{us / per_pixel_512:9.2f}" if per_pixel_512
+                         else f"{'-':>9}")
+                print(f"{op:<14}{size:>11}{result['seconds']:9.1f}{us:10.2f}"
+                      f"{ratio}{result['peak_mb']:9.0f}"
+                      f"{result['peak_mb'] - result['before_mb']:9.0f}",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""Progress of long computations, shown to whoever asked for it.
+
+Numerical code reports units of work (tiles, calibration steps) to
+:func:`current`, which is silent unless a caller opened :func:`reporting`
+(the command line does, on a terminal or with ``--progress``).  The bar is
+tqdm's when tqdm is installed (``pip install "sksm[cli]"``), else a line on
+every tenth of the work.  The reporter lives in a context variable, so
+threads and nested calls that did not ask for progress stay silent.
+"""
+
+import contextvars
+import sys
+import threading
+from contextlib import contextmanager
+
+__all__ = ["current", "reporting", "silenced"]
+
+
+class _Silent:
+    def start(self, total):
+        pass
+
+    def update(self, n=1):
+        pass
+
+    def note(self, text):
+        pass
+
+
+_SILENT = _Silent()
+_reporter = contextvars.ContextVar("sksm_progress", default=_SILENT)
+
+
+class _Reporter:
+    """Counts units of work; ``start`` adds to the total."""
+
+    def __init__(self, description, file):
+        self.description = description
+        self.file = file
+        self.total = 0
+        self.done = 0
+        self._lock = threading.Lock()
+        self._bar = None
+        self._shown = -1
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self._tqdm = None
+        else:
+            self._tqdm = tqdm
+
+    def start(self, total):
+        with self._lock:
+            self.total += total
+            if self._tqdm is None:
+                return
+            if self._bar is None:
+                self._bar = self._tqdm(total=self.total, desc=self.description,
+                                       file=self.file, leave=False,
+                                       dynamic_ncols=True)
+            else:
+                self._bar.total = self.total
+                self._bar.refresh()
+
+    def update(self, n=1):
+        with self._lock:
+            self.done += n
+            if self._bar is not None:
+                self._bar.update(n)
+                return
+            tenth = (10 * self.done) // max(self.total, 1)
+            if tenth > self._shown:
+                self._shown = tenth
+                print(f"{self.description}: {self.done}/{self.total}",
+                      file=self.file, flush=True)
+
+    def note(self, text):
+        with self._lock:
+            if self._bar is not None:
+                self._bar.set_postfix_str(text)
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+
+
+def current():
+    """The reporter that work should be counted on (silent by default)."""
+    return _reporter.get()
+
+
+@contextmanager
+def reporting(description, enabled=True, file=None):
+    """Show the progress of the work done inside the block on ``file``."""
+    if not enabled:
+        token = _reporter.set(_SILENT)
+        try:
+            yield _SILENT
+        finally:
+            _reporter.reset(token)
+        return
+    reporter = _Reporter(description, sys.stderr if file is None else file)
+    token = _reporter.set(reporter)
+    try:
+        yield reporter
+    finally:
+        _reporter.reset(token)
+        reporter.close()
+
+
+@contextmanager
+def silenced():
+    """Count nothing inside the block (for work a caller reports itself)."""
+    token = _reporter.set(_SILENT)
+    try:
+        yield
+    finally:
+        _reporter.reset(token)

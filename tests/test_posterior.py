@@ -1,0 +1,116 @@
+"""sksm.posterior: tiles, independence of images and tiles, the local solver."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_sample_image
+from threadpoolctl import threadpool_limits
+
+from sksm import load_pretrained_foe
+from sksm.image import add_noise, psnr
+from sksm.posterior import _reflect_index, tiles
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_pretrained_foe()
+
+
+@pytest.fixture(scope="module")
+def photo():
+    """A grayscale crop of flower.jpg (not a training image), 120 x 150."""
+    rgb = load_sample_image("flower.jpg")[120:240, 200:350] / 255.0
+    return rgb @ np.array([0.2125, 0.7154, 0.0721])
+
+
+@pytest.mark.parametrize("shape, tile_size, overlap",
+                         [((120, 150), 50, 8), ((7, 300), 64, 16),
+                          ((65, 64), 64, 0), ((10, 10), None, 3)])
+def test_tile_cores_partition_the_image(shape, tile_size, overlap):
+    covered = np.zeros(shape, int)
+    for window, core in tiles(shape, tile_size, overlap):
+        covered[core] += 1
+        for w, c, n in zip(window, core, shape):
+            assert w.start == max(c.start - overlap, 0)
+            assert w.stop == min(c.stop + overlap, n)
+            if tile_size is not None:
+                assert c.stop - c.start <= tile_size
+    np.testing.assert_array_equal(covered, 1)
+
+
+def test_reflect_index_matches_numpy_pad():
+    x = np.arange(7)
+    np.testing.assert_array_equal(x[_reflect_index(-5, 12, 7)],
+                                  np.pad(x, 5, mode="reflect"))
+
+
+def test_curvature_bound_is_tight(model):
+    """The FFT bound holds and is nearly reached on a 24x24 image."""
+    import copy
+
+    small = copy.deepcopy(model)
+    small.image_shape_ = (24, 24)
+    H = small._mode_hessian() - 1.0 / (small.std_brightness_ ** 2 * 576 ** 2)
+    top = np.linalg.eigvalsh(H)[-1]
+    bound = model._curvature_bound()
+    assert top <= bound
+    assert top > 0.9 * bound
+
+
+@pytest.mark.parametrize("method, max_iter, sigma",
+                         [("fista", None, 5 / 255), ("fista", None, 25 / 255),
+                          ("paper", 60, 15 / 255)])
+def test_tiled_denoising_equals_the_whole_image(model, photo, method,
+                                                max_iter, sigma):
+    noisy = add_noise(photo, sigma, random_state=0)
+    whole = model.denoise(noisy, sigma, method=method, max_iter=max_iter,
+                          tile_size=None)
+    tiled = model.denoise(noisy, sigma, method=method, max_iter=max_iter,
+                          tile_size=40)
+    assert np.abs(whole - tiled).max() < 1 / 255
+    assert abs(psnr(photo, whole) - psnr(photo, tiled)) < 0.01
+    assert psnr(photo, whole) > psnr(photo, noisy) + 1
+
+
+def test_tiled_super_resolution_equals_the_whole_image(model, photo):
+    low = photo.reshape(60, 2, 75, 2).mean(axis=(1, 3))
+    whole = model.super_resolve(low, 2, n_iter=50, tile_size=None)
+    tiled = model.super_resolve(low, 2, n_iter=50, tile_size=24)
+    assert np.abs(whole - tiled).max() < 1 / 255
+
+
+@pytest.mark.parametrize("method", ["fista", "lbfgs", "mmse"])
+def test_images_of_a_stack_are_independent_problems(model, photo, method):
+    sigma = 15 / 255
+    a = add_noise(photo[:60, :60], sigma, random_state=0)
+    b = add_noise(photo[60:, 90:], sigma, random_state=1)
+    kwargs = {"method": method, "max_iter": 20, "random_state": 0}
+    pair = model.denoise(np.stack([a, b]), sigma, **kwargs)
+    alone = model.denoise(a, sigma, **kwargs)
+    if method == "mmse":  # one chain per tile: seeds differ with the stack
+        assert abs(psnr(photo[:60, :60], pair[0])
+                   - psnr(photo[:60, :60], alone)) < 0.1
+    else:
+        # float32 round-off: alone, the image's one tile gets both threads
+        # and its filter positions are summed in two bands
+        np.testing.assert_allclose(pair[0], alone, rtol=0, atol=1e-5)
+
+
+def test_result_does_not_depend_on_the_number_of_threads(model, photo):
+    sigma = 15 / 255
+    noisy = add_noise(photo, sigma, random_state=0)
+    with threadpool_limits(1, user_api="blas"):
+        one = model.denoise(noisy, sigma, tile_size=64)
+    with threadpool_limits(2, user_api="blas"):
+        two = model.denoise(noisy, sigma, tile_size=64)
+    np.testing.assert_allclose(one, two, rtol=0, atol=1e-6)
+
+
+def test_tiled_inpainting_keeps_known_pixels_and_fills_small_holes(model,
+                                                                   photo):
+    rng = np.random.RandomState(0)
+    mask = rng.rand(*photo.shape) < 0.3
+    filled = model.inpaint(photo, mask, tile_size=48, max_iter=100)
+    np.testing.assert_array_equal(filled[~mask], photo[~mask])
+    start = photo.copy()
+    start[mask] = photo[~mask].mean()
+    assert psnr(photo, filled) > psnr(photo, start) + 10
