@@ -220,3 +220,19 @@ def test_version_and_progress(files, tmp_path, capsys):
                  "--tile-size", "32"]) == 0
     err = capsys.readouterr().err
     assert "denoise" in err and "wrote" in err
+
+
+def test_a_failed_write_gives_one_line(files, capsys, tmp_path,
+                                       monkeypatch):
+    from PIL import Image as PILImage
+
+    d, _, model = files
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(PILImage.Image, "save", full_disk)
+    code, line = _error(capsys, ["denoise", str(d / "gray.png"),
+                                 str(tmp_path / "o.png"), "--sigma", "5",
+                                 "--model", str(model)])
+    assert code == 2 and "No space left" in line
