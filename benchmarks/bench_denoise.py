@@ -1,28 +1,37 @@
-"""Denoising benchmark: the Fields of Experts prior against classical denoisers.
+"""Denoising benchmark: the Fields of Experts prior against classical denoisers,
+on held-out photographs.
 
-Eleven 256x256 grayscale crops of photographs that ship with scikit-image
-(the centre crops of camera, astronaut, coffee, chelsea, rocket, moon, coins,
-and the top-left crops of camera, astronaut, moon, coffee), additive Gaussian
-noise of sigma 5, 15 and 25 (/255) with 3 fixed seeds, PSNR with data range 1
-(mean over crops and seeds) and median seconds per image, for:
+The images are those of ``_images.py``: photographs of eight kinds split at
+random into training, calibration and held-out sets.  The prior (the
+pretrained one, or --model) was trained and calibrated on the training and
+calibration images of its split; the baselines' parameters are tuned on
+training images; this benchmark reports on the 256x256 centre crops of the
+held-out images only, per image and on average, with additive Gaussian noise
+of sigma 5, 15 and 25 (/255) and 3 fixed seeds, PSNR with data range 1 and
+median seconds per image, for:
 
-- the FoE (the pretrained prior, or --model), with its fast default (L-BFGS)
-  and, with --paper, the paper's 300-step schedule, with --mmse the
-  posterior mean (200 MALA steps from the L-BFGS estimate);
+- the FoE with its default (FISTA), and with --lbfgs, --paper, --mmse its
+  other methods;
 - skimage.restoration.denoise_tv_chambolle (weight tuned per sigma on the
-  training images of the pretrained prior), denoise_wavelet and
-  denoise_nl_means;
+  training images), denoise_wavelet and denoise_nl_means;
 - bm3d (PyPI package 'bm3d') when installed.
 
---colour compares, on the colour crops, restoring the RGB channels separately
-with restoring opponent-colour channels (sksm.restoration's choice).
---lambda-curve trains shorter RSM models for several reg_lambda and reports
-their PSNR (the paper's Fig. 2e-g); --variants does the same for whitening
-and filter norms.
+--split N evaluates on the held-out images of another random split, with a
+prior trained and calibrated on that split's own training and calibration
+images (as benchmarks/train_pretrained_foe.py does; a few minutes).
+--estimate-sigma reports the error of sksm.image.estimate_sigma on the
+held-out crops and what denoising with the estimate costs.  --colour
+compares, on the colour crops, restoring the RGB channels
+separately with restoring opponent-colour channels (sksm.restoration's
+choice).  --lambda-curve trains shorter RSM models for several reg_lambda
+and reports their PSNR (the paper's Fig. 2e-g); --variants does the same
+for whitening and filter norms.
 
-Run:  python benchmarks/bench_denoise.py [--model foe.npz] [--paper] [--mmse]
+Run:  python benchmarks/bench_denoise.py [--model foe.npz] [--split N]
+                                         [--lbfgs] [--paper] [--mmse]
                                          [--quick]
-      python benchmarks/bench_denoise.py --colour | --lambda-curve | --variants
+      python benchmarks/bench_denoise.py --estimate-sigma | --colour
+                                         | --lambda-curve | --variants
 """
 
 import argparse
@@ -30,7 +39,14 @@ import time
 import warnings
 
 import numpy as np
-from _images import load_foe, test_crops, training_images
+from _images import (
+    SHIPPED_SPLIT,
+    calibration_crops,
+    kind_of,
+    load_foe,
+    test_crops,
+    training_images,
+)
 
 from sksm.image import psnr
 
@@ -55,14 +71,23 @@ def tune_tv(images, sigma, rng):
     return float(weights[int(np.argmax(scores))])
 
 
-def methods(model, tv_weights, paper, mmse=False):
+FOE = "FoE (FISTA)"
+
+
+def methods(model, tv_weights, paper, mmse=False, lbfgs=False, ensemble=1):
     from skimage.restoration import (
         denoise_nl_means,
         denoise_tv_chambolle,
         denoise_wavelet,
     )
 
-    out = {"FoE (L-BFGS)": lambda y, s: model.denoise(y, s)}
+    out = {FOE: lambda y, s: model.denoise(y, s)}
+    if ensemble > 1:
+        out[f"FoE (FISTA, x{ensemble})"] = lambda y, s: model.denoise(
+            y, s, self_ensemble=ensemble)
+    if lbfgs:
+        out["FoE (L-BFGS)"] = lambda y, s: model.denoise(y, s,
+                                                         method="lbfgs")
     if paper:
         out["FoE (paper, 300 steps)"] = lambda y, s: model.denoise(
             y, s, method="paper")
@@ -87,47 +112,121 @@ def methods(model, tv_weights, paper, mmse=False):
 
 
 def print_table(title, results, seconds):
+    """Mean PSNR per method and sigma (over images and seeds)."""
     print(title)
     print(f"{'method':26}" + "".join(f"{'sigma ' + str(s):>10}"
                                      for s in SIGMAS)
           + f"{'mean':>8}{'s/image':>10}")
     for name in results:
-        means = [np.mean(results[name][s]) for s in SIGMAS]
+        means = [np.mean(list(results[name][s].values())) for s in SIGMAS]
         print(f"{name:26}" + "".join(f"{m:10.2f}" for m in means)
               + f"{np.mean(means):8.2f}{np.median(seconds[name]):10.2f}")
 
 
+def print_per_image(results):
+    """One table per sigma: a row per image, a column per method."""
+    names = list(results)
+    for s in SIGMAS:
+        print(f"\nsigma {s}: PSNR (dB) per held-out image, mean over seeds")
+        print(f"{'image':22}{'kind':12}" + "".join(
+            f"{_short(n):>10}" for n in names))
+        for crop in results[names[0]][s]:
+            print(f"{crop:22}{kind_of(crop):12}" + "".join(
+                f"{results[n][s][crop]:10.2f}" for n in names))
+
+
+def _short(name):
+    return {"non-local means": "NL-means", "TV (tuned)": "TV"}.get(
+        name, name.replace("FoE (", "").replace(")", "")[:9])
+
+
 def measure(fns, crops, seeds):
-    """PSNR per method and sigma, and seconds per call, on noisy crops."""
-    results = {name: {s: [] for s in SIGMAS} for name in fns}
+    """PSNR per method, sigma and crop (mean over seeds), and seconds per
+    call, on noisy crops."""
+    results = {name: {s: {} for s in SIGMAS} for name in fns}
     seconds = {name: [] for name in fns}
-    for crop in crops.values():
+    for crop_name, crop in crops.items():
         for s in SIGMAS:
+            scores = {name: [] for name in fns}
             for seed in seeds:
                 noisy = noisy_version(crop, s / 255, seed)
                 for name, fn in fns.items():
                     start = time.perf_counter()
                     restored = fn(noisy, s / 255)
                     seconds[name].append(time.perf_counter() - start)
-                    results[name][s].append(psnr(crop, restored))
+                    scores[name].append(psnr(crop, restored))
+            for name in fns:
+                results[name][s][crop_name] = float(np.mean(scores[name]))
     return results, seconds
 
 
-def table(model, crops, seeds, paper, mmse=False):
+def table(model, crops, seeds, paper, mmse=False, lbfgs=False,
+          split=SHIPPED_SPLIT, ensemble=1):
     rng = np.random.default_rng(0)
-    images = training_images()
+    images = training_images(split)
     tv_weights = {s / 255: tune_tv(images, s / 255, rng) for s in SIGMAS}
-    results, seconds = measure(methods(model, tv_weights, paper, mmse),
-                               crops, seeds)
-    print_table(f"\nPSNR (dB), mean over {len(crops)} crops x {len(seeds)} "
-                "seeds", results, seconds)
-    if "BM3D" in results:
-        gap = np.mean([np.mean(results["BM3D"][s])
-                       - np.mean(results["FoE (L-BFGS)"][s]) for s in SIGMAS])
-        speed = np.median(seconds["BM3D"]) / np.median(
-            seconds["FoE (L-BFGS)"])
-        print(f"FoE (L-BFGS) vs BM3D: {gap:.2f} dB behind on average, "
-              f"{speed:.1f}x the speed")
+    results, seconds = measure(methods(model, tv_weights, paper, mmse,
+                                       lbfgs, ensemble), crops, seeds)
+    print_per_image(results)
+    print_table(f"\nPSNR (dB) on the {len(crops)} held-out images of split "
+                f"{split}, mean over images and {len(seeds)} seeds", results,
+                seconds)
+    for foe in [name for name in results if name.startswith("FoE (FISTA")]:
+        for other in ("BM3D", "non-local means"):
+            if other not in results:
+                continue
+            gaps = [np.mean(list(results[foe][s].values()))
+                    - np.mean(list(results[other][s].values()))
+                    for s in SIGMAS]
+            speed = np.median(seconds[other]) / np.median(seconds[foe])
+            print(f"{foe} vs {other}: "
+                  + " / ".join(f"{g:+.2f}" for g in gaps)
+                  + f" dB at sigma {' / '.join(map(str, SIGMAS))}, "
+                  f"{np.mean(gaps):+.2f} on average; {speed:.1f}x its speed")
+
+
+def sigma_estimates(crops, seeds):
+    """The noise estimate of sksm.image.estimate_sigma against the truth,
+    and what denoising with it instead of the true sigma costs."""
+    from sksm import load_pretrained_foe
+    from sksm.image import estimate_sigma
+
+    model = load_pretrained_foe()
+    print("\nestimate_sigma on the held-out crops (x255; mean over seeds), "
+          "and the PSNR of denoising with the estimate minus with the truth")
+    print(f"{'image':22}" + "".join(f"{'sigma ' + str(s):>16}"
+                                    for s in SIGMAS))
+    errors = {s: [] for s in SIGMAS}
+    for name, crop in crops.items():
+        cells = []
+        for s in SIGMAS:
+            est, loss = [], []
+            for seed in seeds:
+                noisy = noisy_version(crop, s / 255, seed)
+                e = estimate_sigma(noisy)
+                est.append(255 * e)
+                loss.append(psnr(crop, model.denoise(noisy, e))
+                            - psnr(crop, model.denoise(noisy, s / 255)))
+            errors[s].append(np.mean(est) - s)
+            cells.append(f"{np.mean(est):8.1f}{np.mean(loss):+8.2f}")
+        print(f"{name:22}" + "".join(cells))
+    print(f"{'mean error (x255)':22}" + "".join(
+        f"{np.mean(errors[s]):+8.2f}{'':8}" for s in SIGMAS))
+
+
+def split_model(split):
+    """A prior trained and calibrated on ``split`` as the shipped one is."""
+    from sklearn.exceptions import ConvergenceWarning
+    from train_pretrained_foe import train
+
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = train(300, 500, split=split)
+    model.calibrate_denoising(calibration_crops(split))
+    print(f"prior trained and calibrated on split {split} in "
+          f"{time.perf_counter() - start:.0f} s")
+    return model
 
 
 def colour(model, seeds):
@@ -152,7 +251,6 @@ def compare_settings(crops, seeds, settings, sigmas=(5, 25)):
     setting gives its own max_iter), one per setting, each with its prior
     weight and scale calibrated as the pretrained model's are (on the
     calibration crops, sigma 5 and 25)."""
-    from _images import calibration_crops
     from sklearn.exceptions import ConvergenceWarning
     from train_pretrained_foe import train
 
@@ -193,12 +291,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="FieldsOfExperts .npz (default: the "
                                         "pretrained prior)")
+    parser.add_argument("--split", type=int, default=SHIPPED_SPLIT,
+                        help="the random split of the images (default: the "
+                             "pretrained prior's); another one trains and "
+                             "calibrates a prior on it")
+    parser.add_argument("--lbfgs", action="store_true",
+                        help="also method='lbfgs'")
+    parser.add_argument("--self-ensemble", type=int, default=8,
+                        choices=[1, 2, 4, 8],
+                        help="also FISTA with this self-ensemble (1: not)")
     parser.add_argument("--paper", action="store_true",
                         help="also the paper's 300-step schedule")
     parser.add_argument("--mmse", action="store_true",
                         help="also the posterior mean (method='mmse')")
     parser.add_argument("--quick", action="store_true",
                         help="3 crops and 1 seed, for a first look")
+    parser.add_argument("--seeds", type=int, default=len(SEEDS),
+                        help="noise seeds per image and sigma")
+    parser.add_argument("--estimate-sigma", action="store_true",
+                        help="the noise estimate's error instead")
     parser.add_argument("--colour", action="store_true",
                         help="colour crops: RGB against opponent channels")
     parser.add_argument("--lambda-curve", action="store_true",
@@ -206,15 +317,20 @@ def main(argv=None):
     parser.add_argument("--variants", action="store_true",
                         help="whitening and filter norms (trains 4 models)")
     args = parser.parse_args(argv)
-    model = load_foe(args.model)
-    crops = test_crops()
-    seeds = SEEDS
+    if args.split != SHIPPED_SPLIT and args.model is None:
+        model = split_model(args.split)
+    else:
+        model = load_foe(args.model)
+    crops = test_crops(seed=args.split)
+    seeds = tuple(range(args.seeds))
     if args.quick:
         crops = dict(list(crops.items())[:3])
         seeds = SEEDS[:1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        if args.colour:
+        if args.estimate_sigma:
+            sigma_estimates(crops, seeds)
+        elif args.colour:
             colour(model, seeds)
         elif args.lambda_curve:
             compare_settings(crops, seeds, [(f"reg_lambda={lam:g}",
@@ -224,7 +340,8 @@ def main(argv=None):
         elif args.variants:
             compare_settings(crops, seeds, VARIANTS)
         else:
-            table(model, crops, seeds, args.paper, args.mmse)
+            table(model, crops, seeds, args.paper, args.mmse, args.lbfgs,
+                  args.split, args.self_ensemble)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,11 @@ default tiles.  The images are a photograph (scikit-learn's china.jpg in
 grayscale) resized to each size with a Lanczos filter.
 
 Columns: seconds; microseconds per output pixel and its ratio to the
-512x512 run; the peak resident memory of the process, and its rise above
-what the process held before the call (the image, its float copy for
-restoration and the result, and the interpreter: the cost of the call
-itself).
+512x512 run; the peak resident memory of the process during the call, and
+its rise above what the process held just before it (the interpreter, the
+model and the float64 input image): the memory the call itself needs,
+including its float copy of the image and its result.  Linux only (it
+reads /proc/self/status).
 
 Run:  python benchmarks/bench_restoration_scale.py [--sizes 256x256 ...]
       [--ops denoise super_resolve inpaint]
@@ -19,7 +20,6 @@ Run:  python benchmarks/bench_restoration_scale.py [--sizes 256x256 ...]
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,8 +32,19 @@ SIZES = ("256x256", "512x512", "1000x1000", "2000x1500", "4000x3000")
 OPS = ("denoise", "super_resolve", "inpaint")
 
 
-def _peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _status_mb(field):
+    """A memory field of /proc/self/status (VmRSS, VmHWM) in MB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak():
+    """Start the peak resident memory (VmHWM) afresh (Linux >= 4.0)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def _photo(height, width):
@@ -55,7 +66,8 @@ def one(op, path):
     image = np.load(path)
     if op == "inpaint":
         mask = np.random.default_rng(0).random(image.shape) < 0.2
-    before = _peak_mb()
+    _reset_peak()
+    before = _status_mb("VmRSS")
     start = time.perf_counter()
     if op == "denoise":
         restoration.denoise(image, 15 / 255, model=model)
@@ -65,7 +77,7 @@ def one(op, path):
         restoration.inpaint(image, mask, model=model)
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "before_mb": before,
-                      "peak_mb": _peak_mb()}))
+                      "peak_mb": _status_mb("VmHWM")}))
 
 
 def main(argv=None):

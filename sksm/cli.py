@@ -122,11 +122,10 @@ def _load(args):
     return model
 
 
-def _restore_command(args, restore, scale=1):
+def _restore_command(args, restore):
     """Check the output, read every frame, restore, write; one line a step.
 
-    ``restore(model, image, channel_axis)`` restores one frame; ``scale`` is
-    how much larger the output is than the input.
+    ``restore(model, image, channel_axis)`` restores one frame.
     """
     from . import _progress
     from .image import check_output_path, read_image, write_image
@@ -144,11 +143,12 @@ def _restore_command(args, restore, scale=1):
     start = time.perf_counter()
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     with _progress.reporting(args.command, enabled=show):
-        result = np.stack([restore(model, frame, -1 if kind == "colour"
-                                   else None) for frame in image])
-    write_image(args.output, result if n_frames > 1 else result[0],
-                all_frames=n_frames > 1)
-    _log(f"wrote {args.output} ({result.shape[2]}x{result.shape[1]})", start)
+        results = [restore(model, frame, -1 if kind == "colour" else None)
+                   for frame in image]
+    write_image(args.output, np.stack(results) if n_frames > 1
+                else results[0], all_frames=n_frames > 1)
+    height, width = results[0].shape[:2]
+    _log(f"wrote {args.output} ({width}x{height})", start)
     return 0
 
 
@@ -162,7 +162,8 @@ def _denoise(args):
         sigma = args.sigma  # on the image's own scale
     return _restore_command(args, lambda model, image, axis: denoise(
         image, sigma, model=model, channel_axis=axis, method=args.method,
-        data_range=args.data_range, tile_size=args.tile_size))
+        self_ensemble=args.self_ensemble, data_range=args.data_range,
+        tile_size=args.tile_size))
 
 
 def _super_resolve(args):
@@ -274,6 +275,10 @@ def main(argv=None):
     p.add_argument("--method", choices=["fista", "lbfgs", "paper", "mmse"],
                    default="fista", help="how the posterior is solved (see "
                    "FieldsOfExperts.denoise)")
+    p.add_argument("--self-ensemble", type=int, choices=[1, 2, 4, 8],
+                   default=1, help="average the restorations of this many "
+                   "mirrored and turned copies (as many times slower, "
+                   "better)")
     p = restoring("super-resolve", "upscale an image of block means",
                   _super_resolve)
     p.add_argument("--factor", type=int, default=2,

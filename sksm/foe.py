@@ -64,6 +64,14 @@ def _warn_if_implausible(sigma, stack):
             "uses the estimate.", UserWarning, stacklevel=3)
 
 
+def _check_ensemble(self_ensemble):
+    if isinstance(self_ensemble, (bool, np.bool_)) or \
+            self_ensemble not in (1, 2, 4, 8):
+        raise ValueError(f"self_ensemble must be 1, 2, 4 or 8, got "
+                         f"{self_ensemble!r}.")
+    return int(self_ensemble)
+
+
 def _grid_maximum(score, n_rows, n_cols):
     """The (i, j) of the highest ``score(i, j)`` over the whole grid."""
     scores = {(i, j): score(i, j) for j in range(n_cols) for i in range(n_rows)}
@@ -603,7 +611,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def denoise(self, images, noise_sigma, *, method="fista",
                 prior_weight="auto", prior_scale="auto", max_iter=None,
-                tile_size=256, random_state=None):
+                self_ensemble=1, tile_size=256, random_state=None):
         r"""MAP restoration of images with additive white Gaussian noise.
 
         Minimises :math:`w\,E(x) + \lVert x - y\rVert^2 / (2 \sigma^2)`
@@ -648,6 +656,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             for ``prior_weight``.
         max_iter : int, default=None
             Iterations or steps of ``method``; None: its default.
+        self_ensemble : {1, 2, 4, 8}, default=1
+            Restore this many mirrored and turned copies of the image and
+            average the results (the geometric self-ensemble), at as many
+            times the cost: the filters are not symmetric, so the estimates
+            differ, and their mean is closer to the truth.
         tile_size : int or None, default=256
             Largest side, in pixels, of the tiles a large image is restored
             in (each with :attr:`tile_overlap_` pixels of context); None
@@ -677,7 +690,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         _warn_if_implausible(sigma, stack)
         out = posterior.denoise(
             self._restoration_prior(scale), list(stack), sigma, method=method,
-            prior_weight=weight, max_iter=max_iter, tile_size=tile_size,
+            prior_weight=weight, max_iter=max_iter,
+            self_ensemble=_check_ensemble(self_ensemble), tile_size=tile_size,
             overlap=self.tile_overlap_, random_state=random_state)
         return self._restored(out, stack, arr)
 
@@ -703,8 +717,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def calibrate_denoising(self, images, noise_sigmas=None,
                             prior_weights=None, prior_scales=None, *,
-                            method="fista", max_iter=None, search="local",
-                            random_state=0):
+                            method="fista", max_iter=None, self_ensemble=1,
+                            search="local", random_state=0):
         """Choose the prior weight and scale of :meth:`denoise` per noise level.
 
         A prior learned by score matching is not tuned for any noise level.
@@ -730,11 +744,13 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             to 2, evenly spaced in log (ratio :math:`20^{1/6}`).
         prior_scales : sequence of float, default=None
             Candidate scales, in increasing order; None: 0.5, 0.7, 1, 1.5, 2,
-            2.5, 3.5, 5, 7, 10, 14, 20.
+            2.5, 3.5, 5, 7, 10, 14, 20, 28, 40.
         method : {'fista', 'lbfgs', 'paper'}, default='fista'
             The method of :meth:`denoise` to calibrate for.
         max_iter : int, default=None
             Its iterations (None: its default).
+        self_ensemble : {1, 2, 4, 8}, default=1
+            The self-ensemble of :meth:`denoise` to calibrate for.
         search : {'local', 'grid'}, default='local'
             'grid' tries every pair.  'local' climbs the grid of pairs from
             the best pair of the previous noise level (the middle of the grid
@@ -750,6 +766,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         check_is_fitted(self)
         max_iter = self._restoration_args(max_iter, None)[0]
+        self_ensemble = _check_ensemble(self_ensemble)
         if search not in ("local", "grid"):
             raise ValueError(f"search must be 'local' or 'grid', got "
                              f"{search!r}.")
@@ -770,7 +787,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             prior_weights = 2.0 * 20.0 ** (-np.arange(8, -1, -1) / 6)
         if prior_scales is None:
             prior_scales = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0, 10.0,
-                            14.0, 20.0)
+                            14.0, 20.0, 28.0, 40.0)
         weights = [self._calibrated(float(w), 1.0, 1, "prior_weights")
                    for w in prior_weights]
         scales = [self._calibrated(float(s), 1.0, 2, "prior_scales")
@@ -787,6 +804,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                     out = posterior.denoise(prior, noisy, sigma, method=method,
                                             prior_weight=weights[i],
                                             max_iter=max_iter,
+                                            self_ensemble=self_ensemble,
                                             overlap=self.tile_overlap_)
                 return np.mean([psnr(x, y) for x, y in zip(clean, out)])
 
@@ -832,8 +850,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             (standard deviation ``factor / 2``), as in the paper; 'bicubic':
             cubic spline upscaling aligned with the block grid.
         tile_size : int or None, default=256
-            Largest side of a tile, in low-resolution pixels (see
-            :meth:`denoise`).
+            Largest side of a tile of the output (see :meth:`denoise`).
 
         Returns
         -------
@@ -864,7 +881,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                              "pixels.")
         stack = check_unit_range(to_float(arr), "image")
         stack = stack[None] if arr.ndim == 2 else stack
+        # tiles and their overlap in low-resolution pixels, so that a tile
+        # of the output is at most tile_size pixels a side
         overlap = -(-self.tile_overlap_ // factor)
+        if tile_size is not None:
+            tile_size = max(1, tile_size // factor)
         if step is None:
             first = 1.0 / (weight * self.prior_lipschitz())
             step = (first, first / 40)
@@ -886,7 +907,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         l1 = np.abs(self.pixel_filters_).sum(axis=(1, 2))
         return float(np.sum(self.expert_weights_ * self.c ** 2 * l1 ** 2))
 
-    def inpaint(self, image, mask, *, max_iter=300, tile_size=256):
+    def inpaint(self, image, mask, *, max_iter=300, start="mean",
+                tile_size=256):
         """Fill the pixels where ``mask`` is True by maximising the prior.
 
         The other pixels stay fixed; the missing ones start at the mean of the
@@ -900,6 +922,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         mask : array-like of bool, shape of ``image``
             True where a pixel is missing.
         max_iter : int, default=300
+        start : {'mean', 'biharmonic'}, default='mean'
+            The missing pixels' first values: the mean of the known ones, or
+            the smoothest (biharmonic) fill
+            (:func:`sksm.posterior.biharmonic_fill`).
         tile_size : int or None, default=256
             See :meth:`denoise`.
 
@@ -923,8 +949,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                              "to start from.")
         if not mask.any():
             return arr.copy()
+        if start not in ("mean", "biharmonic"):
+            raise ValueError(f"start must be 'mean' or 'biharmonic', got "
+                             f"{start!r}.")
         out = posterior.inpaint(self._restoration_prior(), list(stack),
-                                list(masks), max_iter=max_iter,
+                                list(masks), max_iter=max_iter, start=start,
                                 tile_size=tile_size,
                                 overlap=self.tile_overlap_)
         return self._restored(out, stack, arr)

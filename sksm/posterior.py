@@ -34,7 +34,8 @@ from ._parallel import banded_grad_energy, blas_threads, single_threaded_blas
 from .optim import lbfgs
 from .sampling import run_mcmc
 
-__all__ = ["ImagePrior", "denoise", "inpaint", "super_resolve", "tiles"]
+__all__ = ["ImagePrior", "biharmonic_fill", "denoise", "inpaint",
+           "super_resolve", "tiles"]
 
 
 class ImagePrior:
@@ -220,8 +221,8 @@ def _core_in(window, core, factor=1):
 # Denoising
 # ---------------------------------------------------------------------- #
 def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
-            max_iter=None, tol=1e-9, tile_size=256, overlap=16,
-            random_state=None, n_threads=None):
+            max_iter=None, tol=1e-9, self_ensemble=1, tile_size=256,
+            overlap=16, random_state=None, n_threads=None):
     r"""Restore images observed with additive white Gaussian noise.
 
     Each image is extended by the prior's margin on every side (reflected),
@@ -255,6 +256,11 @@ def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
     max_iter : int, default=None
     tol : float, default=1e-9
         L-BFGS tolerance on the relative decrease and on the gradient.
+    self_ensemble : {1, 2, 4, 8}, default=1
+        Average the estimates of this many mirrored and turned copies of
+        every tile (the geometric self-ensemble of Timofte, Rothe & Van Gool
+        2016), at as many times the cost: the prior's filters are not
+        symmetric, so the estimates differ and their mean has less error.
     tile_size, overlap : int
         See :func:`tiles`; None for ``tile_size`` solves each image whole.
     random_state : int, RandomState instance or None, default=None
@@ -266,7 +272,6 @@ def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
     -------
     denoised : list of float64 ndarray, one per image
     """
-    inv_var = 1.0 / sigma ** 2
     pad = prior.margin
     jobs = _jobs(images, tile_size, overlap)
     if method == "mmse":
@@ -275,36 +280,65 @@ def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
 
     def solve(k, image, window, core, n_inner):
         y, inside = _extended_window(image, window, pad)
-
-        def posterior(x):
-            E, d = prior.energy_grad(x, n_inner)
-            r = np.where(inside, x - y, 0.0)
-            return (prior_weight * E
-                    + 0.5 * inv_var * np.einsum("nij,nij->n", r, r),
-                    prior_weight * d + inv_var * r)
-
-        x = y[None]
-        if method == "fista":
-            x = _fista(prior, x, y, inside, sigma, prior_weight,
-                       max_iter or 30, n_inner)
-        elif method == "paper":
-            for step in np.geomspace(2e-2, 5e-4, max_iter or 300):
-                x = x - step * sigma ** 2 * posterior(x)[1]
-        else:
-            n_iter = (max_iter or 30) if method == "lbfgs" else 30
-            x = _lbfgs(posterior, x, n_iter, tol)
-            if method == "mmse":
-                n_steps = max_iter or 200
-                x = run_mcmc(posterior, x, method="mala",
-                             n_steps=n_steps - n_steps // 2,
-                             n_warmup=n_steps // 2, keep_samples=False,
-                             random_state=int(
-                                 streams[k].generate_state(1)[0])).mean
-        inner = _core_in(window, core)
-        return x[0, pad:-pad or None, pad:-pad or None][inner]
+        seeds = (streams[k].spawn(self_ensemble) if method == "mmse"
+                 else [None] * self_ensemble)
+        x = np.mean([_undo_dihedral(_denoise_window(
+            prior, _dihedral(y, t), _dihedral(inside, t), sigma, method,
+            prior_weight, max_iter, tol, n_inner, seeds[t]), t)
+            for t in range(self_ensemble)], axis=0)
+        return x[pad:-pad or None, pad:-pad or None][_core_in(window, core)]
 
     out = [np.empty(image.shape) for image in images]
     return _solve_tiles(images, out, jobs, solve, n_threads)
+
+
+#: The eight symmetries of the square as (quarter turns, mirrored), in the
+#: order ``self_ensemble`` takes them: 2 adds the mirror image, 4 the two
+#: half turns, 8 the quarter turns.
+_DIHEDRAL = ((0, False), (0, True), (2, False), (2, True),
+             (1, False), (1, True), (3, False), (3, True))
+
+
+def _dihedral(x, t):
+    turns, mirrored = _DIHEDRAL[t]
+    return np.rot90(x[:, ::-1] if mirrored else x, turns)
+
+
+def _undo_dihedral(x, t):
+    turns, mirrored = _DIHEDRAL[t]
+    x = np.rot90(x, -turns)
+    return x[:, ::-1] if mirrored else x
+
+
+def _denoise_window(prior, y, inside, sigma, method, prior_weight, max_iter,
+                    tol, n_threads, seed):
+    """Solve one extended window ``y`` (data where ``inside``) by ``method``."""
+    inv_var = 1.0 / sigma ** 2
+
+    def posterior(x):
+        E, d = prior.energy_grad(x, n_threads)
+        r = np.where(inside, x - y, 0.0)
+        return (prior_weight * E
+                + 0.5 * inv_var * np.einsum("nij,nij->n", r, r),
+                prior_weight * d + inv_var * r)
+
+    x = np.ascontiguousarray(y)[None]
+    if method == "fista":
+        x = _fista(prior, x, y, inside, sigma, prior_weight, max_iter or 30,
+                   n_threads)
+    elif method == "paper":
+        for step in np.geomspace(2e-2, 5e-4, max_iter or 300):
+            x = x - step * sigma ** 2 * posterior(x)[1]
+    else:
+        n_iter = (max_iter or 30) if method == "lbfgs" else 30
+        x = _lbfgs(posterior, x, n_iter, tol)
+        if method == "mmse":
+            n_steps = max_iter or 200
+            x = run_mcmc(posterior, x, method="mala",
+                         n_steps=n_steps - n_steps // 2,
+                         n_warmup=n_steps // 2, keep_samples=False,
+                         random_state=int(seed.generate_state(1)[0])).mean
+    return x[0]
 
 
 def _fista(prior, x, y, inside, sigma, prior_weight, n_iter, n_threads):
@@ -412,14 +446,14 @@ def super_resolve(prior, images, factor, *, n_iter=200, step=None,
 # ---------------------------------------------------------------------- #
 # Inpainting
 # ---------------------------------------------------------------------- #
-def inpaint(prior, images, masks, *, max_iter=300, tile_size=256, overlap=16,
-            n_threads=None):
-    """Fill the pixels where a mask is True by minimising the prior energy.
+def inpaint(prior, images, masks, *, max_iter=300, start="mean",
+            tile_size=256, overlap=16, n_threads=None):
+    r"""Fill the pixels where a mask is True by minimising the prior energy.
 
-    The other pixels stay fixed; the missing ones start at the mean of the
-    image's known pixels and are found by L-BFGS-B, bounded by the range of
-    the known pixels (without a data term, the heavy-tailed experts would
-    make a few huge responses cheap).
+    The other pixels stay fixed; the missing ones start at ``start`` and are
+    found by L-BFGS-B, bounded by the range of the known pixels (without a
+    data term, the heavy-tailed experts would make a few huge responses
+    cheap).
 
     Parameters
     ----------
@@ -428,6 +462,11 @@ def inpaint(prior, images, masks, *, max_iter=300, tile_size=256, overlap=16,
     masks : list of bool ndarray of the same shapes
         True where a pixel is missing; every image has a known pixel.
     max_iter : int, default=300
+    start : {'mean', 'biharmonic'}, default='mean'
+        The missing pixels' first values: the mean of the image's known
+        pixels, or the smoothest fill, which solves the biharmonic equation
+        :math:`\Delta^2 x = 0` on them with the known pixels as boundary
+        values (:func:`biharmonic_fill`, per tile).
     tile_size, overlap : int
         See :func:`tiles`.
     n_threads : int, default=None
@@ -448,7 +487,10 @@ def inpaint(prior, images, masks, *, max_iter=300, tile_size=256, overlap=16,
         mask = masks[i][window]
         fill, low, high = stats[i]
         x = image[window].astype(np.float64)
-        x[mask] = fill
+        if start == "biharmonic":
+            x = np.clip(biharmonic_fill(x, mask), low, high)
+        else:
+            x[mask] = fill
 
         def fun(values):
             x[mask] = values
@@ -465,3 +507,53 @@ def inpaint(prior, images, masks, *, max_iter=300, tile_size=256, overlap=16,
 
     out = [image.astype(np.float64) for image in images]
     return _solve_tiles(images, out, jobs, solve, n_threads)
+
+
+def _laplacian(shape):
+    """The 5-point Laplacian with mirrored (Neumann) edges, sparse CSR."""
+    from scipy import sparse
+
+    def second_difference(n):
+        if n == 1:
+            return sparse.csr_matrix((1, 1))
+        d = sparse.diags([np.ones(n - 1), -2 * np.ones(n), np.ones(n - 1)],
+                         [-1, 0, 1], format="lil")
+        d[0, 0] = d[n - 1, n - 1] = -1
+        return d.tocsr()
+
+    height, width = shape
+    return (sparse.kron(second_difference(height), sparse.identity(width))
+            + sparse.kron(sparse.identity(height), second_difference(width))
+            ).tocsr()
+
+
+def biharmonic_fill(image, mask):
+    r"""The smoothest fill of the pixels where ``mask`` is True.
+
+    Solves :math:`(\Delta^2 x)_p = 0` at every missing pixel ``p``, the
+    known pixels fixed, with the 5-point Laplacian and mirrored edges: the
+    fill that minimises :math:`\lVert \Delta x \rVert^2`, as
+    ``skimage.restoration.inpaint_biharmonic`` computes it.
+
+    Parameters
+    ----------
+    image : ndarray of shape (height, width)
+    mask : bool ndarray of the same shape
+        True where a pixel is missing; some pixel is known.
+
+    Returns
+    -------
+    filled : float64 ndarray of the same shape
+    """
+    from scipy.sparse.linalg import spsolve
+
+    x = np.asarray(image, dtype=np.float64).copy()
+    missing = mask.ravel()
+    if not missing.any():
+        return x
+    laplacian = _laplacian(x.shape)
+    system = (laplacian.T @ laplacian).tocsr()
+    unknown = system[missing][:, missing].tocsc()
+    rhs = -system[missing][:, ~missing] @ x.ravel()[~missing]
+    x.ravel()[missing] = spsolve(unknown, rhs)
+    return x

@@ -93,7 +93,8 @@ def _image_from(stack, arr, axis, data_range):
 
 def denoise(image, sigma=None, *, model=None, channel_axis=None,
             data_range=None, method="fista", max_num_iter=None, rng=None,
-            prior_weight="auto", prior_scale="auto", tile_size=256):
+            prior_weight="auto", prior_scale="auto", self_ensemble=1,
+            tile_size=256):
     """Remove additive white Gaussian noise under the prior.
 
     Parameters
@@ -120,6 +121,9 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
         Seeds the sampler of ``method='mmse'``.
     prior_weight, prior_scale : float or 'auto', default='auto'
         See :meth:`FieldsOfExperts.denoise`.
+    self_ensemble : {1, 2, 4, 8}, default=1
+        Average the restorations of this many mirrored and turned copies,
+        at as many times the cost (see :meth:`FieldsOfExperts.denoise`).
     tile_size : int or None, default=256
         Largest side of the tiles the image is restored in; None: whole.
 
@@ -164,7 +168,8 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     max_num_iter = _iterations(max_num_iter)
     out = model.denoise(stack, sigma, method=method, max_iter=max_num_iter,
                         random_state=rng, prior_weight=prior_weight,
-                        prior_scale=prior_scale, tile_size=tile_size)
+                        prior_scale=prior_scale, self_ensemble=self_ensemble,
+                        tile_size=tile_size)
     return _image_from(out, arr, axis, data_range)
 
 
@@ -187,7 +192,7 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     step, prior_weight, start
         See :meth:`FieldsOfExperts.super_resolve`.
     tile_size : int or None, default=256
-        In low-resolution pixels.
+        Largest side of a tile of the output.
 
     Returns
     -------
@@ -204,7 +209,7 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
 
 
 def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
-            max_num_iter=300, tile_size=256):
+            max_num_iter=300, start="mean", tile_size=256):
     """Fill the pixels where ``mask`` is True by maximising the prior.
 
     Parameters
@@ -218,6 +223,8 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     data_range : float, default=None
         See :func:`denoise`.
     max_num_iter : int, default=300
+    start : {'mean', 'biharmonic'}, default='mean'
+        See :meth:`FieldsOfExperts.inpaint`.
     tile_size : int or None, default=256
 
     Returns
@@ -230,6 +237,6 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     masks = np.broadcast_to(mask, stack.shape) if mask.shape == \
         stack.shape[1:] else mask
     max_num_iter = _iterations(max_num_iter)
-    out = model.inpaint(stack, masks, max_iter=max_num_iter,
+    out = model.inpaint(stack, masks, max_iter=max_num_iter, start=start,
                         tile_size=tile_size)
     return _image_from(out, arr, axis, data_range)

@@ -114,3 +114,61 @@ def test_tiled_inpainting_keeps_known_pixels_and_fills_small_holes(model,
     start = photo.copy()
     start[mask] = photo[~mask].mean()
     assert psnr(photo, filled) > psnr(photo, start) + 10
+
+
+def test_self_ensemble_averages_the_mirrored_and_turned_estimates(model,
+                                                                  photo):
+    sigma = 15 / 255
+    noisy = add_noise(photo[:50, :70], sigma, random_state=0)
+    views = [noisy, noisy[:, ::-1], np.rot90(noisy, 2),
+             np.rot90(noisy[:, ::-1], 2)]
+    undo = [lambda x: x, lambda x: x[:, ::-1], lambda x: np.rot90(x, -2),
+            lambda x: np.rot90(x, -2)[:, ::-1]]
+    by_hand = np.mean([u(model.denoise(np.ascontiguousarray(v), sigma))
+                       for v, u in zip(views, undo)], axis=0)
+    np.testing.assert_allclose(model.denoise(noisy, sigma, self_ensemble=4),
+                               by_hand, rtol=0, atol=1e-5)
+    eight = model.denoise(noisy, sigma, self_ensemble=8)
+    tiled = model.denoise(noisy, sigma, self_ensemble=8, tile_size=24)
+    assert np.abs(eight - tiled).max() < 1 / 255
+    with pytest.raises(ValueError, match="self_ensemble"):
+        model.denoise(noisy, sigma, self_ensemble=3)
+
+
+def test_biharmonic_fill_known_answers():
+    from sksm.posterior import biharmonic_fill
+
+    rows, cols = np.mgrid[:30, :40] / 40.0
+    mask = np.zeros((30, 40), bool)
+    mask[10:20, 10:30] = True
+    # a plane is biharmonic: the fill of a hole inside restores it exactly
+    plane = 0.2 + 0.5 * cols + 0.3 * rows
+    np.testing.assert_allclose(biharmonic_fill(plane, mask), plane,
+                               atol=1e-12)
+    mask[0, :5] = True  # and one on the edge (mirrored there)
+    # the fill minimises |Laplacian x|^2: any change of the missing pixels
+    # raises it
+    from sksm.posterior import _laplacian
+
+    rng = np.random.RandomState(0)
+    image = rng.rand(30, 40)
+    filled = biharmonic_fill(image, mask)
+    np.testing.assert_array_equal(filled[~mask], image[~mask])
+    L = _laplacian(image.shape)
+
+    def roughness(x):
+        return float(np.sum((L @ x.ravel()) ** 2))
+
+    for _ in range(3):
+        other = filled.copy()
+        other[mask] += 1e-3 * rng.standard_normal(mask.sum())
+        assert roughness(other) > roughness(filled)
+
+
+def test_inpainting_from_the_biharmonic_fill(model, photo):
+    mask = np.zeros(photo.shape, bool)
+    mask[40:60, 30:110] = True
+    filled = model.inpaint(photo, mask, start="biharmonic", max_iter=50)
+    np.testing.assert_array_equal(filled[~mask], photo[~mask])
+    with pytest.raises(ValueError, match="start"):
+        model.inpaint(photo, mask, start="zeros")
