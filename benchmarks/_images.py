@@ -1,8 +1,8 @@
 """The images of the benchmarks and of the pretrained prior, in one place,
 split into training, calibration and held-out sets of every kind.
 
-Photographs of eight kinds come from packages: scikit-learn's two sample
-images, the photographs that ship inside scikit-image, matplotlib's
+Photographs of eight kinds come from packages: scikit-learn's china.jpg,
+the photographs that ship inside scikit-image, matplotlib's
 grace_hopper.jpg, and the photographs among Debian's desktop backgrounds
 (``mate-backgrounds``, its nature set, and ``plasma-workspace-wallpapers``;
 both GPL-2+, see their copyright files; the illustrations are left out).
@@ -54,8 +54,8 @@ CATALOGUE = {
     "summer_1am": ("landscapes", "plasma", "summer_1am"),
     "forest_path": ("landscapes", "plasma", "Path"),
     "kite_sky": ("landscapes", "plasma", "Kite"),
-    # close-ups
-    "flower": ("close-ups", "sklearn", "flower.jpg"),
+    # close-ups (scikit-learn's flower.jpg is in no set: the demo and the
+    # tests use it as a photograph the pretrained prior never saw)
     "aqua": ("close-ups", "mate", "nature/Aqua.jpg"),
     "blinds": ("close-ups", "mate", "nature/Blinds.jpg"),
     "fresh_flower": ("close-ups", "mate", "nature/FreshFlower.jpg"),

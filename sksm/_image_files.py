@@ -346,14 +346,16 @@ def write_image(path, image, *, all_frames=False):
     if fmt != "TIFF" and arr.dtype.kind == "f":
         frames = [np.rint(np.clip(f, 0, 1) * 255).astype(np.uint8)
                   for f in frames]
+    # the encoders want C-contiguous pixels (a moved channel axis is not)
+    frames = [np.ascontiguousarray(f) for f in frames]
     dtype = frames[0].dtype
     check_output_path(path, (dtype, kind), n_frames=len(frames))
     if kind == "colour" and (dtype == np.uint16 or dtype.kind == "f"):
         if fmt == "TIFF":
             import tifffile
 
-            tifffile.imwrite(path, np.stack(frames) if all_frames else arr,
-                             photometric="rgb")
+            tifffile.imwrite(path, np.stack(frames) if all_frames
+                             else frames[0], photometric="rgb")
         else:
             import imagecodecs
 

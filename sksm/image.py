@@ -133,8 +133,9 @@ def restore_dtype(result, like, data_range=None):
     """Return ``result`` (floats on the [0, 1] scale) in the dtype of ``like``.
 
     The inverse of :func:`to_float`: multiplied by ``data_range`` if given;
-    integer outputs are rounded and clipped to their dtype's range, boolean
-    ones thresholded at 1/2; float inputs get their float dtype back.
+    integer outputs are rounded and clipped to their dtype's range (with
+    ``data_range``, to 0 ... ``data_range``), boolean ones thresholded at
+    1/2; float inputs get their float dtype back.
     """
     dtype = np.asarray(like).dtype
     if data_range is not None:
@@ -148,7 +149,10 @@ def restore_dtype(result, like, data_range=None):
         if data_range is None:
             scaled *= info.max
         np.rint(scaled, out=scaled)
-        np.clip(scaled, info.min, info.max, out=scaled)
+        low, high = info.min, info.max
+        if data_range is not None:  # the white level bounds the range
+            low, high = max(low, 0), min(high, data_range)
+        np.clip(scaled, low, high, out=scaled)
         return scaled.astype(dtype)
     return result.astype(dtype if dtype.kind == "f" else np.float64,
                          copy=False)

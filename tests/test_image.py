@@ -157,7 +157,9 @@ def test_16_bit_colour_round_trips(tmp_path, suffix):
     pytest.importorskip("tifffile")
     pytest.importorskip("imagecodecs")
     rng = np.random.RandomState(0)
-    image = (rng.rand(9, 11, 3) * 65535).astype(np.uint16)
+    # channels first, then moved last: not C-contiguous, as restoration
+    # returns them
+    image = np.moveaxis((rng.rand(3, 9, 11) * 65535).astype(np.uint16), 0, -1)
     write_image(tmp_path / f"deep{suffix}", image)
     back = read_image(tmp_path / f"deep{suffix}")
     assert back.dtype == np.uint16
