@@ -555,7 +555,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         return 4 * self.reach_
 
-    def _image_prior(self, energy):
+    def _image_prior(self, energy, lipschitz=None):
         """The energy as an :class:`~sksm.posterior.ImagePrior` on pixels:
         whitening (if any) before it, its adjoint after."""
         kernel = self._kernel()
@@ -571,7 +571,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
         return ImagePrior(energy.network, energy.size, preprocess=preprocess,
                           adjoint=adjoint, margin=self._margin(),
-                          dtype=energy.filters.dtype)
+                          lipschitz=lipschitz, dtype=energy.filters.dtype)
 
     def _restoration_prior(self, scale=1.0):
         """The prior as :mod:`sksm.posterior` takes it, filters times ``scale``.
@@ -580,12 +580,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         0.01 dB as float64, at a fifth of the time) and leaves out the mean
         term, which the data fix in every restoration.
         """
-        prior = self._image_prior(FieldOfExperts(
-            (self._raw_filters() * scale).astype(np.float32),
-            np.log(self.expert_weights_).astype(np.float32), self.c,
-            unit_norm=False))
-        prior.lipschitz = scale ** 2 * self._curvature_bound()
-        return prior
+        return self._image_prior(
+            FieldOfExperts((self._raw_filters() * scale).astype(np.float32),
+                           np.log(self.expert_weights_).astype(np.float32),
+                           self.c, unit_norm=False),
+            lipschitz=scale ** 2 * self._curvature_bound())
 
     def _curvature_bound(self):
         r"""The largest curvature of the prior energy, a tight bound.
@@ -943,15 +942,15 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         max_iter, tile_size = self._restoration_args(max_iter, tile_size)
         stack, arr = self._as_stack(image, "image", restoration=True)
         mask = check_mask(mask, arr.shape, "True = missing", "image")
+        if start not in ("mean", "biharmonic"):
+            raise ValueError(f"start must be 'mean' or 'biharmonic', got "
+                             f"{start!r}.")
         masks = mask[None] if arr.ndim == 2 else mask
         if any(m.all() for m in masks):
             raise ValueError("mask covers every pixel of an image: nothing "
                              "to start from.")
         if not mask.any():
             return arr.copy()
-        if start not in ("mean", "biharmonic"):
-            raise ValueError(f"start must be 'mean' or 'biharmonic', got "
-                             f"{start!r}.")
         out = posterior.inpaint(self._restoration_prior(), list(stack),
                                 list(masks), max_iter=max_iter, start=start,
                                 tile_size=tile_size,

@@ -138,22 +138,21 @@ def restore_dtype(result, like, data_range=None):
     1/2; float inputs get their float dtype back.
     """
     dtype = np.asarray(like).dtype
+    if dtype.kind in "ui":
+        info = np.iinfo(dtype)
+        low, high = info.min, info.max
+        if data_range is not None:  # the white level bounds the range
+            low, high = max(low, 0), min(high, data_range)
+        # one fresh float64 array, rounded and clipped in place
+        scaled = np.multiply(result, info.max if data_range is None
+                             else data_range, dtype=np.float64)
+        np.rint(scaled, out=scaled)
+        np.clip(scaled, low, high, out=scaled)
+        return scaled.astype(dtype)
     if data_range is not None:
         result = result * data_range
     if dtype == bool:
         return result >= 0.5
-    if dtype.kind in "ui":
-        info = np.iinfo(dtype)
-        scaled = np.array(result, dtype=np.float64) if data_range is None \
-            else result
-        if data_range is None:
-            scaled *= info.max
-        np.rint(scaled, out=scaled)
-        low, high = info.min, info.max
-        if data_range is not None:  # the white level bounds the range
-            low, high = max(low, 0), min(high, data_range)
-        np.clip(scaled, low, high, out=scaled)
-        return scaled.astype(dtype)
     return result.astype(dtype if dtype.kind == "f" else np.float64,
                          copy=False)
 

@@ -135,12 +135,12 @@ def tiles(shape, tile_size, overlap):
     return out
 
 
-def _reflect_index(start, stop, length):
-    """Indices ``start..stop-1`` reflected into ``[0, length)``.
+def _reflect_index(indices, length):
+    """``indices`` reflected into ``[0, length)``.
 
     As ``numpy.pad``'s 'reflect' mode: the edge pixel is not repeated.
     """
-    idx = np.abs(np.arange(start, stop))
+    idx = np.abs(indices)
     period = 2 * (length - 1)
     if period == 0:
         return np.zeros_like(idx)
@@ -157,10 +157,10 @@ def _extended_window(image, window, pad):
     height, width = image.shape
     r = np.arange(rows.start - pad, rows.stop + pad)
     c = np.arange(cols.start - pad, cols.stop + pad)
-    pixels = image[np.ix_(_reflect_index(r[0], r[-1] + 1, height),
-                          _reflect_index(c[0], c[-1] + 1, width))]
+    pixels = image[np.ix_(_reflect_index(r, height),
+                          _reflect_index(c, width))]
     inside = ((r >= 0) & (r < height))[:, None] & ((c >= 0) & (c < width))
-    return pixels.astype(np.float64), inside
+    return pixels.astype(np.float64, copy=False), inside
 
 
 def _solve_tiles(images, out, jobs, solve, n_threads=None):
@@ -552,8 +552,8 @@ def biharmonic_fill(image, mask):
     if not missing.any():
         return x
     laplacian = _laplacian(x.shape)
-    system = (laplacian.T @ laplacian).tocsr()
-    unknown = system[missing][:, missing].tocsc()
-    rhs = -system[missing][:, ~missing] @ x.ravel()[~missing]
+    rows = (laplacian.T @ laplacian).tocsr()[missing]
+    unknown = rows[:, missing].tocsc()
+    rhs = -rows[:, ~missing] @ x.ravel()[~missing]
     x.ravel()[missing] = spsolve(unknown, rhs)
     return x
