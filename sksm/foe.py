@@ -820,34 +820,47 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.denoise_calibration_ = np.array(table)
         return self
 
-    def super_resolve(self, image, factor=2, *, n_iter=200, step=None,
-                      prior_weight=1.0, start="paper", tile_size=256):
+    def super_resolve(self, image, factor=2, *, n_iter="auto", max_iter=200,
+                      step=None, prior_weight=1.0, start="bicubic",
+                      tile_size=256):
         """Upscale images whose pixels are block means (paper section 4.3).
 
         The low-resolution image is taken to be the ``factor`` x ``factor``
         block mean of the unknown original.  Start from an upscaling (see
         ``start``), then alternate ``n_iter`` times (1) a step down the prior
         energy, ``x <- x - step * dE/dx`` with the step annealed
-        geometrically, and (2) a projection that restores every block's mean
-        exactly (:func:`sksm.posterior.super_resolve`).
+        geometrically over ``max_iter`` steps, and (2) a projection that
+        restores every block's mean exactly
+        (:func:`sksm.posterior.super_resolve`).  ``n_iter=max_iter=200``
+        with ``start='paper'`` is the paper's procedure.
 
         Parameters
         ----------
         image : array-like of shape (height, width) or (n, height, width)
             Integer images are read as [0, 1] and returned in their dtype.
         factor : int, default=2
-        n_iter : int, default=200
+        n_iter : int or 'auto', default='auto'
+            Steps to run, from 0 (the projected start) to ``max_iter``.
+            'auto': chosen for each image from the image itself, by running
+            the procedure on the image's own block means and keeping a
+            fraction (:data:`sksm.posterior.AUTO_FRACTION`) of the number of
+            steps that restores the image best; costs about a quarter of
+            ``max_iter`` steps on the image.
+        max_iter : int, default=200
+            Length of the annealing schedule of the step.
         step : tuple of (float, float), default=None
-            First and last step sizes.  None: from ``1 / L`` to ``1 / (40 L)``
-            (the paper's ratio, 2e-2 to 5e-4), where ``L`` bounds the
-            curvature of the prior (:meth:`prior_lipschitz`), so that the
-            schedule does not depend on the scale of the learned energy; the
-            paper's absolute steps overshoot on energies steeper than its own.
+            First and last step sizes.  None: from ``1 / (w L)`` to
+            ``1 / (40 w L)`` (the paper's ratio, 2e-2 to 5e-4), where ``L``
+            is the largest curvature of the prior energy (computed from the
+            filters' frequency responses), so that the schedule does not
+            depend on the scale of the learned energy; the paper's absolute
+            steps overshoot on energies steeper than its own.
         prior_weight : float, default=1.0
-        start : {'paper', 'bicubic'}, default='paper'
+        start : {'bicubic', 'paper'}, default='bicubic'
+            'bicubic': cubic spline upscaling aligned with the block grid
+            (with the projection, the bicubic + back-projection baseline);
             'paper': linear upscaling followed by a Gaussian low-pass filter
-            (standard deviation ``factor / 2``), as in the paper; 'bicubic':
-            cubic spline upscaling aligned with the block grid.
+            (standard deviation ``factor / 2``), as in the paper.
         tile_size : int or None, default=256
             Largest side of a tile of the output (see :meth:`denoise`).
 
@@ -867,10 +880,19 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 or not isinstance(factor, Integral) or factor < 2):
             raise ValueError(f"factor must be an integer >= 2, got "
                              f"{factor!r}.")
-        if start not in ("paper", "bicubic"):
-            raise ValueError(f"start must be 'paper' or 'bicubic', got "
+        if start not in ("bicubic", "paper"):
+            raise ValueError(f"start must be 'bicubic' or 'paper', got "
                              f"{start!r}.")
-        n_iter, tile_size = self._restoration_args(n_iter, tile_size)
+        max_iter, tile_size = self._restoration_args(max_iter, tile_size)
+        if isinstance(n_iter, str):
+            if n_iter != "auto":
+                raise ValueError(f"n_iter must be 'auto' or an integer, got "
+                                 f"{n_iter!r}.")
+        else:
+            n_iter = check_count(n_iter, "n_iter", minimum=0)
+            if n_iter > max_iter:
+                raise ValueError(f"n_iter must be 'auto' or at most max_iter "
+                                 f"({max_iter}), got {n_iter}.")
         weight = check_positive(prior_weight, "prior_weight")
         arr = check_image(image, "image", ndim=(2, 3))
         if min(arr.shape[-2:]) * factor <= self._margin():
@@ -885,12 +907,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         overlap = -(-self.tile_overlap_ // factor)
         if tile_size is not None:
             tile_size = max(1, tile_size // factor)
-        if step is None:
-            first = 1.0 / (weight * self.prior_lipschitz())
-            step = (first, first / 40)
         out = posterior.super_resolve(
             self._restoration_prior(), list(stack), int(factor),
-            n_iter=n_iter, step=step, prior_weight=weight, start=start,
+            n_iter=n_iter, max_iter=max_iter, step=step, prior_weight=weight,
+            start=start,
             tile_size=tile_size, overlap=overlap)
         return self._restored(out, stack, arr)
 
@@ -906,13 +926,16 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         l1 = np.abs(self.pixel_filters_).sum(axis=(1, 2))
         return float(np.sum(self.expert_weights_ * self.c ** 2 * l1 ** 2))
 
-    def inpaint(self, image, mask, *, max_iter=300, start="mean",
-                tile_size=256):
-        """Fill the pixels where ``mask`` is True by maximising the prior.
+    def inpaint(self, image, mask, *, prior_weight="auto", smoothness=1.0,
+                max_iter=300, tile_size=256):
+        r"""Fill the pixels where ``mask`` is True under the prior.
 
-        The other pixels stay fixed; the missing ones start at the mean of the
-        known ones and are found by L-BFGS on the prior energy, within the
-        range of the known pixels (:func:`sksm.posterior.inpaint`).
+        The other pixels stay fixed; the missing ones minimise
+        :math:`w E(x) + \frac{s}{2} \lVert \Delta x \rVert^2`, the prior
+        energy plus the smoothness term of the biharmonic fill, by L-BFGS-B
+        from the biharmonic fill, within the range of the known pixels
+        (:func:`sksm.posterior.inpaint`).  ``smoothness=0`` is the paper's
+        MAP under the prior alone (section 4.3).
 
         Parameters
         ----------
@@ -920,11 +943,15 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             Integer images are read as [0, 1] and returned in their dtype.
         mask : array-like of bool, shape of ``image``
             True where a pixel is missing.
+        prior_weight : float or 'auto', default='auto'
+            ``w``, at least 0; 0 gives the biharmonic fill.  'auto': chosen
+            for each image from :data:`sksm.posterior.PRIOR_WEIGHTS` by
+            filling known pixels hidden under a shifted copy of the mask
+            (costs about four more fills of up to eight tiles an image).
+        smoothness : float, default=1.0
+            ``s``, at least 0.
         max_iter : int, default=300
-        start : {'mean', 'biharmonic'}, default='mean'
-            The missing pixels' first values: the mean of the known ones, or
-            the smoothest (biharmonic) fill
-            (:func:`sksm.posterior.biharmonic_fill`).
+            L-BFGS-B iterations per tile.
         tile_size : int or None, default=256
             See :meth:`denoise`.
 
@@ -936,15 +963,23 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         ------
         ValueError
             If the mask does not match the image or covers every pixel of an
-            image.
+            image, or if both ``prior_weight`` and ``smoothness`` are 0.
         """
         check_is_fitted(self)
         max_iter, tile_size = self._restoration_args(max_iter, tile_size)
         stack, arr = self._as_stack(image, "image", restoration=True)
         mask = check_mask(mask, arr.shape, "True = missing", "image")
-        if start not in ("mean", "biharmonic"):
-            raise ValueError(f"start must be 'mean' or 'biharmonic', got "
-                             f"{start!r}.")
+        smoothness = check_positive(smoothness, "smoothness", allow_zero=True)
+        if isinstance(prior_weight, str):
+            if prior_weight != "auto":
+                raise ValueError(f"prior_weight must be 'auto' or a number, "
+                                 f"got {prior_weight!r}.")
+        else:
+            prior_weight = check_positive(prior_weight, "prior_weight",
+                                          allow_zero=True)
+            if prior_weight == 0 and smoothness == 0:
+                raise ValueError("prior_weight and smoothness are both 0: "
+                                 "nothing would decide the missing pixels.")
         masks = mask[None] if arr.ndim == 2 else mask
         if any(m.all() for m in masks):
             raise ValueError("mask covers every pixel of an image: nothing "
@@ -952,7 +987,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if not mask.any():
             return arr.copy()
         out = posterior.inpaint(self._restoration_prior(), list(stack),
-                                list(masks), max_iter=max_iter, start=start,
+                                list(masks), prior_weight=prior_weight,
+                                smoothness=smoothness, max_iter=max_iter,
                                 tile_size=tile_size,
                                 overlap=self.tile_overlap_)
         return self._restored(out, stack, arr)

@@ -174,8 +174,8 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
 
 
 def super_resolve(image, factor=2, *, model=None, channel_axis=None,
-                  data_range=None, max_num_iter=200, step=None,
-                  prior_weight=1.0, start="paper", tile_size=256):
+                  data_range=None, n_iter="auto", max_num_iter=200, step=None,
+                  prior_weight=1.0, start="bicubic", tile_size=256):
     """Upscale an image whose pixels are block means (paper section 4.3).
 
     Parameters
@@ -187,8 +187,12 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     channel_axis : int, default=None
     data_range : float, default=None
         See :func:`denoise`.
+    n_iter : int or 'auto', default='auto'
+        Descent steps; 'auto' chooses them for each image from the image
+        itself.  See :meth:`FieldsOfExperts.super_resolve`.
     max_num_iter : int, default=200
-        Descent steps.
+        Length of the annealing schedule of the step (``max_iter`` of
+        :meth:`FieldsOfExperts.super_resolve`).
     step, prior_weight, start
         See :meth:`FieldsOfExperts.super_resolve`.
     tile_size : int or None, default=256
@@ -202,15 +206,21 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     model = _model(model)
     stack, arr, axis = _channels(image, channel_axis, data_range)
     max_num_iter = _iterations(max_num_iter)
-    out = model.super_resolve(stack, factor, n_iter=max_num_iter, step=step,
+    out = model.super_resolve(stack, factor, n_iter=n_iter,
+                              max_iter=max_num_iter, step=step,
                               prior_weight=prior_weight, start=start,
                               tile_size=tile_size)
     return _image_from(out, arr, axis, data_range)
 
 
 def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
-            max_num_iter=300, start="mean", tile_size=256):
-    """Fill the pixels where ``mask`` is True by maximising the prior.
+            prior_weight="auto", smoothness=1.0, max_num_iter=300,
+            tile_size=256):
+    """Fill the pixels where ``mask`` is True under the prior.
+
+    The missing pixels minimise the prior energy plus the smoothness term of
+    the biharmonic fill, with the prior's weight chosen for each image from
+    the image itself (see :meth:`FieldsOfExperts.inpaint`).
 
     Parameters
     ----------
@@ -222,9 +232,11 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     channel_axis : int, default=None
     data_range : float, default=None
         See :func:`denoise`.
-    max_num_iter : int, default=300
-    start : {'mean', 'biharmonic'}, default='mean'
+    prior_weight : float or 'auto', default='auto'
+    smoothness : float, default=1.0
         See :meth:`FieldsOfExperts.inpaint`.
+    max_num_iter : int, default=300
+        L-BFGS-B iterations per tile.
     tile_size : int or None, default=256
 
     Returns
@@ -237,6 +249,7 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     masks = np.broadcast_to(mask, stack.shape) if mask.shape == \
         stack.shape[1:] else mask
     max_num_iter = _iterations(max_num_iter)
-    out = model.inpaint(stack, masks, max_iter=max_num_iter, start=start,
+    out = model.inpaint(stack, masks, prior_weight=prior_weight,
+                        smoothness=smoothness, max_iter=max_num_iter,
                         tile_size=tile_size)
     return _image_from(out, arr, axis, data_range)

@@ -123,18 +123,20 @@ def _check_count(value, name, minimum=1):
     return int(value)
 
 
-def check_positive(value, name, meaning=""):
+def check_positive(value, name, meaning="", *, allow_zero=False):
     """Return ``value`` as a float, or raise a clear error.
 
-    ``meaning``, if given, is added to the message (what the number is).
+    ``meaning``, if given, is added to the message (what the number is);
+    ``allow_zero`` accepts 0 too.
     """
     what = f" ({meaning})" if meaning else ""
+    sign = "non-negative" if allow_zero else "positive"
     if (isinstance(value, (bool, np.bool_))
             or not isinstance(value, (Real, np.floating, np.integer))):
-        raise TypeError(f"{name} must be a positive real number{what}, got "
+        raise TypeError(f"{name} must be a {sign} real number{what}, got "
                         f"{type(value).__name__} {value!r}.")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a positive finite number{what}, got "
+    if not (np.isfinite(value) and (value > 0 or allow_zero and value == 0)):
+        raise ValueError(f"{name} must be a {sign} finite number{what}, got "
                          f"{value!r}.")
     return float(value)
 

@@ -160,6 +160,21 @@ def test_super_resolve_keeps_block_means_and_beats_nearest(trained, photo,
     assert psnr(photo, high) > psnr(photo, nearest)
 
 
+@pytest.mark.parametrize("kwargs, match", [
+    ({"factor": 1}, "factor"),
+    ({"factor": 2.0}, "factor"),
+    ({"n_iter": -1}, "n_iter"),
+    ({"n_iter": "best"}, "n_iter"),
+    ({"n_iter": 50, "max_iter": 20}, "at most max_iter"),
+    ({"max_iter": 0}, "max_iter"),
+    ({"start": "nearest"}, "start"),
+])
+def test_super_resolve_rejects_bad_parameters(trained, kwargs, match):
+    kwargs = {"factor": 2, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        trained.super_resolve(np.zeros((20, 20)), **kwargs)
+
+
 def test_inpaint_fills_only_the_mask(trained, photo):
     mask = np.random.RandomState(0).rand(*photo.shape) < 0.3
     damaged = photo.copy()

@@ -78,6 +78,53 @@ def test_tiled_super_resolution_equals_the_whole_image(model, photo):
     assert np.abs(whole - tiled).max() < 1 / 255
 
 
+def test_tiled_auto_super_resolution_equals_the_whole_image(model, photo):
+    low = photo.reshape(60, 2, 75, 2).mean(axis=(1, 3))
+    whole = model.super_resolve(low, 2, tile_size=None)
+    tiled = model.super_resolve(low, 2, tile_size=48)
+    assert np.abs(whole - tiled).max() < 1 / 255
+
+
+def _bicubic_back_projected(low):
+    from scipy.ndimage import zoom
+
+    up = zoom(low, 2, order=3, mode="reflect", grid_mode=True)
+    means = up.reshape(low.shape[0], 2, low.shape[1], 2).mean(axis=(1, 3))
+    return up + np.kron(low - means, np.ones((2, 2)))
+
+
+def test_super_resolution_without_steps_is_bicubic_back_projection(model,
+                                                                   photo):
+    low = photo.reshape(60, 2, 75, 2).mean(axis=(1, 3))
+    np.testing.assert_allclose(model.super_resolve(low, 2, n_iter=0),
+                               _bicubic_back_projected(low), atol=1e-12)
+
+
+def test_auto_steps_come_from_the_image_own_block_means(model, photo):
+    """'auto' = a third of the steps that best restore the image from its
+    own block means, found by running every step count on them."""
+    from sksm import posterior
+
+    low = photo.reshape(60, 2, 75, 2).mean(axis=(1, 3))
+    prior = model._restoration_prior()
+    # the block means of whole blocks (75 is odd: the last column is left)
+    lowest = low[:, :74].reshape(30, 2, 37, 2).mean(axis=(1, 3))
+    errors = [np.sum((posterior.super_resolve(
+        prior, [lowest], 2, n_iter=n, max_iter=40, tile_size=None)[0]
+        - low[:, :74]) ** 2) for n in range(41)]
+    expected = round(posterior.AUTO_FRACTION * int(np.argmin(errors)))
+    chosen = posterior._self_similar_counts(
+        prior, [low], 2, np.geomspace(1 / prior.lipschitz,
+                                      1 / (40 * prior.lipschitz), 40),
+        1.0, "bicubic", None, 16, 1)
+    assert chosen == [expected]
+    np.testing.assert_allclose(
+        posterior.super_resolve(prior, [low], 2, max_iter=40,
+                                tile_size=None)[0],
+        posterior.super_resolve(prior, [low], 2, n_iter=expected,
+                                max_iter=40, tile_size=None)[0])
+
+
 @pytest.mark.parametrize("method", ["fista", "lbfgs", "mmse"])
 def test_images_of_a_stack_are_independent_problems(model, photo, method):
     sigma = 15 / 255
@@ -165,11 +212,51 @@ def test_biharmonic_fill_known_answers():
         assert roughness(other) > roughness(filled)
 
 
-def test_inpainting_from_the_biharmonic_fill(model, photo):
+def test_inpainting_weights(model, photo):
+    """w = 0 is the biharmonic fill; s = 0 the prior's MAP alone; 'auto'
+    one of the grid's weights, the one that best fills pixels hidden under
+    the shifted mask."""
+    from sksm import posterior
+    from sksm.posterior import PRIOR_WEIGHTS, biharmonic_fill
+
     mask = np.zeros(photo.shape, bool)
     mask[40:60, 30:110] = True
-    filled = model.inpaint(photo, mask, start="biharmonic", max_iter=50)
-    np.testing.assert_array_equal(filled[~mask], photo[~mask])
-    for holes in (mask, np.zeros_like(mask)):  # checked even with no hole
-        with pytest.raises(ValueError, match="start"):
-            model.inpaint(photo, holes, start="zeros")
+    mask[90:96, :] = True
+    lo, hi = photo[~mask].min(), photo[~mask].max()
+    np.testing.assert_allclose(
+        model.inpaint(photo, mask, prior_weight=0),
+        np.clip(biharmonic_fill(photo, mask), lo, hi), atol=1e-12)
+    prior = model._restoration_prior()
+    fills = [posterior.inpaint(prior, [photo], [mask], prior_weight=w,
+                               max_iter=30, tile_size=None)[0]
+             for w in PRIOR_WEIGHTS]
+    auto = posterior.inpaint(prior, [photo], [mask], max_iter=30,
+                             tile_size=None)[0]
+    matches = [np.abs(auto - f).max() < 1e-9 for f in fills]
+    assert sum(matches) == 1
+    # the choice, by hand
+    hidden = ~mask & np.roll(mask, (120 // 2 + 3, 150 // 3 + 5), axis=(0, 1))
+    errors = [np.sum((posterior.inpaint(prior, [photo], [mask | hidden],
+                                        prior_weight=w, max_iter=30,
+                                        tile_size=None)[0] - photo)[hidden]
+                     ** 2) for w in PRIOR_WEIGHTS]
+    assert matches[int(np.argmin(errors))]
+    # the prior alone: the energy of the fill is lower than the
+    # biharmonic fill's
+    alone = model.inpaint(photo, mask, smoothness=0, max_iter=50)
+    np.testing.assert_array_equal(alone[~mask], photo[~mask])
+    assert prior.energy_grad(alone[None])[0][0] < \
+        prior.energy_grad(fills[0][None])[0][0]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"prior_weight": "best"}, ValueError, "prior_weight"),
+    ({"prior_weight": -1.0}, ValueError, "prior_weight"),
+    ({"smoothness": np.inf}, ValueError, "smoothness"),
+    ({"smoothness": "1"}, TypeError, "smoothness"),
+    ({"prior_weight": 0, "smoothness": 0}, ValueError, "both 0"),
+])
+def test_inpaint_rejects_bad_weights(model, photo, kwargs, error, match):
+    for holes in (photo > 0.5, np.zeros(photo.shape, bool)):
+        with pytest.raises(error, match=match):
+            model.inpaint(photo, holes, **kwargs)
