@@ -94,7 +94,7 @@ def main(argv=None):
                   + "".join(f"{v:23.2f}" for v in row)
                   + f"{row[-1] - row[0]:+10.2f}", flush=True)
     print(f"\n{'mean':46}" + "".join(f"{w:>23}" for w in ways))
-    default, base = list(ways)[-1], list(ways)[0]
+    base, *_, default = ways
     for kind in ("random 40%", "scribbles"):
         gain = np.subtract(scores[kind, default], scores[kind, base])
         print(f"{'':34}{kind:12}" + "".join(
