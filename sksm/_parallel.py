@@ -13,33 +13,91 @@ evaluations leave an OpenBLAS worker spinning on a core that the chunk threads
 need (measured: 40% slower fits).
 """
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import threadpoolctl
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["banded_grad_energy", "blas_threads", "map_chunks",
            "single_threaded_blas"]
 
-_controller = None
+# The BLAS limit is process-wide, so the single-threaded sections of all
+# threads share one: the first to enter sets it and remembers the thread
+# count it replaced, the last to leave restores that count, whatever the
+# order in which they enter and leave.
+_lock = threading.Lock()
+_depth = 0  # threads inside single_threaded_blas
+_limiter = None  # threadpoolctl's limit while _depth > 0
+_outer_threads = None  # the thread count the limit replaced
 
 
 def _get_controller():
-    global _controller
-    if _controller is None:
-        _controller = ThreadpoolController()
-    return _controller
+    # A new one each time (about a millisecond): a controller knows only the
+    # libraries loaded when it was made, and SciPy loads its own OpenBLAS.
+    return ThreadpoolController()
 
 
-def blas_threads():
-    """Number of threads BLAS may use now (respects threadpoolctl limits)."""
-    info = _get_controller().select(user_api="blas").info()
+def _take_blas_control():
+    """Let this thread set OpenBLAS's limits.
+
+    threadpoolctl (3.6 and later) lets only one live thread change the
+    limits of a pthreads OpenBLAS and ignores the others; here the first
+    thread in and the last one out may differ, so each takes control under
+    the lock and gives it back.
+    """
+    cls = getattr(threadpoolctl, "OpenBLASController", None)
+    if cls is not None and hasattr(cls, "clear_controlling_thread"):
+        cls.clear_controlling_thread(force=True)
+
+
+def _threads_of(controller):
+    info = controller.select(user_api="blas").info()
     return max([lib["num_threads"] for lib in info] or [1])
 
 
-def single_threaded_blas():
-    """Context manager limiting BLAS to one thread (see the module docstring)."""
-    return _get_controller().limit(limits=1, user_api="blas")
+def blas_threads():
+    """Number of threads BLAS may use (respects threadpoolctl limits).
+
+    Inside :func:`single_threaded_blas` (of any thread), the number it
+    replaced: the number of threads the process may use.
+    """
+    controller = _get_controller()
+    with _lock:
+        if _depth:
+            return _outer_threads
+    return _threads_of(controller)
+
+
+class single_threaded_blas:
+    """Context manager limiting BLAS to one thread (see the module docstring).
+
+    Safe under any interleaving of threads: the limit holds while any thread
+    is inside, and the previous limits come back when the last one leaves.
+    """
+
+    def __enter__(self):
+        global _depth, _limiter, _outer_threads
+        with _lock:
+            if _depth == 0:
+                controller = _get_controller()
+                _outer_threads = _threads_of(controller)
+                _take_blas_control()
+                _limiter = controller.limit(limits=1, user_api="blas")
+            _depth += 1
+        return self
+
+    def __exit__(self, *exc_info):
+        global _depth, _limiter
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _take_blas_control()
+                _limiter.restore_original_limits()
+                _limiter = None
+                _take_blas_control()  # and leave it to no thread
+        return False
 
 
 def map_chunks(network, X, chunk_loss, chunk_size, n_threads=None):

@@ -1,0 +1,93 @@
+"""sksm._parallel: the process-wide BLAS limit under concurrent threads."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from threadpoolctl import ThreadpoolController, threadpool_limits
+
+from sksm import load_pretrained_foe
+from sksm._parallel import blas_threads, single_threaded_blas
+from sksm.image import add_noise
+
+
+def _actual_blas_threads():
+    info = ThreadpoolController().select(user_api="blas").info()
+    return max([lib["num_threads"] for lib in info] or [1])
+
+
+@pytest.fixture
+def two_blas_threads():
+    if not ThreadpoolController().select(user_api="blas").info():
+        pytest.skip("no BLAS library found by threadpoolctl")
+    with threadpool_limits(2, user_api="blas"):
+        if _actual_blas_threads() != 2:
+            pytest.skip("BLAS cannot use two threads here")
+        yield
+
+
+def _run_interleaved(order):
+    """Two threads enter and leave single_threaded_blas in ``order``, a
+    sequence of ('A' | 'B', 'enter' | 'leave'); returns what each saw."""
+    turns = [threading.Event() for _ in range(len(order) + 1)]
+    seen = {}
+
+    def thread(name):
+        context = single_threaded_blas()
+        for k, (who, what) in enumerate(order):
+            if who != name:
+                continue
+            turns[k].wait(timeout=10)
+            if what == "enter":
+                context.__enter__()
+                seen[name, "inside"] = (_actual_blas_threads(),
+                                        blas_threads())
+            else:
+                context.__exit__(None, None, None)
+            turns[k + 1].set()
+
+    threads = [threading.Thread(target=thread, args=(n,)) for n in "AB"]
+    for t in threads:
+        t.start()
+    turns[0].set()
+    for t in threads:
+        t.join(timeout=30)
+    assert turns[-1].is_set(), "the interleaving did not complete"
+    return seen
+
+
+@pytest.mark.parametrize("order", [
+    [("A", "enter"), ("B", "enter"), ("A", "leave"), ("B", "leave")],
+    [("A", "enter"), ("B", "enter"), ("B", "leave"), ("A", "leave")],
+    [("A", "enter"), ("A", "leave"), ("B", "enter"), ("B", "leave")],
+])
+def test_the_blas_limit_survives_any_interleaving(two_blas_threads, order):
+    seen = _run_interleaved(order)
+    for name in "AB":
+        # inside: BLAS is limited to one thread, while pools are still
+        # sized by the process's two
+        assert seen[name, "inside"] == (1, 2)
+    assert _actual_blas_threads() == 2
+    assert blas_threads() == 2
+
+
+def test_nested_limits_restore_the_outer_one(two_blas_threads):
+    with single_threaded_blas():
+        with single_threaded_blas():
+            assert _actual_blas_threads() == 1
+        assert _actual_blas_threads() == 1
+    assert _actual_blas_threads() == 2
+
+
+def test_concurrent_restorations_equal_sequential_ones(two_blas_threads):
+    model = load_pretrained_foe()
+    rng = np.random.RandomState(0)
+    images = [add_noise(rng.rand(64, 80), 0.1, random_state=k)
+              for k in range(4)]
+    alone = [model.denoise(image, 0.1) for image in images]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda im: model.denoise(im, 0.1), images))
+    for a, b in zip(alone, together):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
+    assert _actual_blas_threads() == 2
