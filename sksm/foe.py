@@ -847,7 +847,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             steps that restores the image best; costs about a quarter of
             ``max_iter`` steps on the image.
         max_iter : int, default=200
-            Length of the annealing schedule of the step.
+            Length of the annealing schedule of the step (None: 200).
         step : tuple of (float, float), default=None
             First and last step sizes.  None: from ``1 / (w L)`` to
             ``1 / (40 w L)`` (the paper's ratio, 2e-2 to 5e-4), where ``L``
@@ -884,6 +884,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             raise ValueError(f"start must be 'bicubic' or 'paper', got "
                              f"{start!r}.")
         max_iter, tile_size = self._restoration_args(max_iter, tile_size)
+        max_iter = 200 if max_iter is None else max_iter
         if isinstance(n_iter, str):
             if n_iter != "auto":
                 raise ValueError(f"n_iter must be 'auto' or an integer, got "
@@ -910,8 +911,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         out = posterior.super_resolve(
             self._restoration_prior(), list(stack), int(factor),
             n_iter=n_iter, max_iter=max_iter, step=step, prior_weight=weight,
-            start=start,
-            tile_size=tile_size, overlap=overlap)
+            start=start, tile_size=tile_size, overlap=overlap)
         return self._restored(out, stack, arr)
 
     def prior_lipschitz(self):

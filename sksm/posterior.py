@@ -666,12 +666,11 @@ def _held_out_weights(prior, images, masks, jobs, bounds, smoothness,
         counted_here &= hidden
         counted[k] = counted_here.sum()
         truth = image[window]
-        for j, weight in enumerate(PRIOR_WEIGHTS):
-            if counted[k]:
-                x = _fill_window(prior, truth, mask | hidden, weight,
-                                 smoothness, bounds[i], max_iter, n_inner)
-                errors[k, j] = np.sum((x - truth)[counted_here] ** 2)
-        return image[window][_core_in(window, core)]
+        for j, weight in enumerate(PRIOR_WEIGHTS if counted[k] else ()):
+            x = _fill_window(prior, truth, mask | hidden, weight, smoothness,
+                             bounds[i], max_iter, n_inner)
+            errors[k, j] = np.sum((x - truth)[counted_here] ** 2)
+        return truth[_core_in(window, core)]
 
     scratch = [np.empty(image.shape) for image in images]
     _solve_tiles(images, scratch, trials, solve, n_threads)

@@ -98,6 +98,12 @@ def test_super_resolution_without_steps_is_bicubic_back_projection(model,
     low = photo.reshape(60, 2, 75, 2).mean(axis=(1, 3))
     np.testing.assert_allclose(model.super_resolve(low, 2, n_iter=0),
                                _bicubic_back_projected(low), atol=1e-12)
+    from sksm import restoration  # max_num_iter=None: the default schedule
+
+    np.testing.assert_array_equal(
+        restoration.super_resolve(low, 2, model=model, n_iter=3,
+                                  max_num_iter=None),
+        model.super_resolve(low, 2, n_iter=3))
 
 
 def test_auto_steps_come_from_the_image_own_block_means(model, photo):
