@@ -34,10 +34,19 @@ MAX_EXPERT_WEIGHT = 1e4
 
 
 def check_noise_sigma(noise_sigma):
-    """Return ``noise_sigma`` as a float, or raise a clear error."""
-    return check_positive(noise_sigma, "noise_sigma",
-                          "the standard deviation of the noise, in the units "
-                          "of the data")
+    """Return ``noise_sigma`` as a float, or raise a clear error.
+
+    Its square must be a normal positive float: the posterior divides by it.
+    """
+    sigma = check_positive(noise_sigma, "noise_sigma",
+                           "the standard deviation of the noise, in the units "
+                           "of the data")
+    if not 1e-150 <= sigma <= 1e150:
+        raise ValueError(f"noise_sigma={sigma!r} is out of range: its square "
+                         "must be a normal float (sigma between 1e-150 and "
+                         "1e150); for data with no noise, use the data "
+                         "themselves.")
+    return sigma
 
 
 class BaseEnergyEstimator(SamplingMixin, BaseEstimator):

@@ -39,19 +39,28 @@ class StudentT:
         self.c = float(c)
 
     def value(self, z):
-        """Return ``g(z)``."""
-        return np.log1p(0.5 * (self.c * z) ** 2)
+        """Return ``g(z)``, finite for every finite ``z``."""
+        z = np.asarray(z)
+        with np.errstate(over="ignore"):
+            g = np.log1p(0.5 * (self.c * z) ** 2)
+        if not np.isfinite(g).all():
+            return self._large(z, True, 0)[0]
+        return g
 
     def derivatives(self, z, value=False, order=3):
         """Return ``(g, g', g'', g''')`` at ``z``.
 
         ``g`` is None unless ``value``; derivatives above ``order`` are None.
-        Whole-array operations in the dtype of ``z``, with few temporaries.
+        Whole-array operations in the dtype of ``z``, with few temporaries;
+        responses so large that ``q`` overflows go to :meth:`_large`.
         """
         s = z.dtype.type(self.c * self.c)
-        q = z * z
-        q *= s / 2
+        with np.errstate(over="ignore"):
+            q = z * z
+            q *= s / 2
         q += 1                      # q = 1 + s z^2 / 2
+        if q.size and not np.isfinite(q.max()):  # q >= 1: one reduction
+            return self._large(z, value, order)
         g = np.log(q) if value else None
         r = np.reciprocal(q)        # 1 / q
         g1 = z * r
@@ -70,6 +79,39 @@ class StudentT:
         g3 *= r
         g3 *= s                     # s^2 z (q - 4) / q^3
         return g, g1, g2, g3
+
+    def _large(self, z, value, order):
+        r"""``(g, g', g'', g''')`` by formulas that cannot overflow.
+
+        With :math:`t = c z / \sqrt{2}`, where :math:`|t| > 1`, with
+        :math:`v = 1 / t^2`, :math:`r = 1 / q = v / (1 + v)` and
+        :math:`s r = 2 / (z^2 (1 + v))`: :math:`g = 2 \log|t| + \log(1 + v)`,
+        :math:`g' = 2 / (z (1 + v))`, :math:`g'' = s r (2 r - 1)`,
+        :math:`g''' = z (s r)^2 (1 - 4 r)`; elsewhere the usual formulas.
+        """
+        dtype = z.dtype if z.dtype.kind == "f" else np.dtype(np.float64)
+        z = z.astype(dtype, copy=False)
+        s = self.c * self.c
+        big = np.abs(z) > np.sqrt(2) / self.c  # |t| > 1
+        out = [np.empty_like(z) for _ in range(4)]
+        zs = z[~big]
+        q = 1 + s / 2 * zs * zs
+        out[0][~big] = np.log(q)
+        out[1][~big] = s * zs / q
+        out[2][~big] = s * (2 - q) / q ** 2
+        out[3][~big] = s * s * zs * (q - 4) / q ** 3
+        zb = z[big]
+        v = 2 / s / zb / zb
+        r = v / (1 + v)
+        sr = 2 / zb / zb / (1 + v)
+        out[0][big] = (2 * (np.log(np.abs(zb)) + np.log(self.c / np.sqrt(2)))
+                       + np.log1p(v))
+        out[1][big] = 2 / zb / (1 + v)
+        out[2][big] = sr * (2 * r - 1)
+        out[3][big] = zb * sr * sr * (1 - 4 * r)
+        return (out[0] if value else None, out[1],
+                out[2] if order >= 2 else None,
+                out[3] if order >= 3 else None)
 
     def log_normalizer(self, alpha):
         r"""Return :math:`\log \int \exp(-\alpha g(z))\,dz` for ``alpha > 1/2``.

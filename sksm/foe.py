@@ -38,6 +38,13 @@ def _resolve_image_shape(image_shape, n_features):
     if image_shape is None:
         side = int(round(np.sqrt(n_features)))
         return (side, side) if side * side == n_features else (1, n_features)
+    if (len(image_shape) != 2
+            or not all(isinstance(v, Integral) and not isinstance(v, bool)
+                       and v > 0 for v in image_shape)):
+        raise ValueError(f"image_shape must be (height, width), two positive "
+                         f"integers (grayscale images), got "
+                         f"{tuple(image_shape)!r}; for colour, fit on one "
+                         "channel or on the luminance.")
     height, width = image_shape
     if height * width != n_features:
         raise ValueError(

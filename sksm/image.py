@@ -359,5 +359,10 @@ def psnr(reference, estimate, data_range=1.0):
     if reference.shape != estimate.shape:
         raise ValueError(f"Shapes differ: {reference.shape} and "
                          f"{estimate.shape}.")
+    for name, image in (("reference", reference), ("estimate", estimate)):
+        if not np.isfinite(image).all():
+            bad = int(np.sum(~np.isfinite(image)))
+            raise ValueError(f"psnr: the {name} holds {bad} NaN or infinite "
+                             "pixels; PSNR is defined for finite images only.")
     mse = np.mean((reference.astype(np.float64) - estimate) ** 2)
     return float(10 * np.log10(data_range ** 2 / mse)) if mse > 0 else np.inf

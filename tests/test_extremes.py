@@ -1,0 +1,81 @@
+"""Numerical extremes: finite answers or a clear error (issue 14, part 2)."""
+
+import numpy as np
+import pytest
+
+from sksm import (FieldsOfExperts, RegularizedScoreMatchingPoE,
+                  load_pretrained_foe, restoration)
+from sksm.experts import StudentT
+from sksm.image import psnr
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_student_t_is_finite_for_any_finite_response(dtype):
+    expert = StudentT()
+    big = np.finfo(dtype).max
+    z = np.array([0.0, 0.3, -2.0, 1e3, -1e15, 1e19, 1e30, -1e38, big / 2],
+                 dtype=dtype)
+    parts = expert.derivatives(z, value=True)
+    for part in parts:
+        assert part.dtype == dtype
+        assert np.isfinite(part).all()
+    assert np.isfinite(expert.value(z)).all()
+    # g = log(1 + (c z)^2 / 2) ~ 2 log(c |z| / sqrt 2) for large |z|
+    np.testing.assert_allclose(
+        parts[0][-1],
+        2 * (np.log(float(z[-1])) + np.log(expert.c / np.sqrt(2))), rtol=1e-6)
+
+
+def test_student_t_large_branch_agrees_and_matches_finite_differences():
+    expert = StudentT()
+    z = np.linspace(-4, 4, 81)
+    for a, b in zip(expert.derivatives(z, value=True),
+                    expert._large(z, True, 3)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    z = np.array([1.0, -7.0, 1e3, 5e10, -2e100])
+    h = np.abs(z) * 1e-6
+    parts = expert._large(z, True, 3)
+    for k in range(3):
+        step = (expert._large(z + h, True, 3)[k]
+                - expert._large(z - h, True, 3)[k]) / (2 * h)
+        np.testing.assert_allclose(step, parts[k + 1], rtol=1e-6)
+
+
+def test_poe_scores_and_activations_of_huge_inputs_are_finite():
+    X = np.random.RandomState(0).randn(200, 4)
+    poe = RegularizedScoreMatchingPoE(4, max_iter=20, random_state=0).fit(X)
+    huge = np.full((1, 4), 1e200)
+    scores, activations = poe.score_samples(huge), poe.transform(huge)
+    assert np.isfinite(scores).all() and np.isfinite(activations).all()
+    assert scores[0] < poe.score_samples(np.zeros((1, 4)))[0]
+
+
+@pytest.mark.parametrize("sigma", [1e-300, 1e-160, 1e200])
+def test_noise_levels_whose_square_is_not_a_normal_float_are_refused(sigma):
+    X = np.random.RandomState(0).randn(50, 4)
+    poe = RegularizedScoreMatchingPoE(4, max_iter=5, random_state=0).fit(X)
+    foe = load_pretrained_foe()
+    image = np.random.RandomState(1).rand(20, 20)
+    for call in (lambda: poe.denoise(X[:2], noise_sigma=sigma),
+                 lambda: foe.denoise(image, sigma),
+                 lambda: restoration.denoise(image, sigma, model=foe)):
+        with pytest.raises(ValueError, match="noise_sigma=.*out of range"):
+            call()
+
+
+def test_image_shape_of_three_values_is_a_clear_error():
+    X = np.random.RandomState(0).rand(10, 64)
+    with pytest.raises(ValueError, match=r"image_shape must be \(height, "
+                                         r"width\).*\(8, 8, 1\)"):
+        FieldsOfExperts(image_shape=(8, 8, 1)).fit(X)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_psnr_of_non_finite_images_is_an_error(bad):
+    a = np.random.RandomState(0).rand(10, 10)
+    b = a.copy()
+    b[0, 0] = bad
+    with pytest.raises(ValueError, match="estimate holds 1 NaN"):
+        psnr(a, b)
+    with pytest.raises(ValueError, match="reference holds 1 NaN"):
+        psnr(b, a)
