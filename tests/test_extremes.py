@@ -3,8 +3,12 @@
 import numpy as np
 import pytest
 
-from sksm import (FieldsOfExperts, RegularizedScoreMatchingPoE,
-                  load_pretrained_foe, restoration)
+from sksm import (
+    FieldsOfExperts,
+    RegularizedScoreMatchingPoE,
+    load_pretrained_foe,
+    restoration,
+)
 from sksm.experts import StudentT
 from sksm.image import psnr
 
