@@ -266,9 +266,27 @@ def test_unregularized_fit_on_quantized_data_warns_and_stays_finite(digits):
     assert np.all(np.isfinite(est.transform(X)))
 
 
-def test_non_finite_loss_keeps_last_finite_parameters():
-    # Squares of 1e25 overflow float32: the very first evaluation is NaN.
-    X = (np.random.RandomState(0).randn(50, 3) * 1e25).astype(np.float32)
+@pytest.mark.parametrize("first_bad", [1, 4])
+def test_non_finite_loss_keeps_last_finite_parameters(monkeypatch,
+                                                      first_bad):
+    # The expert is finite for any finite response (test_extremes.py), so
+    # the fault is injected: from its first_bad-th call, the expert's
+    # derivatives are NaN, as a numerical fault would make them.
+    from sksm.experts import StudentT
+
+    X = np.random.RandomState(0).randn(50, 3)
+    calls = {"n": 0}
+    derivatives = StudentT.derivatives
+
+    def faulty(self, z, value=False, order=3):
+        calls["n"] += 1
+        parts = derivatives(self, z, value=value, order=order)
+        if calls["n"] >= first_bad:
+            parts = tuple(None if p is None else np.full_like(p, np.nan)
+                          for p in parts)
+        return parts
+
+    monkeypatch.setattr(StudentT, "derivatives", faulty)
     with pytest.warns(ConvergenceWarning, match="non-finite"):
         est = _fast(max_iter=10).fit(X)
     assert np.all(np.isfinite(est.filters_))
