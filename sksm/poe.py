@@ -1,10 +1,11 @@
 """The RegularizedScoreMatchingPoE estimator."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
-from scipy.optimize import minimize
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -13,6 +14,8 @@ from ._base import (MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT,
 from ._likelihood import LikelihoodMixin
 from .energies import ProductOfExperts
 from .experts import DEFAULT_C, StudentT
+from .optim import lbfgs
+from .sampling import _check_count, check_positive
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
@@ -403,6 +406,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             In the dtype of ``X``.
         """
         sigma = check_noise_sigma(noise_sigma)
+        max_iter = _check_count(max_iter, "max_iter")
+        tol = check_positive(tol, "tol")
         Y = self._validate(X)
         dtype = Y.dtype
         energy = self._fitted_energy(dtype=np.float64)
@@ -417,9 +422,16 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             loss = E.sum() + 0.5 * inv_var * np.vdot(r, r)
             return loss, (d + inv_var * r).ravel()
 
-        res = minimize(fun, Yc.ravel(), jac=True, method="L-BFGS-B",
-                       options={"maxiter": max_iter, "ftol": tol, "gtol": tol})
-        return (res.x.reshape(Yc.shape) + mean).astype(dtype, copy=False)
+        result = lbfgs(fun, Yc.ravel(), max_iter=max_iter, tol=tol,
+                       max_fun=15000)
+        if result.diverged:
+            warnings.warn("denoise stopped early: the posterior energy or its "
+                          "gradient became non-finite; the last finite "
+                          "estimate is returned. Check that X is on the scale "
+                          "of the training data.", ConvergenceWarning,
+                          stacklevel=2)
+        return (result.theta.reshape(Yc.shape) + mean).astype(dtype,
+                                                              copy=False)
 
     @property
     def _n_features_out(self):

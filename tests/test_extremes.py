@@ -83,3 +83,38 @@ def test_psnr_of_non_finite_images_is_an_error(bad):
         psnr(a, b)
     with pytest.raises(ValueError, match="reference holds 1 NaN"):
         psnr(b, a)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"max_iter": 0}, ValueError, "max_iter must be at least 1"),
+    ({"max_iter": -5}, ValueError, "max_iter must be at least 1"),
+    ({"max_iter": 2.5}, TypeError, "max_iter must be an integer"),
+    ({"tol": -1.0}, ValueError, "tol must be a positive"),
+])
+def test_poe_denoise_validates_its_keywords(kwargs, error, match):
+    X = np.random.RandomState(0).randn(50, 4)
+    poe = RegularizedScoreMatchingPoE(4, max_iter=5, random_state=0).fit(X)
+    with pytest.raises(error, match=match):
+        poe.denoise(X[:2], 0.1, **kwargs)
+
+
+def test_poe_denoise_warns_and_keeps_the_last_finite_estimate(monkeypatch):
+    from sklearn.exceptions import ConvergenceWarning
+
+    X = np.random.RandomState(0).randn(50, 4)
+    poe = RegularizedScoreMatchingPoE(4, max_iter=5, random_state=0).fit(X)
+    derivatives = StudentT.derivatives
+    calls = {"n": 0}
+
+    def faulty(self, z, value=False, order=3):  # NaN from the third call
+        calls["n"] += 1
+        parts = derivatives(self, z, value=value, order=order)
+        if calls["n"] >= 3:
+            parts = tuple(None if p is None else np.full_like(p, np.nan)
+                          for p in parts)
+        return parts
+
+    monkeypatch.setattr(StudentT, "derivatives", faulty)
+    with pytest.warns(ConvergenceWarning, match="non-finite"):
+        out = poe.denoise(X[:3], 0.1)
+    assert out.shape == (3, 4) and np.isfinite(out).all()
