@@ -222,8 +222,8 @@ def _train(args):
         with _progress.reporting("calibrating", enabled=show):
             model.calibrate_denoising(crops, random_state=args.seed)
         _log("calibrated", start)
-    save_model(model, args.output)
-    _log(f"wrote {args.output}")
+    written = save_model(model, args.output)
+    _log(f"wrote {written}")
     return 0
 
 

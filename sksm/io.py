@@ -9,6 +9,7 @@ before it reaches an estimator, so a malformed or hostile file gives a
 import json
 import os
 import zipfile
+from pathlib import Path
 
 import numpy as np
 
@@ -57,6 +58,13 @@ def save_model(estimator, path):
     estimator : RegularizedScoreMatchingPoE or FieldsOfExperts
         Fitted.
     path : str or path-like
+        ``.npz`` is appended when it is missing (as :func:`numpy.savez`
+        does); :func:`load_model` finds the file by the same rule.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file written.
     """
     name = type(estimator).__name__
     if name not in _CLASSES:
@@ -74,7 +82,15 @@ def save_model(estimator, path):
     arrays = {k: np.asarray(getattr(estimator, k)) for k in _ARRAYS[name]}
     arrays.update({k: np.asarray(getattr(estimator, k))
                    for k in _OPTIONAL_ARRAYS[name] if hasattr(estimator, k)})
+    path = _with_suffix(path)
     np.savez(path, header=np.array(json.dumps(header)), **arrays)
+    return path
+
+
+def _with_suffix(path):
+    """``path`` as a Path, with ``.npz`` appended when missing."""
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 def _fail(path, why):
@@ -100,19 +116,26 @@ def load_model(path):
     ValueError
         If the file is not a well-formed sksm model.
     """
-    if isinstance(path, (str, os.PathLike)) and not os.path.isfile(path):
-        raise FileNotFoundError(f"No such model file: {path!s}")
+    if isinstance(path, (str, os.PathLike)):
+        if not os.path.exists(path) and _with_suffix(path).is_file():
+            path = _with_suffix(path)  # as save_model names its files
+        if os.path.isdir(path):
+            raise IsADirectoryError(f"{path!s} is a folder, not a model "
+                                    "file.")
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No such model file: {path!s}")
+    if not zipfile.is_zipfile(path):
+        _fail(path, "not an .npz (zip) archive (empty, truncated or of "
+                    "another format)")
     try:
-        if not zipfile.is_zipfile(path):
-            _fail(path, "not an .npz (zip) archive")
         with np.load(path, allow_pickle=False) as data:
             entries = {k: data[k] for k in data.files}
-    except FileNotFoundError:
-        raise
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         _fail(path, f"cannot be read as .npz ({exc})")
-    except ValueError as exc:  # object arrays refused without pickle
-        _fail(path, f"it holds data that needs pickle ({exc})")
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # object arrays refused
+            _fail(path, f"it holds data that needs pickle ({exc})")
+        _fail(path, f"a member cannot be read ({exc})")
     header = entries.pop("header", None)
     if header is None or header.dtype.kind != "U" or header.ndim != 0:
         _fail(path, "no header")

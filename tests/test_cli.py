@@ -39,6 +39,15 @@ def test_train_writes_a_loadable_model(files):
     assert not hasattr(loaded, "denoise_calibration_")
 
 
+def test_train_prints_the_file_it_wrote(files, capsys):
+    d, _, _ = files
+    assert main(["train", str(d / "train.jpg"), "-o", str(d / "bare"),
+                 "--patch-size", "20", "--n-patches", "30", "--max-iter",
+                 "3", "--no-calibrate"]) == 0
+    assert f"wrote {d / 'bare.npz'}" in capsys.readouterr().err
+    assert (d / "bare.npz").is_file()
+
+
 @pytest.mark.parametrize("name", ["gray.png", "gray16.png", "rgb.png"])
 def test_denoise_keeps_size_depth_and_channels(files, name):
     d, _, model = files

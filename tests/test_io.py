@@ -97,3 +97,35 @@ def test_load_rejects_non_npz_and_pickled_content(tmp_path):
     np.savez(pickled, header=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ValueError, match="pickle"):
         load_model(pickled)
+
+
+def test_save_and_load_agree_on_the_file_name(models, tmp_path):
+    """save_model appends .npz as numpy does, returns the real path, and
+    load_model finds the file by the same rule."""
+    X, poe, _ = models
+    written = save_model(poe, tmp_path / "mymodel")
+    assert written == tmp_path / "mymodel.npz" and written.is_file()
+    assert not (tmp_path / "mymodel").exists()
+    loaded = load_model(str(tmp_path / "mymodel"))
+    np.testing.assert_array_equal(loaded.score_samples(X),
+                                  poe.score_samples(X))
+    assert save_model(poe, tmp_path / "b.npz") == tmp_path / "b.npz"
+
+
+def test_load_reports_the_real_fault_of_a_bad_file(models, tmp_path):
+    png = tmp_path / "picture.npz"  # a PNG renamed
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    empty = tmp_path / "empty.npz"
+    empty.write_bytes(b"")
+    _, poe, _ = models
+    truncated = tmp_path / "truncated.npz"
+    whole = save_model(poe, tmp_path / "whole.npz").read_bytes()
+    truncated.write_bytes(whole[: len(whole) // 2])
+    for path in (png, empty, truncated):
+        with pytest.raises(ValueError, match="not an .npz") as caught:
+            load_model(path)
+        assert "pickle" not in str(caught.value)
+    folder = tmp_path / "d.npz"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match="folder"):
+        load_model(folder)
