@@ -87,19 +87,16 @@ class StudentT:
         :math:`v = 1 / t^2`, :math:`r = 1 / q = v / (1 + v)` and
         :math:`s r = 2 / (z^2 (1 + v))`: :math:`g = 2 \log|t| + \log(1 + v)`,
         :math:`g' = 2 / (z (1 + v))`, :math:`g'' = s r (2 r - 1)`,
-        :math:`g''' = z (s r)^2 (1 - 4 r)`; elsewhere the usual formulas.
+        :math:`g''' = z (s r)^2 (1 - 4 r)`; elsewhere :meth:`derivatives`.
         """
         dtype = z.dtype if z.dtype.kind == "f" else np.dtype(np.float64)
         z = z.astype(dtype, copy=False)
         s = self.c * self.c
         big = np.abs(z) > np.sqrt(2) / self.c  # |t| > 1
         out = [np.empty_like(z) for _ in range(4)]
-        zs = z[~big]
-        q = 1 + s / 2 * zs * zs
-        out[0][~big] = np.log(q)
-        out[1][~big] = s * zs / q
-        out[2][~big] = s * (2 - q) / q ** 2
-        out[3][~big] = s * s * zs * (q - 4) / q ** 3
+        # |t| <= 1: q <= 2, so the usual formulas cannot overflow there
+        for part, small in zip(out, self.derivatives(z[~big], value=True)):
+            part[~big] = small
         zb = z[big]
         v = 2 / s / zb / zb
         r = v / (1 + v)

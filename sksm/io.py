@@ -117,8 +117,9 @@ def load_model(path):
         If the file is not a well-formed sksm model.
     """
     if isinstance(path, (str, os.PathLike)):
-        if not os.path.exists(path) and _with_suffix(path).is_file():
-            path = _with_suffix(path)  # as save_model names its files
+        named = _with_suffix(path)  # as save_model names its files
+        if not os.path.exists(path) and named.is_file():
+            path = named
         if os.path.isdir(path):
             raise IsADirectoryError(f"{path!s} is a folder, not a model "
                                     "file.")
