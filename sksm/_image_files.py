@@ -110,8 +110,11 @@ def _read_deep(path, fmt, all_frames, orientation):
         with tifffile.TiffFile(path) as tif:
             pages = tif.pages
             for page in pages:
-                _check_pixels(path, int(np.prod(page.shape[:2])))
-            frames = [page.asarray() for page in pages]
+                _check_pixels(path, int(page.imagelength) * int(page.imagewidth))
+            # planar pages (samples stored apart) come as (samples, y, x)
+            frames = [np.moveaxis(page.asarray(), 0, -1)
+                      if page.axes.startswith("S") else page.asarray()
+                      for page in pages]
     else:
         width, height = _png_header(path)[:2]
         _check_pixels(path, width * height)

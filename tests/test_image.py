@@ -166,6 +166,20 @@ def test_16_bit_colour_round_trips(tmp_path, suffix):
     np.testing.assert_array_equal(back, image)
 
 
+def test_planar_16_bit_colour_tiff_is_read_channels_last(tmp_path):
+    # Samples stored apart (PlanarConfiguration 2): tifffile returns them
+    # first; every other reader of the package returns channels last.
+    tifffile = pytest.importorskip("tifffile")
+    pytest.importorskip("imagecodecs")
+    image = (np.random.RandomState(0).rand(9, 11, 3) * 65535).astype(
+        np.uint16)
+    tifffile.imwrite(tmp_path / "planar.tif", np.moveaxis(image, -1, 0),
+                     photometric="rgb", planarconfig="separate")
+    back = read_image(tmp_path / "planar.tif")
+    assert back.dtype == np.uint16
+    np.testing.assert_array_equal(back, image)
+
+
 def test_16_bit_colour_is_refused_without_the_files_extra(tmp_path,
                                                           monkeypatch):
     imagecodecs = pytest.importorskip("imagecodecs")
