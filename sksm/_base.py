@@ -17,9 +17,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
+from ._validation import Fitted, check_noise_sigma
 from .objectives.training import OBJECTIVES, make_training_loss
 from .optim import Adam, lbfgs
-from .sampling import check_positive
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "check_noise_sigma"]
 
@@ -31,22 +31,6 @@ MIN_EXPERT_WEIGHT = 0.501
 #: diverged: an expert is collapsing onto a (near-)constant direction of the
 #: data, which unregularized score matching rewards without bound.
 MAX_EXPERT_WEIGHT = 1e4
-
-
-def check_noise_sigma(noise_sigma):
-    """Return ``noise_sigma`` as a float, or raise a clear error.
-
-    Its square must be a normal positive float: the posterior divides by it.
-    """
-    sigma = check_positive(noise_sigma, "noise_sigma",
-                           "the standard deviation of the noise, in the units "
-                           "of the data")
-    if not 1e-150 <= sigma <= 1e150:
-        raise ValueError(f"noise_sigma={sigma!r} is out of range: its square "
-                         "must be a normal float (sigma between 1e-150 and "
-                         "1e150); for data with no noise, use the data "
-                         "themselves.")
-    return sigma
 
 
 class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
@@ -80,6 +64,17 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
+    #: The fitted state, declared for :mod:`sksm.io` (see
+    #: :class:`sksm._validation.Fitted`); subclasses add theirs.
+    _fitted_attributes = {
+        "n_features_in_": Fitted("size"),
+        "feature_names_in_": Fitted("names", optional=True),
+        "n_iter_": Fitted("count"),
+        "loss_curve_": Fitted("curve", optional=True),
+        "log_partition_": Fitted("real", optional=True),
+        "log_partition_std_": Fitted("real", optional=True),
+    }
+
     # -------------------------------------------------------------- #
     # Hooks
     # -------------------------------------------------------------- #
@@ -96,6 +91,17 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
 
     def _fitted_energy(self, dtype=None):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _check_fitted_state(self):
+        """Raise ValueError if fitted values disagree with each other.
+
+        :func:`sksm.io.load_model` calls it after checking each value
+        against ``_fitted_attributes``; subclasses add their own checks.
+        """
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) != self.n_features_in_:
+            raise ValueError(f"feature_names_in_ has {len(names)} names for "
+                             f"{self.n_features_in_} features.")
 
     def _store(self, energy):
         """Keep the fitted parameters; subclasses call this too."""
@@ -319,6 +325,11 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         "warm_start": ["boolean"],
     }
 
+    _fitted_attributes = {
+        **BaseEnergyEstimator._fitted_attributes,
+        "expert_weights_": Fitted("array", ("n_filters",), positive=True),
+    }
+
     def _new_energy(self, V, beta):  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -357,6 +368,19 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         if dtype is not None:
             W = W.astype(dtype)
         return self._new_energy(W, np.log(self.expert_weights_).astype(W.dtype))
+
+    def _check_fitted_state(self):
+        super()._check_fitted_state()
+        if len(self.filters_) != self._n_experts():
+            raise ValueError(f"filters_ holds {len(self.filters_)} filters "
+                             f"where n_experts gives {self._n_experts()}.")
+        weights = self.expert_weights_
+        if not np.all((weights > 0.5)
+                      & (weights <= MAX_EXPERT_WEIGHT * (1 + 1e-9))):
+            raise ValueError(f"expert_weights_ must lie in (1/2, "
+                             f"{MAX_EXPERT_WEIGHT:g}], where fits keep them, "
+                             f"got {weights.min():.4g} to "
+                             f"{weights.max():.4g}.")
 
     def _store(self, energy):
         self.filters_ = energy.filters.copy()

@@ -14,13 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .sampling import (
-    Gaussian,
-    _check_count,
-    annealed_importance_sampling,
-    check_mask,
-    run_mcmc,
-)
+from ._validation import check_count, check_mask
+from .sampling import Gaussian, annealed_importance_sampling, run_mcmc
 
 #: The AIS base is the Laplace approximation at the mode with its precision
 #: multiplied by this factor: a wider Gaussian, because Student-t experts have
@@ -219,8 +214,8 @@ n_features), default=None
             Rows in the estimator's input space (pixels, not whitened).
         """
         check_is_fitted(self)
-        n_samples = _check_count(n_samples, "n_samples")
-        n_steps = _check_count(n_steps, "n_steps", minimum=2)
+        n_samples = check_count(n_samples, "n_samples")
+        n_steps = check_count(n_steps, "n_steps", minimum=2)
         rng = check_random_state(random_state)
         n_features = self.n_features_in_
         x0 = self._base_distribution().sample(n_samples, rng)

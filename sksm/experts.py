@@ -92,7 +92,8 @@ class StudentT:
         dtype = z.dtype if z.dtype.kind == "f" else np.dtype(np.float64)
         z = z.astype(dtype, copy=False)
         s = self.c * self.c
-        big = np.abs(z) > np.sqrt(2) / self.c  # |t| > 1
+        # |t| > 1, and NaN, which would otherwise come back here
+        big = ~(np.abs(z) <= np.sqrt(2) / self.c)
         out = [np.empty_like(z) for _ in range(4)]
         # |t| <= 1: q <= 2, so the usual formulas cannot overflow there
         for part, small in zip(out, self.derivatives(z[~big], value=True)):

@@ -11,9 +11,16 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, check_noise_sigma
-from ._likelihood import LikelihoodMixin
 from . import _progress, posterior
+from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
+from ._likelihood import LikelihoodMixin
+from ._validation import (
+    Fitted,
+    check_count,
+    check_mask,
+    check_noise_sigma,
+    check_positive,
+)
 from .energies import FieldOfExperts
 from .experts import DEFAULT_C
 from .image import (
@@ -28,8 +35,6 @@ from .image import (
     whiten,
 )
 from .posterior import ImagePrior
-from .sampling import _check_count as check_count
-from .sampling import check_mask, check_positive
 
 __all__ = ["FieldsOfExperts"]
 
@@ -258,6 +263,17 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "normalize_filters": ["boolean"],
     }
 
+    _fitted_attributes = {
+        **BaseExpertsEstimator._fitted_attributes,
+        "filters_": Fitted("array", ("n_filters", "filter_size",
+                                     "filter_size")),
+        "image_shape_": Fitted("shape"),
+        "mean_brightness_": Fitted("real"),
+        "std_brightness_": Fitted("positive"),
+        "denoise_calibration_": Fitted("array", ("n_noise_levels", 3),
+                                       positive=True, optional=True),
+    }
+
     def __init__(self, n_experts=24, *, filter_size=5, image_shape=None,
                  reg_lambda=3e-4, objective="rsm", noise_sigma="auto",
                  n_projections=1, projection="rademacher", n_mcmc_steps=1,
@@ -301,6 +317,17 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # ------------------------------------------------------------------ #
     def _n_experts(self):
         return self.n_experts
+
+    def _check_fitted_state(self):
+        super()._check_fitted_state()
+        shape = _resolve_image_shape(self.image_shape_, self.n_features_in_)
+        if min(shape) <= self._margin():
+            raise ValueError(f"image_shape_ {shape} is too small for "
+                             f"{self.filter_size}x{self.filter_size} filters.")
+        table = getattr(self, "denoise_calibration_", None)
+        if table is not None and np.any(np.diff(table[:, 0]) <= 0):
+            raise ValueError("denoise_calibration_ must be rows of increasing "
+                             "noise levels.")
 
     def _n_inputs(self):
         return self.filter_size ** 2

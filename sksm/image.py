@@ -12,6 +12,7 @@ from sklearn.feature_extraction.image import extract_patches_2d
 from sklearn.utils import check_random_state
 
 from ._image_files import check_output_path, read_image, write_image
+from ._validation import check_image
 
 __all__ = [
     "add_noise",
@@ -29,33 +30,6 @@ __all__ = [
     "whiten",
     "write_image",
 ]
-
-
-def check_image(image, name="image", ndim=(2,)):
-    """Validate an image array: real numbers, finite, of an allowed ``ndim``.
-
-    Returns the array (not copied).
-    """
-    if hasattr(image, "toarray") or hasattr(image, "tocsr"):
-        raise TypeError(f"{name} must be a dense array, got a sparse "
-                        f"{type(image).__name__}; use .toarray().")
-    arr = np.asarray(image)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
-                                   or arr.dtype == bool):
-        raise TypeError(f"{name} must hold real numbers, got dtype "
-                        f"{arr.dtype}.")
-    if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
-    if arr.ndim not in ndim:
-        shapes = " or ".join({2: "(height, width)", 3: "(n, height, width)"}[d]
-                             for d in ndim)
-        raise ValueError(f"{name} must have shape {shapes}, got an array of "
-                         f"shape {arr.shape}.")
-    if arr.size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}).")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinity.")
-    return arr
 
 
 def to_float(image, data_range=None):

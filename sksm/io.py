@@ -1,43 +1,56 @@
 """Saving and loading fitted models as ``.npz`` files, without pickle.
 
-A model file holds plain arrays and one JSON string of constructor
-parameters; it is read with ``allow_pickle=False`` and every entry is checked
-before it reaches an estimator, so a malformed or hostile file gives a
-``ValueError``, never code execution.
+A model file is a zip archive of ``.npy`` members: the fitted arrays, and a
+``header`` holding one JSON string with the class name, the constructor
+parameters and the fitted scalars.  Any estimator of the package is saved
+from what its class declares (its constructor parameters and its
+``_fitted_attributes``), so there is no table per class here.
+
+Loading treats the file as hostile.  Before any array is inflated, the zip
+directory and every member's ``.npy`` header are read and checked against
+the declaration: dtype, shape (dimensions named by the parameters agree
+across arrays), and size, both against the archive (a compressed member may
+inflate at most ``MAX_INFLATION`` times, so a small file cannot claim a large
+array) and against the bytes actually read.  The JSON header is bounded in
+length and nesting depth.  Anything that does not hold gives a ``ValueError``
+naming the file, never code execution, and memory stays within a small
+multiple of the file's size.
 """
 
 import json
 import os
+import re
+import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
+from numpy.lib import format as npy_format
 
-from .foe import FieldsOfExperts
-from .poe import RegularizedScoreMatchingPoE
+from ._base import BaseEnergyEstimator
+from ._validation import check_fitted_value
 
 __all__ = ["load_model", "save_model"]
 
 _FORMAT = "sksm-model"
 _VERSION = 1
-_CLASSES = {cls.__name__: cls
-            for cls in (RegularizedScoreMatchingPoE, FieldsOfExperts)}
-# Fitted arrays of each class; every one must be finite floats.
-_ARRAYS = {
-    "RegularizedScoreMatchingPoE": ("filters_", "expert_weights_", "mean_"),
-    "FieldsOfExperts": ("filters_", "expert_weights_"),
-}
-# Fitted arrays that a model may or may not have.
-_OPTIONAL_ARRAYS = {
-    "RegularizedScoreMatchingPoE": (),
-    "FieldsOfExperts": ("denoise_calibration_",),
-}
-# Fitted scalars (stored in the JSON header).
-_SCALARS = {
-    "RegularizedScoreMatchingPoE": ("n_features_in_", "n_iter_"),
-    "FieldsOfExperts": ("n_features_in_", "n_iter_", "mean_brightness_",
-                        "std_brightness_", "image_shape_"),
-}
+#: A compressed member may inflate to at most this many times its stored
+#: size (plus 1 MiB); ``save_model`` stores members uncompressed.
+MAX_INFLATION = 50
+_SLACK = 2 ** 20
+_MAX_HEADER_CHARS = 2 ** 16   # of the JSON header
+_MAX_DEPTH = 8                # of its nesting
+_MAX_MEMBERS = 64
+_NPY_HEADER = 10_000          # bytes of an .npy header, numpy's own default
+
+
+def _estimator_classes():
+    """The estimators that can be saved: the package's public ones."""
+    import sksm
+
+    classes = (getattr(sksm, name) for name in sksm.__all__)
+    return {cls.__name__: cls for cls in classes
+            if isinstance(cls, type) and issubclass(cls, BaseEnergyEstimator)}
 
 
 def _jsonable(value):
@@ -45,17 +58,30 @@ def _jsonable(value):
         return value
     if isinstance(value, (np.integer, np.floating, np.bool_)):
         return value.item()
-    if isinstance(value, (tuple, list)):
+    if isinstance(value, (tuple, list, np.ndarray)):
         return [_jsonable(v) for v in value]
     return None  # e.g. a RandomState instance: not kept
+
+
+def _tuples(value):
+    """JSON lists back to the tuples that ``get_params`` gave."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
 
 
 def save_model(estimator, path):
     """Save a fitted sksm estimator to ``path`` (a ``.npz`` file).
 
+    The file holds the constructor parameters (a ``random_state`` given as a
+    ``RandomState`` instance is saved as None) and the fitted attributes;
+    the state that only ``partial_fit`` uses between calls (Adam's moments,
+    its random stream) is not kept, so ``partial_fit`` on a loaded model
+    continues with a fresh optimiser state.
+
     Parameters
     ----------
-    estimator : RegularizedScoreMatchingPoE or FieldsOfExperts
+    estimator : RegularizedScoreMatchingPoE, FieldsOfExperts or GaussianRBM
         Fitted.
     path : str or path-like
         ``.npz`` is appended when it is missing (as :func:`numpy.savez`
@@ -65,23 +91,42 @@ def save_model(estimator, path):
     -------
     path : pathlib.Path
         The file written.
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not one of the package's estimators.
+    ValueError
+        If it is not fitted.
     """
+    classes = _estimator_classes()
     name = type(estimator).__name__
-    if name not in _CLASSES:
-        raise TypeError(f"save_model saves {sorted(_CLASSES)}, got {name}.")
-    if not hasattr(estimator, "filters_"):
-        raise ValueError(f"The {name} is not fitted; fit it before saving.")
+    if classes.get(name) is not type(estimator):
+        raise TypeError(f"save_model saves {sorted(classes)}, got "
+                        f"{type(estimator).__module__}.{name}.")
+    declared = type(estimator)._fitted_attributes
+    missing = [key for key, spec in declared.items()
+               if not spec.optional and not hasattr(estimator, key)]
+    if missing:
+        raise ValueError(f"The {name} is not fitted (it has no "
+                         f"{', '.join(missing)}); fit it before saving.")
+    scalars, arrays = {}, {}
+    for key, spec in declared.items():
+        if not hasattr(estimator, key):
+            continue
+        value = getattr(estimator, key)
+        if spec.kind in ("array", "curve"):
+            arrays[key] = np.asarray(value, dtype=np.float64
+                                     if spec.kind == "curve" else None)
+        else:
+            scalars[key] = _jsonable(value)
     header = {
         "format": _FORMAT,
         "version": _VERSION,
         "class": name,
         "params": {k: _jsonable(v) for k, v in estimator.get_params().items()},
-        "fitted": {k: _jsonable(getattr(estimator, k))
-                   for k in _SCALARS[name]},
+        "fitted": scalars,
     }
-    arrays = {k: np.asarray(getattr(estimator, k)) for k in _ARRAYS[name]}
-    arrays.update({k: np.asarray(getattr(estimator, k))
-                   for k in _OPTIONAL_ARRAYS[name] if hasattr(estimator, k)})
     path = _with_suffix(path)
     np.savez(path, header=np.array(json.dumps(header)), **arrays)
     return path
@@ -93,8 +138,8 @@ def _with_suffix(path):
     return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
-def _fail(path, why):
-    raise ValueError(f"{path!s} is not a valid sksm model file: {why}.")
+class _Invalid(Exception):
+    """A fault of the file; :func:`load_model` adds the file's name."""
 
 
 def load_model(path):
@@ -102,19 +147,27 @@ def load_model(path):
 
     Parameters
     ----------
-    path : str or path-like
+    path : str, path-like or binary file object
+        ``.npz`` is appended when the name has no such file but the name
+        with it does (as :func:`save_model` names its files).
 
     Returns
     -------
-    estimator : RegularizedScoreMatchingPoE or FieldsOfExperts
+    estimator : RegularizedScoreMatchingPoE, FieldsOfExperts or GaussianRBM
         Fitted.
 
     Raises
     ------
     FileNotFoundError
         If there is no such file.
+    IsADirectoryError
+        If ``path`` is a folder.
     ValueError
-        If the file is not a well-formed sksm model.
+        If the file is not a well-formed sksm model: not a zip archive,
+        a member that is not a float ``.npy`` array of the declared shape,
+        a member larger than its stored bytes allow, a malformed or
+        oversized header, unknown parameters or classes, or fitted values
+        that disagree with each other.
     """
     if isinstance(path, (str, os.PathLike)):
         named = _with_suffix(path)  # as save_model names its files
@@ -125,91 +178,229 @@ def load_model(path):
                                     "file.")
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No such model file: {path!s}")
+    where = getattr(path, "name", path)
+    try:
+        return _load(path)
+    except _Invalid as exc:
+        raise ValueError(f"{where!s} is not a valid sksm model file: "
+                         f"{exc}.") from None
+
+
+def _load(path):
     if not zipfile.is_zipfile(path):
-        _fail(path, "not an .npz (zip) archive (empty, truncated or of "
-                    "another format)")
+        raise _Invalid("not an .npz (zip) archive (empty, truncated or of "
+                       "another format)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            entries = {k: data[k] for k in data.files}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        _fail(path, f"cannot be read as .npz ({exc})")
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):  # object arrays refused
-            _fail(path, f"it holds data that needs pickle ({exc})")
-        _fail(path, f"a member cannot be read ({exc})")
-    header = entries.pop("header", None)
-    if header is None or header.dtype.kind != "U" or header.ndim != 0:
-        _fail(path, "no header")
-    try:
-        header = json.loads(str(header))
-    except json.JSONDecodeError:
-        _fail(path, "the header is not JSON")
-    if not isinstance(header, dict) or header.get("format") != _FORMAT:
-        _fail(path, "wrong format marker")
-    if header.get("version") != _VERSION:
-        _fail(path, f"unsupported version {header.get('version')!r}")
-    name = header.get("class")
-    if name not in _CLASSES:
-        _fail(path, f"unknown estimator class {name!r}")
-    params, fitted = header.get("params"), header.get("fitted")
-    if not isinstance(params, dict) or not isinstance(fitted, dict):
-        _fail(path, "parameters missing")
-    cls = _CLASSES[name]
-    unknown = set(params) - set(cls().get_params())
-    if unknown:
-        _fail(path, f"unknown parameters {sorted(unknown)}")
-    if "image_shape" in params and params["image_shape"] is not None:
-        params["image_shape"] = tuple(params["image_shape"])
+        with zipfile.ZipFile(path) as archive:
+            return _load_archive(archive, _archive_size(path))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError,
+            NotImplementedError, RuntimeError) as exc:
+        # a corrupt directory, a bad CRC, an unknown compression method or
+        # an encrypted member
+        raise _Invalid(f"not an .npz (zip) archive that can be read "
+                       f"({type(exc).__name__}: {exc})") from None
+
+
+def _archive_size(path):
+    if isinstance(path, (str, os.PathLike)):
+        return os.path.getsize(path)
+    position = path.tell()
+    size = path.seek(0, os.SEEK_END)
+    path.seek(position)
+    return size
+
+
+def _load_archive(archive, archive_size):
+    members = {}
+    for info in archive.infolist():
+        if not info.filename.endswith(".npy") or info.is_dir():
+            raise _Invalid(f"unexpected member {info.filename!r}")
+        key = info.filename[:-4]
+        if key in members:
+            raise _Invalid(f"member {key!r} appears twice")
+        if info.compress_size > archive_size or info.file_size > (
+                MAX_INFLATION * info.compress_size + _SLACK):
+            raise _Invalid(f"member {key!r} claims {info.file_size} bytes "
+                           f"from {info.compress_size} stored")
+        members[key] = info
+    if len(members) > _MAX_MEMBERS:
+        raise _Invalid(f"{len(members)} members")
+    if "header" not in members:
+        raise _Invalid("no header")
+    header = _read_header(archive, members.pop("header"))
+    cls, params, fitted = _check_header(header)
     estimator = cls(**params)
     try:
         estimator._validate_params()
     except (TypeError, ValueError) as exc:
-        _fail(path, f"invalid parameters ({exc})")
+        raise _Invalid(f"invalid parameters ({exc})") from None
 
-    required, optional = set(_ARRAYS[name]), set(_OPTIONAL_ARRAYS[name])
-    if not required <= set(entries) <= required | optional:
-        _fail(path, f"expected arrays {sorted(required)} (and optionally "
-                    f"{sorted(optional)}), found {sorted(entries)}")
-    for key, value in entries.items():
-        if value.dtype.kind != "f" or not np.all(np.isfinite(value)):
-            _fail(path, f"{key} must hold finite floats")
-        setattr(estimator, key, value)
-    if set(fitted) != set(_SCALARS[name]):
-        _fail(path, "fitted values missing")
+    declared = cls._fitted_attributes
+    arrays = {k for k, s in declared.items() if s.kind in ("array", "curve")}
+    required = {k for k in arrays if not declared[k].optional}
+    if not required <= set(members) <= arrays:
+        raise _Invalid(f"expected arrays {sorted(required)} (and optionally "
+                       f"{sorted(arrays - required)}), found "
+                       f"{sorted(members)}")
+    scalars = set(declared) - arrays
+    needed = {k for k in scalars if not declared[k].optional}
+    if not needed <= set(fitted) <= scalars:
+        raise _Invalid(f"expected fitted values {sorted(needed)} (and "
+                       f"optionally {sorted(scalars - needed)}), found "
+                       f"{sorted(fitted)}")
     for key, value in fitted.items():
-        setattr(estimator, key, tuple(value) if isinstance(value, list)
+        try:
+            setattr(estimator, key, check_fitted_value(declared[key], value,
+                                                       key))
+        except (TypeError, ValueError) as exc:
+            raise _Invalid(str(exc).rstrip(".")) from None
+
+    # Every member's .npy header first: dtype and shape against the
+    # declaration, before any array is inflated.
+    dims = dict(params)
+    dims.update((k, v) for k, v in fitted.items()
+                if declared[k].kind == "size")
+    layouts = {key: _read_layout(archive, members[key], key, declared[key],
+                                 dims) for key in sorted(members)}
+    for key, (shape, dtype, fortran) in layouts.items():
+        value = _read_data(archive, members[key], key, shape, dtype, fortran)
+        spec = declared[key]
+        if not np.all(np.isfinite(value)):
+            raise _Invalid(f"{key} must hold finite floats")
+        if spec.positive and np.any(value <= 0):
+            raise _Invalid(f"{key} must be positive")
+        setattr(estimator, key, value.tolist() if spec.kind == "curve"
                 else value)
-    _check_consistency(estimator, name, path)
+    try:
+        estimator._check_fitted_state()
+    except (TypeError, ValueError) as exc:
+        raise _Invalid(str(exc).rstrip(".")) from None
     return estimator
 
 
-def _check_consistency(est, name, path):
-    filters, weights = est.filters_, est.expert_weights_
-    if weights.ndim != 1 or len(weights) != len(filters):
-        _fail(path, "expert_weights_ does not match filters_")
-    if np.any(weights <= 0):
-        _fail(path, "expert weights must be positive")
-    if not isinstance(est.n_features_in_, int) or est.n_features_in_ < 1:
-        _fail(path, "bad n_features_in_")
-    if name == "RegularizedScoreMatchingPoE":
-        if filters.ndim != 2 or filters.shape[1] != est.n_features_in_ \
-                or est.mean_.shape != (est.n_features_in_,):
-            _fail(path, "array shapes are inconsistent")
-    else:
-        k = est.filter_size
-        shape = est.image_shape_
-        if filters.shape != (len(filters), k, k) or len(filters) != \
-                est.n_experts:
-            _fail(path, "filters_ do not match n_experts and filter_size")
-        if (len(shape) != 2 or not all(isinstance(s, int) for s in shape)
-                or shape[0] * shape[1] != est.n_features_in_):
-            _fail(path, "image_shape_ does not match n_features_in_")
-        if not (np.isfinite(est.mean_brightness_)
-                and est.std_brightness_ > 0):
-            _fail(path, "bad brightness statistics")
-        table = getattr(est, "denoise_calibration_", None)
-        if table is not None and (table.ndim != 2 or table.shape[1] != 3
-                                  or len(table) < 1 or np.any(table <= 0)
-                                  or np.any(np.diff(table[:, 0]) <= 0)):
-            _fail(path, "denoise_calibration_ must be rows of increasing "
-                        "noise levels, positive weights and scales")
+def _open_npy(archive, info, key):
+    """The member's stream and its ``(shape, fortran_order, dtype)``."""
+    stream = archive.open(info)
+    try:
+        with warnings.catch_warnings():
+            # a mangled header can hold invalid escapes, which Python's
+            # parser announces with a SyntaxWarning or DeprecationWarning
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            version = npy_format.read_magic(stream)
+            if version == (1, 0):
+                layout = npy_format.read_array_header_1_0(
+                    stream, max_header_size=_NPY_HEADER)
+            elif version == (2, 0):
+                layout = npy_format.read_array_header_2_0(
+                    stream, max_header_size=_NPY_HEADER)
+            else:
+                raise ValueError(f".npy version {version}")
+    except Exception as exc:  # noqa: BLE001
+        # numpy parses the header with Python's tokenizer and literal_eval,
+        # which raise ValueError, SyntaxError, tokenize.TokenError,
+        # RecursionError... on malformed input: all mean a bad member.
+        stream.close()
+        raise _Invalid(f"member {key!r} is not an .npy array "
+                       f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    return stream, layout
+
+
+def _read_exactly(stream, nbytes, key, info):
+    data = stream.read(nbytes)
+    if len(data) != nbytes or stream.read(1):
+        raise _Invalid(f"member {key!r} holds {info.file_size} bytes, which "
+                       "does not match its .npy header")
+    return data
+
+
+def _read_header(archive, info):
+    stream, (shape, _, dtype) = _open_npy(archive, info, "header")
+    with stream:
+        if dtype.kind != "U" or shape != ():
+            raise _Invalid("the header is not one string")
+        if dtype.itemsize // 4 > _MAX_HEADER_CHARS:
+            raise _Invalid(f"a header of {dtype.itemsize // 4} characters "
+                           f"(at most {_MAX_HEADER_CHARS})")
+        data = _read_exactly(stream, dtype.itemsize, "header", info)
+    codec = "utf-32-be" if dtype.byteorder == ">" else "utf-32-le"
+    try:  # the codec checks every code point, which numpy does not
+        text = data.decode(codec).rstrip("\x00")
+    except UnicodeError:
+        raise _Invalid("the header is not text") from None
+    if _depth(text) > _MAX_DEPTH:
+        raise _Invalid(f"the header is nested more than {_MAX_DEPTH} deep")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise _Invalid("the header is not JSON") from None
+
+
+def _depth(text):
+    """Deepest nesting of brackets and braces in JSON ``text``."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "", text)
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _check_header(header):
+    if not isinstance(header, dict) or header.get("format") != _FORMAT:
+        raise _Invalid("wrong format marker")
+    if header.get("version") != _VERSION:
+        raise _Invalid(f"unsupported version {header.get('version')!r}")
+    name = header.get("class")
+    classes = _estimator_classes()
+    if not isinstance(name, str) or name not in classes:
+        raise _Invalid(f"unknown estimator class {name!r}")
+    params, fitted = header.get("params"), header.get("fitted")
+    if not isinstance(params, dict) or not isinstance(fitted, dict):
+        raise _Invalid("parameters missing")
+    cls = classes[name]
+    unknown = set(params) - set(cls().get_params())
+    if unknown:
+        raise _Invalid(f"unknown parameters {sorted(unknown)}")
+    return cls, {k: _tuples(v) for k, v in params.items()}, fitted
+
+
+def _read_layout(archive, info, key, spec, dims):
+    """Check a member's .npy header against ``spec``; bind named dims."""
+    stream, (shape, fortran, dtype) = _open_npy(archive, info, key)
+    stream.close()
+    if dtype.kind != "f" or dtype.itemsize not in (4, 8):
+        raise _Invalid(f"{key} must hold finite floats (float32 or float64), "
+                       f"found dtype {dtype}")
+    expected = (None,) if spec.kind == "curve" else spec.shape
+    if len(shape) != len(expected):
+        raise _Invalid(f"{key} has shape {shape}, which does not match its "
+                       f"{len(expected)} dimensions")
+    for size, dim in zip(shape, expected):
+        if dim is None:
+            continue
+        if isinstance(dim, str):
+            if dims.get(dim) is None:
+                dims[dim] = size
+            dim = dims[dim]
+        if size != dim:
+            raise _Invalid(f"{key} has shape {shape}, which does not match "
+                           f"the parameters and the other arrays")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > info.file_size:
+        raise _Invalid(f"{key} declares {nbytes} bytes of data in a member "
+                       f"of {info.file_size} bytes")
+    return shape, dtype, fortran
+
+
+def _read_data(archive, info, key, shape, dtype, fortran):
+    stream, _ = _open_npy(archive, info, key)
+    with stream:
+        count = int(np.prod(shape, dtype=object))
+        data = _read_exactly(stream, count * dtype.itemsize, key, info)
+    order = "F" if fortran else "C"
+    value = np.frombuffer(data, dtype=dtype).reshape(shape, order=order)
+    return value.astype(dtype.newbyteorder("="), order="C")

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._base import check_noise_sigma
+from ._validation import check_noise_sigma
 from .image import psnr
 
 __all__ = ["make_denoising_scorer"]

@@ -9,13 +9,17 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import (MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT,
-                    BaseExpertsEstimator, check_noise_sigma)
+from ._base import (
+    MAX_EXPERT_WEIGHT,
+    MIN_EXPERT_WEIGHT,
+    BaseExpertsEstimator,
+    check_noise_sigma,
+)
 from ._likelihood import LikelihoodMixin
+from ._validation import Fitted, check_count, check_positive
 from .energies import ProductOfExperts
 from .experts import DEFAULT_C, StudentT
 from .optim import lbfgs
-from .sampling import _check_count, check_positive
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
@@ -179,6 +183,13 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         "n_experts": [Interval(Integral, 1, None, closed="left"), None],
     }
 
+    _fitted_attributes = {
+        **BaseExpertsEstimator._fitted_attributes,
+        "filters_": Fitted("array", ("n_filters", "n_features_in_")),
+        "mean_": Fitted("array", ("n_features_in_",)),
+        "n_samples_seen_": Fitted("size", optional=True),
+    }
+
     def __init__(self, n_experts=None, *, reg_lambda=0.01, objective="rsm",
                  noise_sigma="auto", n_projections=1, projection="rademacher",
                  n_mcmc_steps=1, mcmc_method="hmc", persistent=False,
@@ -235,6 +246,12 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             self.mean_ = X.mean(axis=0)
             self.n_samples_seen_ = X.shape[0]
         else:
+            if not hasattr(self, "n_samples_seen_"):
+                raise ValueError(
+                    "This model was loaded from a version-1 model file, "
+                    "which did not keep the number of samples behind mean_: "
+                    "partial_fit cannot update the mean.  Fit it again, or "
+                    "re-save it with this version of sksm after fitting.")
             self.n_samples_seen_ += X.shape[0]
             self.mean_ = self.mean_ + ((X - self.mean_).sum(axis=0)
                                        / self.n_samples_seen_).astype(
@@ -406,7 +423,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             In the dtype of ``X``.
         """
         sigma = check_noise_sigma(noise_sigma)
-        max_iter = _check_count(max_iter, "max_iter")
+        max_iter = check_count(max_iter, "max_iter")
         tol = check_positive(tol, "tol")
         Y = self._validate(X)
         dtype = Y.dtype

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseEnergyEstimator
 from ._likelihood import LikelihoodMixin
+from ._validation import Fitted
 from .energies import GaussianRBMEnergy
 from .sampling import Gaussian
 
@@ -125,6 +126,13 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         **BaseEnergyEstimator._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "sigma": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    _fitted_attributes = {
+        **BaseEnergyEstimator._fitted_attributes,
+        "components_": Fitted("array", ("n_components", "n_features_in_")),
+        "intercept_hidden_": Fitted("array", ("n_components",)),
+        "intercept_visible_": Fitted("array", ("n_features_in_",)),
     }
 
     def __init__(self, n_components=256, *, sigma=1.0, reg_lambda=0.01,

@@ -26,8 +26,8 @@ prior (:func:`sksm.load_pretrained_foe`); any fitted
 
 import numpy as np
 
-from .image import check_image, estimate_sigma, restore_dtype, to_float
-from .sampling import _check_count
+from ._validation import check_count, check_image
+from .image import estimate_sigma, restore_dtype, to_float
 
 __all__ = ["denoise", "estimate_sigma", "inpaint", "super_resolve"]
 
@@ -49,7 +49,7 @@ def _model(model):
 
 
 def _iterations(max_num_iter):
-    return None if max_num_iter is None else _check_count(max_num_iter,
+    return None if max_num_iter is None else check_count(max_num_iter,
                                                           "max_num_iter")
 
 

@@ -33,12 +33,14 @@ moving chains from a tractable base distribution through the geometric path
 
 import warnings
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+
+from ._validation import check_count, check_mask, check_positive
 
 __all__ = ["AISResult", "Gaussian", "MCMCResult",
            "annealed_importance_sampling", "run_mcmc"]
@@ -109,56 +111,6 @@ class AISResult:
     effective_sample_size: float
     acceptance_rate: float
     n_restarts: int
-
-
-# ---------------------------------------------------------------------- #
-# Checks
-# ---------------------------------------------------------------------- #
-def _check_count(value, name, minimum=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
-        raise TypeError(f"{name} must be an integer, got "
-                        f"{type(value).__name__} {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
-    return int(value)
-
-
-def check_positive(value, name, meaning="", *, allow_zero=False):
-    """Return ``value`` as a float, or raise a clear error.
-
-    ``meaning``, if given, is added to the message (what the number is);
-    ``allow_zero`` accepts 0 too.
-    """
-    what = f" ({meaning})" if meaning else ""
-    sign = "non-negative" if allow_zero else "positive"
-    if (isinstance(value, (bool, np.bool_))
-            or not isinstance(value, (Real, np.floating, np.integer))):
-        raise TypeError(f"{name} must be a {sign} real number{what}, got "
-                        f"{type(value).__name__} {value!r}.")
-    if not (np.isfinite(value) and (value > 0 or allow_zero and value == 0)):
-        raise ValueError(f"{name} must be a {sign} finite number{what}, got "
-                         f"{value!r}.")
-    return float(value)
-
-
-def check_mask(mask, shape, meaning="True where the chains move",
-               other="the samples"):
-    """Return ``mask`` as a boolean array of ``shape``, or raise a clear error.
-
-    Integer masks of zeros and ones are accepted as booleans.  ``meaning``
-    and ``other`` (what the mask must match) go into the messages.
-    """
-    mask = np.asarray(mask)
-    if mask.dtype != bool:
-        if mask.dtype.kind in "ui" and np.isin(mask, (0, 1)).all():
-            mask = mask.astype(bool)
-        else:
-            raise TypeError(f"mask must be boolean ({meaning}), got dtype "
-                            f"{mask.dtype}.")
-    if mask.shape != tuple(shape):
-        raise ValueError(f"mask has shape {mask.shape} but {other} have "
-                         f"shape {tuple(shape)}.")
-    return mask
 
 
 # ---------------------------------------------------------------------- #
@@ -312,10 +264,10 @@ def run_mcmc(energy_grad, x0, *, method="mala", n_steps=100, n_warmup=100,
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
-    n_steps = _check_count(n_steps, "n_steps")
-    n_warmup = _check_count(n_warmup, "n_warmup", minimum=0)
-    n_leapfrog = _check_count(n_leapfrog, "n_leapfrog")
-    thin = _check_count(thin, "thin")
+    n_steps = check_count(n_steps, "n_steps")
+    n_warmup = check_count(n_warmup, "n_warmup", minimum=0)
+    n_leapfrog = check_count(n_leapfrog, "n_leapfrog")
+    thin = check_count(thin, "thin")
     if step_size is not None:
         step_size = check_positive(step_size, "step_size")
     if target_accept is None:
@@ -457,9 +409,9 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
     if method not in ("hmc", "mala"):
         raise ValueError(f"method must be 'hmc' or 'mala' for AIS, got "
                          f"{method!r}.")
-    n_chains = _check_count(n_chains, "n_chains", minimum=2)
-    n_temperatures = _check_count(n_temperatures, "n_temperatures")
-    n_leapfrog = _check_count(n_leapfrog, "n_leapfrog")
+    n_chains = check_count(n_chains, "n_chains", minimum=2)
+    n_temperatures = check_count(n_temperatures, "n_temperatures")
+    n_leapfrog = check_count(n_leapfrog, "n_leapfrog")
     rng = check_random_state(random_state)
     target = TARGET_ACCEPT[method]
     betas = _schedule(n_temperatures)

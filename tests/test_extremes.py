@@ -118,3 +118,16 @@ def test_poe_denoise_warns_and_keeps_the_last_finite_estimate(monkeypatch):
     with pytest.warns(ConvergenceWarning, match="non-finite"):
         out = poe.denoise(X[:3], 0.1)
     assert out.shape == (3, 4) and np.isfinite(out).all()
+
+
+def test_student_t_returns_nan_for_nan_responses_without_recursing():
+    """Found by the model-file fuzz test: a NaN response beside a huge one
+    sent the overflow-free path back into itself without end."""
+    expert = StudentT()
+    for dtype in (np.float32, np.float64):
+        z = np.array([np.nan, 1e200 if dtype == np.float64 else 1e30, 0.5],
+                     dtype=dtype)
+        g, g1, g2, g3 = expert.derivatives(z, value=True)
+        for part in (g, g1, g2, g3):
+            assert np.isnan(part[0]) and np.all(np.isfinite(part[1:]))
+        assert np.isnan(expert.value(z)[0])

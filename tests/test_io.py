@@ -1,13 +1,19 @@
 """Saving and loading models as .npz, and what a bad file does."""
 
+import io
 import json
+import tracemalloc
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
+from numpy.lib import format as npy_format
+
+from sksm import (FieldsOfExperts, GaussianRBM, RegularizedScoreMatchingPoE,
+                  load_pretrained_foe)
 from sksm.io import load_model, save_model
 
 
@@ -81,6 +87,7 @@ def _tamper(models, tmp_path, **changes):
     ({"filters_": np.full((5, 5), np.nan)}, "finite floats"),
     ({"filters_": np.ones((4, 5))}, "does not match"),
     ({"expert_weights_": -np.ones(5)}, "positive"),
+    ({"expert_weights_": np.full(5, 0.4)}, "must lie in"),
     ({"mean_": np.array(["a"] * 5)}, "finite floats"),
 ])
 def test_load_rejects_tampered_files(models, tmp_path, changes, match):
@@ -129,3 +136,256 @@ def test_load_reports_the_real_fault_of_a_bad_file(models, tmp_path):
     folder.mkdir()
     with pytest.raises(IsADirectoryError, match="folder"):
         load_model(folder)
+
+
+# ---------------------------------------------------------------------- #
+# Every estimator, one mechanism
+# ---------------------------------------------------------------------- #
+def _fitted(name):
+    rng = np.random.RandomState(0)
+    X = rng.standard_t(4, size=(60, 9))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if name == "poe":
+            est = RegularizedScoreMatchingPoE(max_iter=5, random_state=0)
+        elif name == "foe":
+            est = FieldsOfExperts(n_experts=2, filter_size=2, max_iter=3,
+                                  random_state=0)
+        else:
+            est = GaussianRBM(n_components=3, max_iter=3, random_state=0)
+        return X, est.fit(X)
+
+
+def _declared_state(est):
+    return {k: getattr(est, k) for k in type(est)._fitted_attributes
+            if hasattr(est, k)}
+
+
+@pytest.mark.parametrize("name", ["poe", "foe", "rbm"])
+def test_every_estimator_round_trips_its_declared_state(name, tmp_path):
+    X, est = _fitted(name)
+    if name != "foe":
+        est.estimate_log_partition(n_chains=20, n_temperatures=20,
+                                   random_state=0)
+    loaded = load_model(save_model(est, tmp_path / name))
+    assert type(loaded) is type(est)
+    assert loaded.get_params() == est.get_params()
+    before, after = _declared_state(est), _declared_state(loaded)
+    assert before.keys() == after.keys()
+    assert "loss_curve_" in after and len(after["loss_curve_"]) > 0
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value, err_msg=key)
+    np.testing.assert_array_equal(loaded.score_samples(X),
+                                  est.score_samples(X))
+    np.testing.assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+def test_feature_names_and_partial_fit_survive(tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, _ = _fitted("poe")
+    frame = pd.DataFrame(X, columns=[f"px{i}" for i in range(9)])
+    est = RegularizedScoreMatchingPoE(solver="adam", batch_size=20,
+                                      random_state=0).partial_fit(frame)
+    loaded = load_model(save_model(est, tmp_path / "p"))
+    assert list(loaded.feature_names_in_) == list(frame.columns)
+    assert loaded.n_samples_seen_ == 60
+    loaded.partial_fit(frame)
+    est.partial_fit(frame)
+    assert loaded.n_samples_seen_ == est.n_samples_seen_ == 120
+    np.testing.assert_allclose(loaded.mean_, est.mean_)
+
+
+def test_save_refuses_subclasses_of_our_estimators(tmp_path):
+    class Mine(RegularizedScoreMatchingPoE):
+        pass
+
+    _, est = _fitted("poe")
+    mine = Mine(max_iter=2)
+    mine.__dict__.update({k: v for k, v in vars(est).items()
+                          if k.endswith("_")})
+    with pytest.raises(TypeError, match="save_model saves"):
+        save_model(mine, tmp_path / "m")
+
+
+def test_the_pretrained_file_of_version_1_still_loads():
+    model = load_pretrained_foe()
+    assert model.filters_.shape == (24, 5, 5)
+    assert not hasattr(model, "loss_curve_")
+
+
+# ---------------------------------------------------------------------- #
+# Hostile files: each example of issue 14 part 1
+# ---------------------------------------------------------------------- #
+def _npy_bytes(header_dict, payload=b""):
+    """An .npy member with a hand-written header."""
+    stream = io.BytesIO()
+    npy_format.write_array_header_1_0(stream, header_dict)
+    return stream.getvalue() + payload
+
+
+def _write_members(path, members, compress=zipfile.ZIP_STORED):
+    with zipfile.ZipFile(path, "w", compression=compress) as archive:
+        for key, data in members.items():
+            archive.writestr(key + ".npy", data)
+    return path
+
+
+def _members(path):
+    with zipfile.ZipFile(path) as archive:
+        return {info.filename[:-4]: archive.read(info)
+                for info in archive.infolist()}
+
+
+def _header_member(header):
+    stream = io.BytesIO()
+    np.save(stream, np.array(json.dumps(header)))
+    return stream.getvalue()
+
+
+def _with_header(models, tmp_path, change):
+    _, poe, foe = models
+    members = _members(save_model(foe, tmp_path / "good"))
+    stream = io.BytesIO(members["header"])
+    header = json.loads(str(np.load(stream)))
+    change(header)
+    members["header"] = _header_member(header)
+    return _write_members(tmp_path / "bad.npz", members)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda h: h.update({"class": ["FieldsOfExperts"]}), "estimator class"),
+    (lambda h: h["fitted"].update({"image_shape_": 5}), "image_shape_"),
+    (lambda h: h["fitted"].update({"std_brightness_": None}),
+     "std_brightness_"),
+    (lambda h: h["fitted"].update({"mean_brightness_": "grey"}),
+     "mean_brightness_"),
+    (lambda h: h["fitted"].update({"n_features_in_": True}),
+     "n_features_in_"),
+    (lambda h: h["params"].update({"image_shape": 5}), "invalid parameters"),
+    (lambda h: h["fitted"].update({"image_shape_": [12, 13]}),
+     "image_shape"),
+    (lambda h: h["fitted"].pop("n_iter_"), "expected fitted values"),
+])
+def test_tampered_header_values_give_value_errors(models, tmp_path, change,
+                                                  match):
+    with pytest.raises(ValueError, match=match):
+        load_model(_with_header(models, tmp_path, change))
+
+
+def test_scalar_and_raw_byte_members_give_value_errors(models, tmp_path):
+    _, poe, _ = models
+    good = _members(save_model(poe, tmp_path / "good"))
+    stream = io.BytesIO()
+    np.save(stream, np.float64(3.0))
+    for bad_member, match in [(stream.getvalue(), "does not match"),
+                              (b"raw bytes, no .npy header", "not an .npy")]:
+        members = dict(good, filters_=bad_member)
+        path = _write_members(tmp_path / "bad.npz", members)
+        with pytest.raises(ValueError, match=match):
+            load_model(path)
+
+
+def test_deeply_nested_header_is_refused_before_parsing(models, tmp_path):
+    _, poe, _ = models
+    members = _members(save_model(poe, tmp_path / "good"))
+    stream = io.BytesIO()
+    np.save(stream, np.array("[" * 200_000 + "]" * 200_000))
+    members["header"] = stream.getvalue()
+    with pytest.raises(ValueError, match="header of 400000 characters"):
+        load_model(_write_members(tmp_path / "deep.npz", members))
+    members["header"] = _header_member(
+        {"format": "sksm-model", "a": [[[[[[[[[[1]]]]]]]]]]})
+    with pytest.raises(ValueError, match="nested"):
+        load_model(_write_members(tmp_path / "deep.npz", members))
+
+
+def test_huge_declared_shapes_are_refused_without_allocating(models,
+                                                             tmp_path):
+    _, poe, _ = models
+    members = _members(save_model(poe, tmp_path / "good"))
+    members["mean_"] = _npy_bytes({"descr": "<f8", "fortran_order": False,
+                                   "shape": (10 ** 12,)}, bytes(800))
+    path = _write_members(tmp_path / "huge.npz", members)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="does not match|declares"):
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 ** 20
+
+
+def test_a_zip_bomb_is_refused_before_inflating(models, tmp_path):
+    """A member of 512 MB of zeros compresses to about 0.5 MB."""
+    _, poe, _ = models
+    members = _members(save_model(poe, tmp_path / "good"))
+    n = 64 * 2 ** 20  # float64 values: 512 MiB
+    header = _npy_bytes({"descr": "<f8", "fortran_order": False,
+                         "shape": (n,)})
+    path = tmp_path / "bomb.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, data in members.items():
+            if key != "mean_":
+                archive.writestr(key + ".npy", data)
+        info = zipfile.ZipInfo("mean_.npy")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as member:
+            member.write(header)
+            block = bytes(2 ** 22)
+            for _ in range(n * 8 // len(block)):
+                member.write(block)
+    assert path.stat().st_size < 2 ** 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="claims"):
+            load_model(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2 ** 20
+
+
+def _fuzz(data, rng):
+    """``data`` truncated, or with one to five random bytes changed."""
+    data = bytearray(data)
+    if rng.rand() < 1 / 3:
+        return bytes(data[:rng.randint(len(data))])
+    for _ in range(rng.randint(1, 6)):
+        data[rng.randint(len(data))] = rng.randint(256)
+    return bytes(data)
+
+
+def test_fuzzed_files_load_or_give_value_errors(models, tmp_path):
+    """Random byte flips and truncations of valid files, of the archive (the
+    zip's checksums catch most) and of one member re-zipped with a correct
+    checksum (the .npy and JSON checks must catch them): a loaded model or
+    the ValueError, and memory within a few times the file's size."""
+    _, poe, foe = models
+    rng = np.random.RandomState(0)
+    originals = [save_model(est, tmp_path / name)
+                 for name, est in (("poe", poe), ("foe", foe))]
+    outcomes = {"loaded": 0, "refused": 0}
+    path = tmp_path / "fuzz.npz"
+    for trial in range(1000):
+        original = originals[trial % 2]
+        if trial % 4 == 0:
+            path.write_bytes(_fuzz(original.read_bytes(), rng))
+        else:
+            members = _members(original)
+            key = sorted(members)[rng.randint(len(members))]
+            members[key] = _fuzz(members[key], rng)
+            _write_members(path, members)
+        size = path.stat().st_size
+        tracemalloc.start()
+        try:
+            try:
+                load_model(path)
+                outcomes["loaded"] += 1
+            except ValueError:
+                outcomes["refused"] += 1
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 8 * size + 2 ** 20, trial
+    assert outcomes["refused"] > 300 and outcomes["loaded"] > 50, outcomes

@@ -1,0 +1,204 @@
+"""Checks of arguments and of fitted state, at the bottom of the package.
+
+Every module checks its inputs with these functions, so one kind of input
+gets one message wherever it enters; nothing here imports from the rest of
+sksm.  Each check returns the value in the form the numerics want, or raises
+a ``TypeError`` (wrong kind of value) or a ``ValueError`` (right kind, wrong
+value) that names what was received and what to pass instead.
+"""
+
+from dataclasses import dataclass
+from numbers import Integral, Real
+
+import numpy as np
+
+__all__ = ["Fitted", "check_count", "check_image", "check_mask",
+           "check_noise_sigma", "check_positive"]
+
+
+def check_count(value, name, minimum=1):
+    """Return ``value`` as an int of at least ``minimum``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (booleans are refused).
+    ValueError
+        If it is below ``minimum``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral):
+        raise TypeError(f"{name} must be an integer, got "
+                        f"{type(value).__name__} {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}.")
+    return int(value)
+
+
+def check_positive(value, name, meaning="", *, allow_zero=False):
+    """Return ``value`` as a float, or raise a clear error.
+
+    ``meaning``, if given, is added to the message (what the number is);
+    ``allow_zero`` accepts 0 too.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (booleans are refused).
+    ValueError
+        If it is not finite, or not positive.
+    """
+    what = f" ({meaning})" if meaning else ""
+    sign = "non-negative" if allow_zero else "positive"
+    if (isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (Real, np.floating, np.integer))):
+        raise TypeError(f"{name} must be a {sign} real number{what}, got "
+                        f"{type(value).__name__} {value!r}.")
+    if not (np.isfinite(value) and (value > 0 or allow_zero and value == 0)):
+        raise ValueError(f"{name} must be a {sign} finite number{what}, got "
+                         f"{value!r}.")
+    return float(value)
+
+
+def check_noise_sigma(noise_sigma, name="noise_sigma"):
+    """Return a noise standard deviation as a float, or raise a clear error.
+
+    Its square must be a normal positive float: the posterior divides by it.
+    """
+    sigma = check_positive(noise_sigma, name,
+                           "the standard deviation of the noise, in the units "
+                           "of the data")
+    if not 1e-150 <= sigma <= 1e150:
+        raise ValueError(f"{name}={sigma!r} is out of range: its square "
+                         "must be a normal float (sigma between 1e-150 and "
+                         "1e150); for data with no noise, use the data "
+                         "themselves.")
+    return sigma
+
+
+def check_mask(mask, shape, meaning="True where the chains move",
+               other="the samples"):
+    """Return ``mask`` as a boolean array of ``shape``, or raise a clear error.
+
+    Integer masks of zeros and ones are accepted as booleans.  ``meaning``
+    and ``other`` (what the mask must match) go into the messages.
+    """
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        if mask.dtype.kind in "ui" and np.isin(mask, (0, 1)).all():
+            mask = mask.astype(bool)
+        else:
+            raise TypeError(f"mask must be boolean ({meaning}), got dtype "
+                            f"{mask.dtype}.")
+    if mask.shape != tuple(shape):
+        raise ValueError(f"mask has shape {mask.shape} but {other} have "
+                         f"shape {tuple(shape)}.")
+    return mask
+
+
+def check_image(image, name="image", ndim=(2,)):
+    """Validate an image array: real numbers, finite, of an allowed ``ndim``.
+
+    Returns the array (not copied).
+
+    Raises
+    ------
+    TypeError
+        For a sparse matrix, or an array that does not hold real numbers.
+    ValueError
+        For a number of dimensions not in ``ndim``, an empty array, or
+        NaN or infinite pixels.
+    """
+    if hasattr(image, "toarray") or hasattr(image, "tocsr"):
+        raise TypeError(f"{name} must be a dense array, got a sparse "
+                        f"{type(image).__name__}; use .toarray().")
+    arr = np.asarray(image)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
+                                   or arr.dtype == bool):
+        raise TypeError(f"{name} must hold real numbers, got dtype "
+                        f"{arr.dtype}.")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}.")
+    if arr.ndim not in ndim:
+        shapes = " or ".join({2: "(height, width)", 3: "(n, height, width)"}[d]
+                             for d in ndim)
+        raise ValueError(f"{name} must have shape {shapes}, got an array of "
+                         f"shape {arr.shape}.")
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}).")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    return arr
+
+
+# ---------------------------------------------------------------------- #
+# Fitted state
+# ---------------------------------------------------------------------- #
+@dataclass(frozen=True)
+class Fitted:
+    """What one fitted attribute of an estimator holds.
+
+    Estimators declare their fitted state as a class attribute
+    ``_fitted_attributes = {name: Fitted(...)}``; :mod:`sksm.io` saves and
+    loads any estimator from it and from its constructor parameters, and
+    checks a file against it before reading any array.
+
+    Parameters
+    ----------
+    kind : {'array', 'curve', 'size', 'count', 'real', 'positive', 'shape', \
+'names'}
+        'array': finite floats of ``shape``; 'curve': a list of finite
+        floats (stored as a 1-D array); 'size': an int >= 1; 'count': an
+        int >= 0; 'real': a finite float; 'positive': a finite float > 0;
+        'shape': a tuple of sizes; 'names': a list of strings (feature
+        names, one per input feature).
+    shape : tuple of str or int, default=()
+        For arrays: each dimension is a number, the name of a constructor
+        parameter or a fitted 'size', or any other name, which takes its
+        length from the first array that uses it.
+    positive : bool, default=False
+        Arrays only: every entry must be > 0.
+    optional : bool, default=False
+        A fitted estimator may lack it.
+    """
+
+    kind: str
+    shape: tuple = ()
+    positive: bool = False
+    optional: bool = False
+
+
+def check_fitted_value(spec, value, name):
+    """Return a fitted scalar of ``spec`` in its Python form, or raise.
+
+    ``value`` comes from JSON (ints, floats, strings, lists, None).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Naming the attribute, the value and what it should be.
+    """
+    def number(v):
+        return isinstance(v, (Real, np.floating, np.integer)) and not \
+            isinstance(v, (bool, np.bool_))
+
+    kind = spec.kind
+    if kind in ("size", "count"):
+        return check_count(value, name, minimum=1 if kind == "size" else 0)
+    if kind in ("real", "positive"):
+        if not number(value) or not np.isfinite(value) or (
+                kind == "positive" and value <= 0):
+            what = "positive finite" if kind == "positive" else "finite"
+            raise ValueError(f"{name} must be a {what} number, got "
+                             f"{value!r}.")
+        return float(value)
+    if kind == "shape":
+        if not isinstance(value, (list, tuple)) or not value:
+            raise TypeError(f"{name} must be a tuple of sizes, got {value!r}.")
+        return tuple(check_count(v, name) for v in value)
+    if kind == "names":
+        if not isinstance(value, (list, tuple)) or not all(
+                isinstance(v, str) for v in value):
+            raise TypeError(f"{name} must be a list of strings, got "
+                            f"{type(value).__name__}.")
+        return np.asarray(value, dtype=object)
+    raise ValueError(f"{name} of kind {kind!r} is not a scalar.")
