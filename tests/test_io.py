@@ -8,12 +8,15 @@ import zipfile
 
 import numpy as np
 import pytest
+from numpy.lib import format as npy_format
 from sklearn.exceptions import ConvergenceWarning
 
-from numpy.lib import format as npy_format
-
-from sksm import (FieldsOfExperts, GaussianRBM, RegularizedScoreMatchingPoE,
-                  load_pretrained_foe)
+from sksm import (
+    FieldsOfExperts,
+    GaussianRBM,
+    RegularizedScoreMatchingPoE,
+    load_pretrained_foe,
+)
 from sksm.io import load_model, save_model
 
 
@@ -243,7 +246,7 @@ def _header_member(header):
 
 
 def _with_header(models, tmp_path, change):
-    _, poe, foe = models
+    _, _, foe = models
     members = _members(save_model(foe, tmp_path / "good"))
     stream = io.BytesIO(members["header"])
     header = json.loads(str(np.load(stream)))
