@@ -95,10 +95,12 @@ def check_mask(mask, shape, meaning="True where the chains move",
     return mask
 
 
-def check_image(image, name="image", ndim=(2,)):
+def check_image(image, name="image", ndim=(2,), finite=True):
     """Validate an image array: real numbers, finite, of an allowed ``ndim``.
 
-    Returns the array (not copied).
+    Returns the array (not copied).  ``finite=False`` leaves out the scan
+    for NaN and infinity, for a caller that hands the pixels on to a check
+    that makes it.
 
     Raises
     ------
@@ -125,7 +127,7 @@ def check_image(image, name="image", ndim=(2,)):
                          f"shape {arr.shape}.")
     if arr.size == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}).")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+    if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity.")
     return arr
 

@@ -713,20 +713,31 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         check_is_fitted(self)
         sigma = check_noise_sigma(noise_sigma)
+        stack, arr = self._as_stack(images, restoration=True)
+        _warn_if_implausible(sigma, stack)
+        out = self._denoise_stack(
+            stack, sigma, method=method, prior_weight=prior_weight,
+            prior_scale=prior_scale, max_iter=max_iter,
+            self_ensemble=self_ensemble, tile_size=tile_size,
+            random_state=random_state)
+        return self._restored(out, stack, arr)
+
+    def _denoise_stack(self, stack, sigma, *, method, prior_weight,
+                       prior_scale, max_iter, self_ensemble, tile_size,
+                       random_state):
+        """:meth:`denoise` of a float stack that :meth:`_as_stack` checked,
+        with a checked ``sigma``; the other arguments are checked here."""
         if method not in ("fista", "lbfgs", "paper", "mmse"):
             raise ValueError(f"method must be 'fista', 'lbfgs', 'paper' or "
                              f"'mmse', got {method!r}.")
         max_iter, tile_size = self._restoration_args(max_iter, tile_size)
-        stack, arr = self._as_stack(images, restoration=True)
         weight = self._calibrated(prior_weight, sigma, 1, "prior_weight")
         scale = self._calibrated(prior_scale, sigma, 2, "prior_scale")
-        _warn_if_implausible(sigma, stack)
-        out = posterior.denoise(
+        return posterior.denoise(
             self._restoration_prior(scale), list(stack), sigma, method=method,
             prior_weight=weight, max_iter=max_iter,
             self_ensemble=_check_ensemble(self_ensemble), tile_size=tile_size,
             overlap=self.tile_overlap_, random_state=random_state)
-        return self._restored(out, stack, arr)
 
     @staticmethod
     def _restored(out, stack, arr):
@@ -910,10 +921,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             image is smaller than the filters' support.
         """
         check_is_fitted(self)
-        if (isinstance(factor, (bool, np.bool_))
-                or not isinstance(factor, Integral) or factor < 2):
-            raise ValueError(f"factor must be an integer >= 2, got "
-                             f"{factor!r}.")
+        factor = check_count(factor, "factor", minimum=2)
         if start not in ("bicubic", "paper"):
             raise ValueError(f"start must be 'bicubic' or 'paper', got "
                              f"{start!r}.")

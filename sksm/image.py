@@ -4,7 +4,6 @@ This module depends on nothing else in sksm.
 """
 
 import warnings
-from numbers import Integral, Real
 
 import numpy as np
 from scipy.signal import convolve2d, fftconvolve
@@ -12,7 +11,7 @@ from sklearn.feature_extraction.image import extract_patches_2d
 from sklearn.utils import check_random_state
 
 from ._image_files import check_output_path, read_image, write_image
-from ._validation import check_image
+from ._validation import check_count, check_image, check_positive
 
 __all__ = [
     "add_noise",
@@ -59,12 +58,8 @@ def to_float(image, data_range=None):
     out_dtype = np.float32 if arr.dtype in (np.float32, np.float16) \
         else np.float64
     if data_range is not None:
-        if (isinstance(data_range, (bool, np.bool_))
-                or not isinstance(data_range, (Real, np.number))
-                or not np.isfinite(data_range) or data_range <= 0):
-            raise ValueError(f"data_range must be a positive number (the "
-                             f"white level of the image), got "
-                             f"{data_range!r}.")
+        data_range = check_positive(data_range, "data_range",
+                                    "the white level of the image")
         return arr.astype(out_dtype) / out_dtype(data_range)
     if arr.dtype == bool:
         return arr.astype(np.float64)
@@ -225,9 +220,7 @@ def extract_patches(images, patch_size, max_patches=None, random_state=None):
     if isinstance(images, np.ndarray) and images.ndim == 2:
         images = [images]
     images = [to_float(check_image(im, "each image")) for im in images]
-    if not isinstance(patch_size, Integral) or patch_size < 1:
-        raise ValueError(f"patch_size must be a positive integer, got "
-                         f"{patch_size!r}.")
+    patch_size = check_count(patch_size, "patch_size")
     counts = []
     for im in images:
         if im.shape[0] < patch_size or im.shape[1] < patch_size:
@@ -239,9 +232,7 @@ def extract_patches(images, patch_size, max_patches=None, random_state=None):
     if max_patches is None:
         share = counts
     else:
-        if not isinstance(max_patches, Integral) or max_patches < 1:
-            raise ValueError(f"max_patches must be a positive integer or "
-                             f"None, got {max_patches!r}.")
+        max_patches = check_count(max_patches, "max_patches")
         weights = np.array(counts, dtype=float) / sum(counts)
         share = np.floor(weights * max_patches).astype(int)
         share[: max_patches - share.sum()] += 1  # distribute the remainder
@@ -309,10 +300,8 @@ def add_noise(image, sigma, random_state=None):
         integer image, or floats within [0, 1]): most likely a level on the
         0-255 scale.
     """
-    if (isinstance(sigma, (bool, np.bool_))
-            or not isinstance(sigma, (Real, np.number))
-            or not np.isfinite(sigma) or sigma < 0):
-        raise ValueError(f"sigma must be a finite number >= 0, got {sigma!r}.")
+    sigma = check_positive(sigma, "sigma", "the noise standard deviation",
+                           allow_zero=True)
     rng = check_random_state(random_state)
     arr = np.asarray(image)
     image = to_float(arr)

@@ -25,8 +25,10 @@ prior (:func:`sksm.load_pretrained_foe`); any fitted
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_count, check_image
+from ._validation import check_count, check_image, check_noise_sigma
+from .foe import _warn_if_implausible as warn_if_implausible
 from .image import estimate_sigma, restore_dtype, to_float
 
 __all__ = ["denoise", "estimate_sigma", "inpaint", "super_resolve"]
@@ -60,7 +62,7 @@ def _channels(image, channel_axis, data_range):
     becomes its opponent channels, any other number its own channels.
     """
     if channel_axis is None:
-        arr = check_image(image, "image")
+        arr = check_image(image, "image", finite=False)
         return to_float(arr, data_range)[None], arr, None
     if np.ndim(image) != 3:
         raise ValueError(f"An image with channel_axis={channel_axis!r} must "
@@ -72,7 +74,7 @@ def _channels(image, channel_axis, data_range):
         raise ValueError(f"channel_axis must be an axis of the image (-3 to "
                          f"2), got {channel_axis!r}.")
     arr = check_image(np.moveaxis(np.asarray(image), channel_axis, 0),
-                      "image", ndim=(3,))
+                      "image", ndim=(3,), finite=False)
     arr = np.moveaxis(arr, 0, channel_axis)
     x = np.moveaxis(to_float(arr, data_range), channel_axis, 0)
     if x.shape[0] == 3:
@@ -157,19 +159,25 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     True
     """
     model = _model(model)
+    check_is_fitted(model)
     stack, arr, axis = _channels(image, channel_axis, data_range)
+    stack = model._as_stack(stack, "image", restoration=True)[0]
     if sigma is None:
         sigma = float(np.mean([estimate_sigma(channel) for channel in stack]))
         if sigma == 0:
             raise ValueError("The image seems to hold no noise (estimated "
                              "sigma 0); pass sigma.")
-    elif data_range is not None:
-        sigma = sigma / data_range
+    else:
+        sigma = check_noise_sigma(sigma, "sigma")
+        if data_range is not None:
+            sigma = check_noise_sigma(sigma / data_range, "sigma / data_range")
+        warn_if_implausible(sigma, stack)
     max_num_iter = _iterations(max_num_iter)
-    out = model.denoise(stack, sigma, method=method, max_iter=max_num_iter,
-                        random_state=rng, prior_weight=prior_weight,
-                        prior_scale=prior_scale, self_ensemble=self_ensemble,
-                        tile_size=tile_size)
+    out = model._denoise_stack(
+        stack, sigma, method=method, max_iter=max_num_iter,
+        random_state=rng, prior_weight=prior_weight, prior_scale=prior_scale,
+        self_ensemble=self_ensemble, tile_size=tile_size)
+    out = np.stack(out).astype(stack.dtype, copy=False)
     return _image_from(out, arr, axis, data_range)
 
 

@@ -223,3 +223,20 @@ def test_read_image_names_a_missing_file_or_a_folder(tmp_path):
     (tmp_path / "d.png").mkdir()
     with pytest.raises(IsADirectoryError, match="folder"):
         read_image(tmp_path / "d.png")
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda im: extract_patches(im, True), TypeError, "patch_size"),
+    (lambda im: extract_patches(im, 0), ValueError, "patch_size"),
+    (lambda im: extract_patches(im, 4, max_patches=2.5), TypeError,
+     "max_patches"),
+    (lambda im: add_noise(im, "0.1"), TypeError, "sigma"),
+    (lambda im: add_noise(im, -0.1), ValueError, "sigma"),
+    (lambda im: to_float(im, data_range="255"), TypeError, "data_range"),
+    (lambda im: to_float(im, data_range=True), TypeError, "data_range"),
+])
+def test_keyword_arguments_are_checked_like_parameters(call, error, match):
+    """One validator per kind of argument (issue 14, part 4): a wrong type
+    is a TypeError, a wrong value a ValueError, each naming the argument."""
+    with pytest.raises(error, match=match):
+        call(np.zeros((8, 8)))

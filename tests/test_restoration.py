@@ -254,3 +254,31 @@ def test_estimator_messages_point_to_what_to_use(pretrained, flower):
         pretrained.denoise(flower / 255.0, 0.1)
     with pytest.raises(ValueError, match="extract_patches.*image_shape"):
         FieldsOfExperts().fit(np.random.RandomState(0).rand(1, 512))
+
+
+@pytest.mark.parametrize("sigma", [None, 0.1])
+def test_denoise_checks_the_image_and_estimates_sigma_once(monkeypatch,
+                                                           sigma):
+    """Issue 14, part 4: the pixels are scanned for NaN once and the noise
+    level estimated once, not again by the estimator."""
+    import sksm.foe
+    import sksm.restoration
+    from sksm import _validation
+
+    calls = {"finite scans": 0, "estimates": 0}
+
+    def counting_check(image, name="image", ndim=(2,), finite=True):
+        calls["finite scans"] += finite
+        return _validation.check_image(image, name, ndim, finite)
+
+    def counting_estimate(image, **kwargs):
+        calls["estimates"] += 1
+        return sksm.image.estimate_sigma(image, **kwargs)
+
+    for module in (sksm.foe, sksm.restoration):
+        monkeypatch.setattr(module, "check_image", counting_check)
+        monkeypatch.setattr(module, "estimate_sigma", counting_estimate)
+    noisy = add_noise(np.tile(np.linspace(0, 1, 40), (40, 1)), 0.1,
+                      random_state=0)
+    restoration.denoise(noisy, sigma)
+    assert calls == {"finite scans": 1, "estimates": 1}
