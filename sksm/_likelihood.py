@@ -47,7 +47,9 @@ class LikelihoodMixin(DensityMixin):
         -------
         score : float
         """
-        return float(np.mean(self.score_samples(X)))
+        log_density = self.score_samples(X)
+        # the sum of the shares cannot overflow where the plain sum can
+        return float(np.sum(log_density / len(log_density)))
 
 
 class SamplingMixin:

@@ -76,10 +76,12 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
         return OptimizeResult(guard.last_theta, len(losses), losses,
                               converged=False, diverged=True,
                               message="the loss or its gradient became non-finite")
-    # res.x is a point at which fun was evaluated, hence finite.
-    converged = res.status == 0
-    return OptimizeResult(res.x, res.nit, losses, converged=converged,
-                          diverged=False, message=str(res.message))
+    # res.x is a point at which fun was evaluated, hence finite.  When the
+    # bounds fix every variable, scipy returns at once, without ``status``
+    # or ``nit``.
+    return OptimizeResult(res.x, getattr(res, "nit", 0), losses,
+                          converged=bool(res.success), diverged=False,
+                          message=str(res.message))
 
 
 class Adam:

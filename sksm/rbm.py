@@ -21,6 +21,20 @@ __all__ = ["GaussianRBM"]
 MAX_EXACT_COMPONENTS = 16
 
 
+def _check_squares(X):
+    """Refuse data whose squares overflow the working dtype: the Gaussian
+    visible units square every value."""
+    limit = np.sqrt(np.finfo(X.dtype).max / (16 * X.shape[1]))
+    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    if largest > limit:
+        raise ValueError(
+            f"X holds values up to {largest:.3g} in {X.dtype}, whose squares "
+            f"overflow the sums of a Gaussian RBM (values must stay below "
+            f"{limit:.3g}): standardise X first, for example with "
+            "sklearn.preprocessing.StandardScaler.")
+    return X
+
+
 class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                   LikelihoodMixin, BaseEnergyEstimator):
     r"""Gaussian-Bernoulli restricted Boltzmann machine for real-valued data.
@@ -164,12 +178,12 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # Hooks of BaseEnergyEstimator
     # ------------------------------------------------------------------ #
     def _fit_data(self, X):
-        return validate_data(self, X, dtype=[np.float64, np.float32],
-                             ensure_min_samples=2)
+        return _check_squares(validate_data(
+            self, X, dtype=[np.float64, np.float32], ensure_min_samples=2))
 
     def _partial_fit_data(self, X, first):
-        return validate_data(self, X, dtype=[np.float64, np.float32],
-                             reset=first)
+        return _check_squares(validate_data(
+            self, X, dtype=[np.float64, np.float32], reset=first))
 
     def _initial_energy(self, data, rng):
         """Small random weights (as BernoulliRBM), zero hidden biases and
@@ -260,12 +274,17 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
         Returns
         -------
-        log_density : ndarray of shape (n_samples,)
+        log_density : ndarray of shape (n_samples,), float64
+            Computed in float64 whatever the dtype of ``X``; ``-inf`` where
+            the log-density lies below the float64 range (the Gaussian
+            visible units make it fall as :math:`-\lVert x \rVert^2 / 2
+            \sigma^2`, beyond -1.8e308 for values past about 1e154).
         """
-        X = self._validate(X)
+        X = self._validate(X).astype(np.float64, copy=False)
         log_z = self._log_partition()
-        return -self._fitted_energy(X.dtype).energy(X).astype(np.float64) \
-            - log_z
+        with np.errstate(over="ignore", invalid="ignore"):
+            E = self._fitted_energy(np.float64).energy(X)
+        return np.where(np.isnan(E), np.inf, E) * -1.0 - log_z
 
     # hooks of SamplingMixin
     def _row_energy(self):

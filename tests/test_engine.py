@@ -283,3 +283,18 @@ def test_conv_weight_gradient_matches_finite_differences(reg_lambda):
 
     theta = np.concatenate([conv.weight.ravel(), out.weight])
     _assert_gradient(f, g, theta)
+
+
+def test_lbfgs_with_every_variable_fixed_by_its_bounds():
+    """Found by the property tests: inpainting a constant image bounds every
+    missing pixel to one value, and scipy then returns a result without
+    ``status`` or ``nit``."""
+    from sksm.optim import lbfgs
+
+    def fun(theta):
+        return float(theta @ theta), 2 * theta
+
+    res = lbfgs(fun, np.full(3, 0.5), bounds=(np.full(3, 0.5),
+                                              np.full(3, 0.5)))
+    np.testing.assert_array_equal(res.theta, 0.5)
+    assert res.converged and res.n_iter == 0 and not res.diverged

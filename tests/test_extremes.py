@@ -5,6 +5,7 @@ import pytest
 
 from sksm import (
     FieldsOfExperts,
+    GaussianRBM,
     RegularizedScoreMatchingPoE,
     load_pretrained_foe,
     restoration,
@@ -131,3 +132,23 @@ def test_student_t_returns_nan_for_nan_responses_without_recursing():
         for part in (g, g1, g2, g3):
             assert np.isnan(part[0]) and np.all(np.isfinite(part[1:]))
         assert np.isnan(expert.value(z)[0])
+
+
+def test_gaussian_rbm_refuses_values_whose_squares_overflow():
+    """Found by the property tests: an RBM fitted on such values overflowed
+    in its quadratic energy, with RuntimeWarnings."""
+    X = np.array([[3.8e154], [0.0], [1.0]])
+    with pytest.raises(ValueError, match="standardise X"):
+        GaussianRBM(n_components=2, max_iter=2).fit(X)
+    with pytest.raises(ValueError, match="standardise X"):
+        GaussianRBM(n_components=2).partial_fit(
+            np.array([[1e19], [0.0], [1.0]], dtype=np.float32))
+
+
+def test_score_of_finite_log_densities_near_the_float_limit_is_finite():
+    X = np.array([[0.0], [1.0], [2.0]])
+    rbm = GaussianRBM(n_components=1, max_iter=2, random_state=0).fit(X)
+    far = np.full((4, 1), 1e154)
+    assert np.all(np.isfinite(rbm.score_samples(far)))
+    assert np.isfinite(rbm.score(far))
+    assert rbm.score_samples(np.full((1, 1), 1e200))[0] == -np.inf
