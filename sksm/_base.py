@@ -17,11 +17,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
-from ._validation import Fitted, check_noise_sigma
+from ._validation import Fitted
 from .objectives.training import OBJECTIVES, make_training_loss
 from .optim import Adam, lbfgs
 
-__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "check_noise_sigma"]
+__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT"]
 
 #: Learned expert weights are kept at or above this value by default
 #: (``min_expert_weight``): an expert ``exp(-alpha g)`` with ``alpha <= 1/2``

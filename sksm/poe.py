@@ -9,14 +9,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import (
-    MAX_EXPERT_WEIGHT,
-    MIN_EXPERT_WEIGHT,
-    BaseExpertsEstimator,
-    check_noise_sigma,
-)
+from ._base import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._likelihood import LikelihoodMixin
-from ._validation import Fitted, check_count, check_positive
+from ._validation import (Fitted, check_count, check_noise_sigma,
+                          check_positive)
 from .energies import ProductOfExperts
 from .experts import DEFAULT_C, StudentT
 from .optim import lbfgs
