@@ -61,10 +61,11 @@ def test_noise_levels_whose_square_is_not_a_normal_float_are_refused(sigma):
     poe = RegularizedScoreMatchingPoE(4, max_iter=5, random_state=0).fit(X)
     foe = load_pretrained_foe()
     image = np.random.RandomState(1).rand(20, 20)
-    for call in (lambda: poe.denoise(X[:2], noise_sigma=sigma),
-                 lambda: foe.denoise(image, sigma),
-                 lambda: restoration.denoise(image, sigma, model=foe)):
-        with pytest.raises(ValueError, match=r"(noise_)?sigma=.*out of range"):
+    for call, name in (
+            (lambda: poe.denoise(X[:2], noise_sigma=sigma), "noise_sigma"),
+            (lambda: foe.denoise(image, sigma), "noise_sigma"),
+            (lambda: restoration.denoise(image, sigma, model=foe), "sigma")):
+        with pytest.raises(ValueError, match=rf"^{name}=.*out of range"):
             call()
 
 
