@@ -134,19 +134,21 @@ def map_chunks(network, X, chunk_loss, chunk_size, n_threads=None):
     return sum(losses)
 
 
-def banded_grad_energy(network, images, size, n_threads):
+def banded_grad_energy(network, images, size, n_threads, exponent=None):
     """``(E, dE/dx)`` of a convolutional energy, rows of positions in threads.
 
     For images (n, H, W) under an energy that sums over the valid positions
     of ``size`` x ``size`` filters: the positions are split into horizontal
     bands, one per thread, each evaluated on its rows of pixels (overlapping
     by ``size - 1``); energies add and gradients add where bands overlap.
-    Call it inside :func:`single_threaded_blas`.
+    Call it inside :func:`single_threaded_blas`.  ``exponent``: the images
+    are ``images * 2**exponent`` (see :meth:`EnergyNetwork.forward`).
     """
     n_rows = images.shape[1] - size + 1
     n_threads = max(1, min(n_threads, n_rows // (4 * size)))
     if n_threads == 1:
-        E, d, _ = network.input_derivatives(images, energy=True, second=False)
+        E, d, _ = network.input_derivatives(images, energy=True, second=False,
+                                            exponent=exponent)
         return E, d
     edges = np.linspace(0, n_rows, n_threads + 1).astype(int)
     errors = np.geterr()  # worker threads do not inherit np.errstate
@@ -155,8 +157,8 @@ def banded_grad_energy(network, images, size, n_threads):
         a, b = edges[k], edges[k + 1]
         band = images[:, a:b + size - 1]
         with np.errstate(**errors):
-            E, d, _ = network.copy().input_derivatives(band, energy=True,
-                                                       second=False)
+            E, d, _ = network.copy().input_derivatives(
+                band, energy=True, second=False, exponent=exponent)
         return E, d
 
     with ThreadPoolExecutor(n_threads) as pool:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils.validation import validate_data
 
-__all__ = ["Fitted", "check_count", "check_image", "check_mask",
-           "check_noise_sigma", "check_positive"]
+__all__ = ["Fitted", "check_count", "check_fit_range", "check_image",
+           "check_mask", "check_noise_sigma", "check_positive",
+           "validate_float_data"]
 
 
 def check_count(value, name, minimum=1):
@@ -32,6 +34,38 @@ def check_count(value, name, minimum=1):
     if value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}.")
     return int(value)
+
+
+def validate_float_data(estimator, X, **kwargs):
+    """scikit-learn's ``validate_data`` for float32 or float64 samples.
+
+    Its quick finiteness test sums ``X``, which overflows (with a
+    RuntimeWarning) for finite values near the float maximum before its
+    exact test accepts them; that sum is silenced here.  ``kwargs`` go to
+    ``validate_data`` (``reset``, ``ensure_min_samples``...).
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return validate_data(estimator, X, dtype=[np.float64, np.float32],
+                             **kwargs)
+
+
+def check_fit_range(X, model):
+    """Refuse training data whose squares overflow the working dtype.
+
+    Fitting sums squares of the values (the Gaussian units of an RBM, the
+    mean and the centred responses of a Product of Experts); beyond the
+    square root of the float maximum, divided by the number of features,
+    those sums overflow.  ``model`` names the estimator in the message.
+    """
+    limit = np.sqrt(np.finfo(X.dtype).max / (16 * max(X.shape[1], 1)))
+    largest = float(np.max(np.abs(X))) if X.size else 0.0
+    if largest > limit:
+        raise ValueError(
+            f"X holds values up to {largest:.3g} in {X.dtype}, whose squares "
+            f"overflow the sums of fitting a {model} (values must stay below "
+            f"{limit:.3g}): standardise X first, for example with "
+            "sklearn.preprocessing.StandardScaler.")
+    return X
 
 
 def check_positive(value, name, meaning="", *, allow_zero=False):

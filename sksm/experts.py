@@ -87,7 +87,9 @@ class StudentT:
         :math:`v = 1 / t^2`, :math:`r = 1 / q = v / (1 + v)` and
         :math:`s r = 2 / (z^2 (1 + v))`: :math:`g = 2 \log|t| + \log(1 + v)`,
         :math:`g' = 2 / (z (1 + v))`, :math:`g'' = s r (2 r - 1)`,
-        :math:`g''' = z (s r)^2 (1 - 4 r)`; elsewhere :meth:`derivatives`.
+        :math:`g''' = z (s r)^2 (1 - 4 r) = g' s r (1 - 4 r)`; elsewhere
+        :meth:`derivatives`.  At :math:`z = \pm\infty` (a response that
+        overflowed, see :meth:`scaled_value`) the derivatives are zero.
         """
         dtype = z.dtype if z.dtype.kind == "f" else np.dtype(np.float64)
         z = z.astype(dtype, copy=False)
@@ -102,14 +104,33 @@ class StudentT:
         v = 2 / s / zb / zb
         r = v / (1 + v)
         sr = 2 / zb / zb / (1 + v)
+        g1 = 2 / zb / (1 + v)
         out[0][big] = (2 * (np.log(np.abs(zb)) + np.log(self.c / np.sqrt(2)))
                        + np.log1p(v))
-        out[1][big] = 2 / zb / (1 + v)
+        out[1][big] = g1
         out[2][big] = sr * (2 * r - 1)
-        out[3][big] = zb * sr * sr * (1 - 4 * r)
+        out[3][big] = g1 * sr * (1 - 4 * r)  # z (s r)^2: zero, not NaN, at inf
         return (out[0] if value else None, out[1],
                 out[2] if order >= 2 else None,
                 out[3] if order >= 3 else None)
+
+    def scaled_value(self, u, exponent):
+        r"""Return ``g(u * 2**exponent)`` where that product overflows.
+
+        With :math:`z = u 2^k`, :math:`g(z) = 2 (\log|u| + k \log 2 +
+        \log(c / \sqrt{2})) + \log(1 + 2 / (c z)^2)`; the last term is far
+        below the rounding of the first at responses beyond the float range,
+        where callers use this.
+
+        Parameters
+        ----------
+        u : ndarray of float
+            Mantissas of the responses, nonzero.
+        exponent : ndarray of int, broadcastable to ``u``
+        """
+        log_scale = (np.asarray(exponent) * np.log(2.0)).astype(u.dtype)
+        return 2 * (np.log(np.abs(u)) + log_scale
+                    + u.dtype.type(np.log(self.c / np.sqrt(2))))
 
     def log_normalizer(self, alpha):
         r"""Return :math:`\log \int \exp(-\alpha g(z))\,dz` for ``alpha > 1/2``.

@@ -9,7 +9,7 @@ from scipy.signal import fftconvolve
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
@@ -17,11 +17,14 @@ from ._likelihood import LikelihoodMixin
 from ._validation import (
     Fitted,
     check_count,
+    check_fit_range,
     check_mask,
     check_noise_sigma,
     check_positive,
+    validate_float_data,
 )
 from .energies import FieldOfExperts
+from .energies.layers import split_exponent
 from .experts import DEFAULT_C
 from .image import (
     check_image,
@@ -352,8 +355,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """Pixels lost on each side by whitening and filtering."""
         return (4 if self.whiten else 0) + self.filter_size - 1
 
-    def _images_from_rows(self, X, reset):
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=reset)
+    def _images_from_rows(self, X, reset, fit=False):
+        X = validate_float_data(self, X, reset=reset)
+        if fit:
+            check_fit_range(X, "Field of Experts")
         if reset:
             self.image_shape_ = _resolve_image_shape(self.image_shape,
                                                      X.shape[1])
@@ -374,7 +379,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return images if kernel is None else whiten(images, kernel)
 
     def _fit_data(self, X):
-        images = self._images_from_rows(X, reset=True)
+        images = self._images_from_rows(X, reset=True, fit=True)
         means = images.mean(axis=(1, 2))
         self.mean_brightness_ = float(means.mean())
         # A floor keeps the mean term proper for a single training image.
@@ -384,7 +389,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _partial_fit_data(self, X, first):
         if first:
             return self._fit_data(X)
-        return self._whitened(self._images_from_rows(X, reset=False))
+        return self._whitened(self._images_from_rows(X, reset=False,
+                                                     fit=True))
 
     # ------------------------------------------------------------------ #
     # The prior on pixels
@@ -399,14 +405,25 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _prior_energy_grad(self, images, energy=None):
         """``(E, dE/dx)`` of the prior for a stack (n, H, W) of float images,
-        the mean term included."""
+        the mean term included.
+
+        Images near the float maximum are evaluated through their mantissas
+        (:func:`~sksm.energies.layers.split_exponent`); ``E`` is then +inf
+        only where the mean term itself exceeds the float range.
+        """
         if energy is None:
             energy = self._fitted_energy(dtype=images.dtype)
-        E, d = self._image_prior(energy).energy_grad(images)
+        mantissa, exponent = split_exponent(images)
+        E, d = self._image_prior(energy).energy_grad(mantissa,
+                                                     exponent=exponent)
         n_pixels = images.shape[1] * images.shape[2]
-        excess = (images.mean(axis=(1, 2)) - self.mean_brightness_)
-        var = self.std_brightness_ ** 2
-        E = E + excess ** 2 / (2 * var)
+        mean = mantissa.mean(axis=(1, 2), dtype=np.float64)
+        with np.errstate(over="ignore"):
+            if exponent is not None:
+                mean = np.ldexp(mean, exponent)
+            excess = mean - self.mean_brightness_
+            var = self.std_brightness_ ** 2
+            E = E + excess ** 2 / (2 * var)
         d = d + (excess / (var * n_pixels))[:, None, None]
         return E, d.astype(images.dtype, copy=False)
 
@@ -445,6 +462,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Returns
         -------
         energy : float or ndarray of shape (n,)
+            In float64.  Finite for any finite pixels except where the mean
+            brightness term, ``(mean(x) - mean_brightness_)**2 / (2
+            std_brightness_**2)``, exceeds the float range: +inf there.
         """
         check_is_fitted(self)
         stack, arr = self._as_stack(images)
@@ -486,12 +506,13 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             summed over positions when ``pooling='sum'``.
         """
         check_is_fitted(self)
-        images = self._images_from_rows(X, reset=False)
-        act = self._fitted_energy(dtype=images.dtype).activations(
-            self._whitened(images))
+        mantissa, exponent = split_exponent(
+            self._images_from_rows(X, reset=False))
+        act = self._fitted_energy(dtype=mantissa.dtype).activations(
+            self._whitened(mantissa), exponent)
         if self.pooling == "sum":
             return act.sum(axis=1)
-        return act.transpose(0, 2, 1).reshape(len(images), -1)
+        return act.transpose(0, 2, 1).reshape(len(mantissa), -1)
 
     @property
     def _n_features_out(self):
@@ -516,6 +537,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Returns
         -------
         log_density : ndarray of shape (n_images,)
+            -inf where :meth:`energy` is +inf.
         """
         check_is_fitted(self)
         images = self._images_from_rows(X, reset=False)

@@ -7,13 +7,20 @@ import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._likelihood import LikelihoodMixin
-from ._validation import (Fitted, check_count, check_noise_sigma,
-                          check_positive)
+from ._validation import (
+    Fitted,
+    check_count,
+    check_fit_range,
+    check_noise_sigma,
+    check_positive,
+    validate_float_data,
+)
 from .energies import ProductOfExperts
+from .energies.layers import split_exponent
 from .experts import DEFAULT_C, StudentT
 from .optim import lbfgs
 
@@ -229,15 +236,16 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         return ProductOfExperts(V, beta, self.c, self.learn_weights)
 
     def _fit_data(self, X):
-        X = validate_data(self, X, dtype=[np.float64, np.float32],
-                          ensure_min_samples=2)
+        X = check_fit_range(validate_float_data(self, X, ensure_min_samples=2),
+                            "Product of Experts")
         self.mean_ = X.mean(axis=0)
         self.n_samples_seen_ = X.shape[0]
         return X - self.mean_
 
     def _partial_fit_data(self, X, first):
         """Validate a minibatch; ``mean_`` is the running mean of all rows."""
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first)
+        X = check_fit_range(validate_float_data(self, X, reset=first),
+                            "Product of Experts")
         if first:
             self.mean_ = X.mean(axis=0)
             self.n_samples_seen_ = X.shape[0]
@@ -259,12 +267,14 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     # ------------------------------------------------------------------ #
     def _validate(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32],
-                             reset=False)
+        return validate_float_data(self, X, reset=False)
 
     def _centered(self, X):
+        """``X - mean_`` as mantissas and per-row exponents (see
+        :func:`~sksm.energies.layers.split_exponent`): finite answers for
+        rows near the float maximum."""
         X = self._validate(X)
-        return X - self.mean_.astype(X.dtype)
+        return split_exponent(X, self.mean_.astype(X.dtype))
 
     def transform(self, X):
         """Expert activations ``g(w_i^T (x - mean_))``.
@@ -278,8 +288,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         X_new : ndarray of shape (n_samples, n_experts)
             In the dtype of ``X`` (float32 stays float32).
         """
-        Xc = self._centered(X)
-        return self._fitted_energy(dtype=Xc.dtype).activations(Xc)
+        Xc, exponent = self._centered(X)
+        return self._fitted_energy(dtype=Xc.dtype).activations(Xc, exponent)
 
     def energy(self, X):
         """Energy ``E(x)`` of every row, the negative unnormalised log-density.
@@ -292,8 +302,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         -------
         energy : ndarray of shape (n_samples,)
         """
-        Xc = self._centered(X)
-        return self._fitted_energy(dtype=Xc.dtype).energy(Xc)
+        Xc, exponent = self._centered(X)
+        return self._fitted_energy(dtype=Xc.dtype).energy(Xc, exponent)
 
     def grad_log_density(self, X):
         """Gradient of the log-density with respect to ``x``: ``-dE/dx``.
@@ -306,8 +316,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         -------
         grad : ndarray of shape (n_samples, n_features)
         """
-        Xc = self._centered(X)
-        return -self._fitted_energy(dtype=Xc.dtype).grad_energy(Xc)[1]
+        Xc, exponent = self._centered(X)
+        return -self._fitted_energy(dtype=Xc.dtype).grad_energy(
+            Xc, exponent)[1]
 
     def log_partition(self):
         r"""Exact :math:`\log Z` of the fitted complete model.
@@ -365,10 +376,13 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
+            In float64; finite for every finite row, however large
+            (responses beyond the float range are evaluated through their
+            logarithms).
         """
-        Xc = self._centered(X)
+        Xc, exponent = self._centered(X)
         log_z = self._log_partition()
-        E = self._fitted_energy(dtype=Xc.dtype).energy(Xc)
+        E = self._fitted_energy(dtype=Xc.dtype).energy(Xc, exponent)
         return -E.astype(np.float64) - log_z
 
     # hooks of SamplingMixin
@@ -430,7 +444,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
 
         def fun(flat):
             Xc = flat.reshape(Yc.shape)
-            E, d = energy.grad_energy(Xc)
+            E, d = energy.grad_energy(*split_exponent(Xc))
             r = Xc - Yc
             loss = E.sum() + 0.5 * inv_var * np.vdot(r, r)
             return loss, (d + inv_var * r).ravel()

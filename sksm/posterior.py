@@ -81,17 +81,19 @@ class ImagePrior:
         self.lipschitz = lipschitz
         self.dtype = np.dtype(dtype)
 
-    def energy_grad(self, x, n_threads=1):
+    def energy_grad(self, x, n_threads=1, exponent=None):
         """``(E, dE/dx)`` for a float stack (n, height, width), in float64.
 
         ``n_threads > 1`` splits the filter positions into bands evaluated
         in threads; call it inside :func:`~sksm._parallel.single_threaded_blas`.
+        ``exponent`` (from :func:`~sksm.energies.layers.split_exponent`):
+        the images are ``x * 2**exponent``.
         """
         h = x.astype(self.dtype, copy=False)
         if self.preprocess is not None:
             h = self.preprocess(h)
         E, d = banded_grad_energy(self.network.copy(), h, self.size,
-                                  n_threads)
+                                  n_threads, exponent)
         if self.adjoint is not None:
             d = self.adjoint(d)
         return E.astype(np.float64), d.astype(np.float64)

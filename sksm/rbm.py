@@ -6,11 +6,11 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseEnergyEstimator
 from ._likelihood import LikelihoodMixin
-from ._validation import Fitted
+from ._validation import Fitted, check_fit_range, validate_float_data
 from .energies import GaussianRBMEnergy
 from .sampling import Gaussian
 
@@ -19,20 +19,6 @@ __all__ = ["GaussianRBM"]
 #: Up to this many hidden units (with ``sigma == 1``) log Z is summed exactly
 #: over the 2**n_components hidden states.
 MAX_EXACT_COMPONENTS = 16
-
-
-def _check_squares(X):
-    """Refuse data whose squares overflow the working dtype: the Gaussian
-    visible units square every value."""
-    limit = np.sqrt(np.finfo(X.dtype).max / (16 * X.shape[1]))
-    largest = float(np.max(np.abs(X))) if X.size else 0.0
-    if largest > limit:
-        raise ValueError(
-            f"X holds values up to {largest:.3g} in {X.dtype}, whose squares "
-            f"overflow the sums of a Gaussian RBM (values must stay below "
-            f"{limit:.3g}): standardise X first, for example with "
-            "sklearn.preprocessing.StandardScaler.")
-    return X
 
 
 class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
@@ -178,12 +164,12 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # Hooks of BaseEnergyEstimator
     # ------------------------------------------------------------------ #
     def _fit_data(self, X):
-        return _check_squares(validate_data(
-            self, X, dtype=[np.float64, np.float32], ensure_min_samples=2))
+        X = validate_float_data(self, X, ensure_min_samples=2)
+        return check_fit_range(X, "Gaussian RBM")
 
     def _partial_fit_data(self, X, first):
-        return _check_squares(validate_data(
-            self, X, dtype=[np.float64, np.float32], reset=first))
+        X = validate_float_data(self, X, reset=first)
+        return check_fit_range(X, "Gaussian RBM")
 
     def _initial_energy(self, data, rng):
         """Small random weights (as BernoulliRBM), zero hidden biases and
@@ -211,8 +197,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # ------------------------------------------------------------------ #
     def _validate(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float64, np.float32],
-                             reset=False)
+        return validate_float_data(self, X, reset=False)
 
     def transform(self, X):
         """Hidden unit probabilities ``P(h_j = 1 | x)``.

@@ -10,6 +10,7 @@ from sksm import (
     load_pretrained_foe,
     restoration,
 )
+from sksm.energies.layers import split_exponent
 from sksm.experts import StudentT
 from sksm.image import psnr
 
@@ -53,6 +54,115 @@ def test_poe_scores_and_activations_of_huge_inputs_are_finite():
     scores, activations = poe.score_samples(huge), poe.transform(huge)
     assert np.isfinite(scores).all() and np.isfinite(activations).all()
     assert scores[0] < poe.score_samples(np.zeros((1, 4)))[0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_student_t_scaled_value_is_the_value_at_the_scaled_response(dtype):
+    expert = StudentT()
+    u = np.array([0.75, -0.5, 1e-3, -0.999], dtype=dtype)
+    for k in (40, 60, 100):
+        z = np.ldexp(u.astype(np.float64), k)
+        np.testing.assert_allclose(expert.scaled_value(u, k),
+                                   expert.value(z), rtol=2e-6)
+    assert expert.scaled_value(u, 2000).dtype == dtype
+    # derivatives at a response that overflowed: zero, never NaN
+    g, *derivatives = expert.derivatives(
+        np.array([np.inf, -np.inf], dtype=dtype), value=True)
+    np.testing.assert_array_equal(g, np.inf)
+    for part in derivatives:
+        np.testing.assert_array_equal(part, 0.0)
+
+
+def test_split_exponent_scales_only_samples_near_the_float_maximum():
+    rng = np.random.RandomState(0)
+    X = rng.randn(4, 3)
+    offset = rng.randn(3)
+    mantissa, exponent = split_exponent(X, offset)
+    assert exponent is None
+    np.testing.assert_array_equal(mantissa, X - offset)  # bit for bit
+    big = np.finfo(np.float64).max
+    X[1] = [0.99 * big, -0.99 * big, 3.0]
+    X[3] = [1e160, 1.0, -2.0]
+    mantissa, exponent = split_exponent(X, offset)
+    np.testing.assert_array_equal(exponent, [0, 1024, 0, 532])
+    np.testing.assert_array_equal(mantissa[[0, 2]], (X - offset)[[0, 2]])
+    assert np.abs(mantissa[[1, 3]]).max() <= 1
+    np.testing.assert_allclose(np.ldexp(mantissa[3], 532), X[3] - offset,
+                               rtol=1e-15, atol=1e-300)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_poe_answers_near_the_float_maximum_match_the_log_formula(dtype):
+    """Responses of such inputs overflow (found by the property tests);
+    the activations are g(w.x) = 2 log(c |w.x| / sqrt 2) to rounding."""
+    X = np.random.RandomState(0).randn(200, 4)
+    poe = RegularizedScoreMatchingPoE(4, max_iter=20, random_state=0).fit(
+        X.astype(dtype))
+    direction = np.array([1.0, -1.0, 1.0, 1.0])
+    W = poe.filters_.astype(np.float64)
+    for scale in (0.25, 0.99):
+        v = scale * float(np.finfo(dtype).max)
+        x = (v * direction).astype(dtype)[None]
+        activations = poe.transform(x)
+        assert activations.dtype == dtype
+        expected = 2 * (np.log(v) + np.log(np.abs(W @ direction))
+                        + np.log(poe.c / np.sqrt(2)))
+        np.testing.assert_allclose(activations[0], expected, rtol=1e-5)
+        E = poe.energy(x)
+        np.testing.assert_allclose(
+            E, activations.astype(np.float64) @ poe.expert_weights_,
+            rtol=1e-5)
+        np.testing.assert_allclose(poe.score_samples(x),
+                                   -E - poe.log_partition(), rtol=1e-5)
+        grad = poe.grad_log_density(x)
+        assert np.isfinite(grad).all() and np.abs(grad).max() < 1e-30
+        denoised = poe.denoise(x, 0.5, max_iter=5)
+        assert np.isfinite(denoised).all()
+        np.testing.assert_allclose(denoised, x, rtol=1e-6)
+
+
+def test_poe_fit_refuses_values_near_the_float_maximum():
+    """Found by the property tests: the mean of such values overflowed."""
+    X = np.full((4, 1), 8.99e307)
+    X[::2] *= -1
+    with pytest.raises(ValueError, match="X holds values up to 8.99e"
+                                         ".*standardise X"):
+        RegularizedScoreMatchingPoE(max_iter=2).fit(X)
+    with pytest.raises(ValueError, match="standardise X"):
+        RegularizedScoreMatchingPoE().partial_fit(
+            np.full((4, 1), 1e19, dtype=np.float32))
+
+
+def test_foe_fit_refuses_values_whose_squares_overflow():
+    X = np.random.RandomState(0).rand(6, 36) * 1e200
+    with pytest.raises(ValueError, match="Field of Experts.*standardise X"):
+        FieldsOfExperts(n_experts=2, filter_size=2, max_iter=3).fit(X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_foe_near_the_float_maximum(dtype):
+    """Zero-mean images: finite activations and gradient; the energy (in
+    float64) is +inf only where its mean term exceeds the float range."""
+    foe = load_pretrained_foe()
+    v = 0.99 * float(np.finfo(dtype).max)
+    image = np.full((12, 12), v, dtype=dtype)
+    image[::2] *= -1  # zero mean, responses beyond the float range
+    assert np.isfinite(foe.grad_log_density(image)).all()
+    constant = np.full((12, 12), v, dtype=dtype)
+    if dtype == np.float64:  # beyond the float range
+        assert foe.energy(constant) == np.inf
+    else:
+        excess = float(v) - foe.mean_brightness_
+        np.testing.assert_allclose(
+            foe.energy(constant),
+            excess ** 2 / (2 * foe.std_brightness_ ** 2), rtol=1e-6)
+    assert np.isfinite(foe.grad_log_density(constant)).all()
+    small = FieldsOfExperts(n_experts=3, filter_size=3, image_shape=(6, 6),
+                            max_iter=3, random_state=0)
+    with pytest.warns(Warning):  # ConvergenceWarning of 3 iterations
+        small.fit(np.random.RandomState(0).rand(20, 36).astype(dtype))
+    activations = small.transform(image[:6, :6].reshape(1, -1))
+    assert activations.dtype == dtype and np.isfinite(activations).all()
 
 
 @pytest.mark.parametrize("sigma", [1e-300, 1e-160, 1e200])

@@ -17,7 +17,14 @@ import numpy as np
 
 from ..experts import StudentT
 from .conv import Conv2D, im2col
-from .layers import Elementwise, EnergyNetwork, Linear, WeightedSum
+from .layers import (
+    Elementwise,
+    EnergyNetwork,
+    Linear,
+    WeightedSum,
+    patch_overflow,
+    rescaled,
+)
 
 __all__ = ["FieldOfExperts", "ProductOfExperts"]
 
@@ -92,14 +99,27 @@ class _ExpertEnergy:
         gbeta = grads[2]["weight"] * self._weights.weight
         return np.concatenate([gW.ravel(), gbeta])
 
-    def energy(self, X):
-        """Energy of every sample of ``X``."""
-        return self.network.forward(X, energy=True)
+    def energy(self, X, exponent=None):
+        """Energy of every sample of ``X`` (of ``X * 2**exponent``, see
+        :func:`~sksm.energies.layers.split_exponent`)."""
+        return self.network.forward(X, energy=True, exponent=exponent)
 
-    def grad_energy(self, X):
-        """``(E, dE/dx)`` for every sample of ``X``."""
-        E, d, _ = self.network.input_derivatives(X, energy=True, second=False)
+    def grad_energy(self, X, exponent=None):
+        """``(E, dE/dx)`` for every sample of ``X`` (of ``X * 2**exponent``)."""
+        E, d, _ = self.network.input_derivatives(X, energy=True, second=False,
+                                                 exponent=exponent)
         return E, d
+
+    def activations(self, X, exponent=None):
+        """Expert activations ``g(w_i^T x_(p))`` of ``X`` (of ``X *
+        2**exponent``), shape (n_samples, n_experts) for a product and
+        (n_images, n_positions, n_experts) for a field."""
+        u = self._responses(X)
+        if exponent is None:
+            return self.expert.value(u)
+        z = rescaled(u, exponent)
+        return patch_overflow(self.expert, self.expert.value(z), u, z,
+                              exponent)
 
 
 class ProductOfExperts(_ExpertEnergy):
@@ -122,9 +142,8 @@ class ProductOfExperts(_ExpertEnergy):
     def _make_filter_layer(self, V):
         return Linear(V)
 
-    def activations(self, X):
-        """Expert activations ``g(w_i^T x)``, shape (n_samples, n_experts)."""
-        return self.expert.value(X @ self.filters.T)
+    def _responses(self, X):
+        return X @ self.filters.T
 
 
 class FieldOfExperts(_ExpertEnergy):
@@ -155,6 +174,5 @@ class FieldOfExperts(_ExpertEnergy):
         """Side of the square filters."""
         return self._filter_layer.size
 
-    def activations(self, images):
-        """Activations ``g(w_i^T x_(p))``, shape (n, n_positions, n_experts)."""
-        return self.expert.value(im2col(images, self.size) @ self.filters.T)
+    def _responses(self, images):
+        return im2col(images, self.size) @ self.filters.T

@@ -39,7 +39,68 @@ import copy
 import numpy as np
 
 __all__ = ["Elementwise", "EnergyNetwork", "FilterLayer", "Linear",
-           "NetworkEnergy", "WeightedSum"]
+           "NetworkEnergy", "WeightedSum", "split_exponent"]
+
+
+def split_exponent(X, offset=None):
+    """Samples as mantissas and power-of-two exponents, where they are large.
+
+    Filter responses of inputs near the float maximum overflow (and sums of
+    them can give NaN) although the energy of a Student-t expert stays
+    finite.  Every sample whose largest magnitude, or that of ``offset``,
+    exceeds the square root of the float maximum is divided by a power of
+    two ``2**k`` that brings it below 1; responses of the mantissas cannot
+    overflow, and the networks below take ``k`` to evaluate the experts at
+    the true responses (:meth:`EnergyNetwork.forward`).
+
+    Parameters
+    ----------
+    X : ndarray of float, shape (n_samples, ...)
+    offset : ndarray of float broadcastable to ``X[0]``, default=None
+        Subtracted from every sample (the mean of a Product of Experts).
+
+    Returns
+    -------
+    mantissa : ndarray like ``X``
+        ``(X - offset) * 2**-k`` sample by sample; exactly ``X - offset``
+        when no sample is large.
+    exponent : ndarray of int of shape (n_samples,) or None
+        ``k``, 0 for samples left as they are; None when every sample is.
+    """
+    limit = np.sqrt(np.finfo(X.dtype).max)
+    size = np.abs(X).reshape(len(X), -1).max(axis=1, initial=0)
+    if offset is not None:
+        size = np.maximum(size, np.abs(offset).max(initial=0))
+    far = size > limit
+    if not far.any():
+        return (X if offset is None else X - offset), None
+    exponent = np.where(far, np.frexp(size)[1], 0)
+    k = _per_sample(exponent, X.ndim)
+    mantissa = np.ldexp(X, -k).astype(X.dtype, copy=False)
+    if offset is not None:
+        mantissa -= np.ldexp(offset, -k).astype(X.dtype, copy=False)
+    return mantissa, exponent
+
+
+def _per_sample(exponent, ndim):
+    return exponent.reshape((-1,) + (1,) * (ndim - 1))
+
+
+def rescaled(h, exponent):
+    """``h * 2**exponent`` sample by sample, overflowing to inf (never NaN)."""
+    with np.errstate(over="ignore"):
+        return np.ldexp(h, _per_sample(exponent, h.ndim)).astype(
+            h.dtype, copy=False)
+
+
+def patch_overflow(expert, g, h, z, exponent):
+    """Replace, in place, the values ``g = g(z)`` where ``z = rescaled(h,
+    exponent)`` overflowed by the expert's ``scaled_value`` of ``h``."""
+    over = np.isinf(z)
+    if over.any():
+        k = np.broadcast_to(_per_sample(exponent, h.ndim), h.shape)
+        g[over] = expert.scaled_value(h[over], k[over])
+    return g
 
 
 class Layer:
@@ -168,9 +229,18 @@ class Elementwise(Layer):
     def __init__(self, expert):
         self.expert = expert
 
-    def forward(self, h, value=True, order=3):
+    def forward(self, h, value=True, order=3, exponent=None):
+        """``g(h)``; with ``exponent``, ``g(h * 2**exponent)`` sample by sample.
+
+        Where a scaled response overflows, its derivatives are zero (the
+        nearest float) and its value comes from the expert's
+        ``scaled_value``.
+        """
+        z = h if exponent is None else rescaled(h, exponent)
         g, self._g1, self._g2, self._g3 = self.expert.derivatives(
-            h, value=value, order=order)
+            z, value=value, order=order)
+        if value and exponent is not None:
+            patch_overflow(self.expert, g, h, z, exponent)
         return g
 
     def backward(self, d_o, d2_o, second=True):
@@ -288,11 +358,14 @@ class EnergyNetwork:
     def grads(self):
         return [layer.grads for layer in self.layers]
 
-    def forward(self, X, energy=True, order=3):
+    def forward(self, X, energy=True, order=3, exponent=None):
         """Forward pass; return the energy per sample (None unless ``energy``).
 
         ``order`` is the highest derivative of the experts that the later
         passes need: 3 for score matching, 1 for ``dE/dx`` alone.
+        ``exponent`` (from :func:`split_exponent`): the samples are
+        ``X * 2**exponent``; the first non-linearity is evaluated at the
+        responses so scaled, beyond the float range if need be.
         """
         h = X
         last = len(self.layers) - 1
@@ -300,13 +373,15 @@ class EnergyNetwork:
             # The input of the output layer is only needed for the energy value.
             value = energy or i + 1 < last
             if isinstance(layer, Elementwise):
-                h = layer.forward(h, value=value, order=order)
+                h = layer.forward(h, value=value, order=order,
+                                  exponent=exponent)
+                exponent = None
             else:
                 h = layer.forward(h, value=value)
         return h
 
     def input_derivatives(self, X, energy=False, second=True, order=None,
-                          input_diagonal=True):
+                          input_diagonal=True, exponent=None):
         r"""Return ``(E, dE/dx, diag d2E/dx2)`` for every row of ``X``.
 
         ``E`` is None unless ``energy``; the diagonal is None unless ``second``.
@@ -314,11 +389,13 @@ class EnergyNetwork:
         :meth:`forward`: a loss of ``dE/dx`` alone that will be differentiated
         by :meth:`accumulate_sm_gradients` needs 2.  ``input_diagonal=False``
         stops the diagonal at the first layer's output (kept by that layer),
-        for losses that need it there and not at the input.
+        for losses that need it there and not at the input.  ``exponent``:
+        as in :meth:`forward`; the derivatives are with respect to the
+        scaled samples ``X * 2**exponent``.
         """
         if order is None:
             order = 3 if second else 1
-        E = self.forward(X, energy=energy, order=order)
+        E = self.forward(X, energy=energy, order=order, exponent=exponent)
         d, d2 = None, None
         last = len(self.layers) - 1
         for i in range(last, -1, -1):
