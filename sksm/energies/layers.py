@@ -68,12 +68,12 @@ def split_exponent(X, offset=None):
         ``k``, 0 for samples left as they are; None when every sample is.
     """
     limit = np.sqrt(np.finfo(X.dtype).max)
-    size = np.abs(X).reshape(len(X), -1).max(axis=1, initial=0)
-    if offset is not None:
-        size = np.maximum(size, np.abs(offset).max(initial=0))
-    far = size > limit
-    if not far.any():
+    bound = 0.0 if offset is None else np.abs(offset).max(initial=0)
+    if X.size == 0 or max(X.max(), -X.min(), bound) <= limit:
+        # the common case, in two passes without a temporary
         return (X if offset is None else X - offset), None
+    size = np.maximum(np.abs(X).reshape(len(X), -1).max(axis=1), bound)
+    far = size > limit
     exponent = np.where(far, np.frexp(size)[1], 0)
     k = _per_sample(exponent, X.ndim)
     mantissa = np.ldexp(X, -k).astype(X.dtype, copy=False)
