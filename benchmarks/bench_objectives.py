@@ -42,11 +42,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sksm import RegularizedScoreMatchingPoE
 from sksm.datasets import few_labels, load_mnist_subset
+from sksm.objectives import ContrastiveDivergence
 
 
 def cd(persistent, epochs, learning_rate, **extra):
-    return {"objective": "cd", "solver": "adam", "persistent": persistent,
-            "max_iter": epochs, "learning_rate": learning_rate, **extra}
+    return {"objective": ContrastiveDivergence(persistent=persistent),
+            "solver": "adam", "max_iter": epochs,
+            "learning_rate": learning_rate, **extra}
 
 
 def mnist_settings(quick):

@@ -40,7 +40,8 @@ from sksm.energies import (Elementwise, EnergyNetwork, Linear, NetworkEnergy,
                            WeightedSum)
 from sksm.experts import StudentT
 from sksm.image import extract_patches
-from sksm.objectives.training import make_training_loss
+from sksm.objectives import (ContrastiveDivergence, DenoisingScoreMatching,
+                             RegularizedScoreMatching, SlicedScoreMatching)
 from sksm.optim import Adam, lbfgs
 
 gray = load_sample_image("china.jpg") @ np.array([0.2125, 0.7154, 0.0721])
@@ -67,20 +68,20 @@ def two_layer_network(rng):
 # Fit with every objective: L-BFGS for the deterministic ones, Adam for CD.
 # reg_lambda = sigma^2 / 2 = 2e-4 is the curvature penalty that eq. 6 relates
 # to DSM's noise of sigma 0.02.
-OPTIONS = {
-    "rsm": {"reg_lambda": 2e-4},
-    "rsm_full": {"reg_lambda": 2e-4},
-    "dsm": {"noise_sigma": np.array([0.02])},
-    "ssm": {"n_projections": 2, "projection": "rademacher"},
-    "cd": {"n_mcmc_steps": 1, "mcmc_method": "hmc", "persistent": True,
-           "state": {}},
+OBJECTIVES = {
+    "rsm": RegularizedScoreMatching(),
+    "rsm_full": RegularizedScoreMatching(hessian="full"),
+    "dsm": DenoisingScoreMatching(noise_sigma=0.02),
+    "ssm": SlicedScoreMatching(n_projections=2, noise_sigma=0),
+    "cd": ContrastiveDivergence(persistent=True),
 }
 fitted = {}
 print(f"{'objective':>10} {'fit s':>7}")
-for name, options in OPTIONS.items():
+for name, objective in OBJECTIVES.items():
     rng = np.random.RandomState(0)
     energy = NetworkEnergy(two_layer_network(np.random.default_rng(0)))
-    fun = make_training_loss(name, energy, X_train, rng, 2, **options)
+    fun = objective.loss_function(energy, X_train, rng, reg_lambda=2e-4,
+                                  n_threads=2)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

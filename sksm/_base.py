@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._validation import Fitted
-from .objectives.training import OBJECTIVES, make_training_loss
+from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, lbfgs
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT"]
@@ -45,14 +45,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
 
     _parameter_constraints = {
         "reg_lambda": [Interval(Real, 0, None, closed="left")],
-        "objective": [StrOptions(set(OBJECTIVES))],
-        "noise_sigma": [Interval(Real, 0, None, closed="neither"),
-                        "array-like", StrOptions({"auto"})],
-        "n_projections": [Interval(Integral, 1, None, closed="left")],
-        "projection": [StrOptions({"rademacher", "gaussian"})],
-        "n_mcmc_steps": [Interval(Integral, 1, None, closed="left")],
-        "mcmc_method": [StrOptions({"ula", "mala", "hmc"})],
-        "persistent": ["boolean"],
+        "objective": [StrOptions(set(OBJECTIVES)), Objective],
         "solver": [StrOptions({"lbfgs", "adam"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -117,52 +110,21 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     def _divergence_advice(self):
         return "increase reg_lambda or lower learning_rate."
 
-    def _noise_levels(self):
-        """``noise_sigma`` as a 1-D array of levels ('dsm' and 'ssm')."""
-        if isinstance(self.noise_sigma, str):  # "auto"
-            if self.reg_lambda == 0:
-                if self.objective == "ssm":   # plain sliced score matching
-                    return np.zeros(1)
-                raise ValueError(
-                    "noise_sigma='auto' is sqrt(2 * reg_lambda), which is 0 "
-                    "for reg_lambda=0; set noise_sigma (the standard "
-                    "deviation of the training noise) or reg_lambda > 0.")
-            return np.array([np.sqrt(2.0 * self.reg_lambda)])
-        levels = np.atleast_1d(np.asarray(self.noise_sigma, dtype=np.float64))
-        if (levels.ndim != 1 or levels.size == 0
-                or not np.all(np.isfinite(levels)) or np.any(levels <= 0)):
-            raise ValueError(
-                "noise_sigma must be a positive number or a non-empty 1-D "
-                f"sequence of positive numbers, got {self.noise_sigma!r}.")
-        return levels
-
     def _objective(self, energy, data, rng, n_threads=1):
-        """``theta -> (loss, grad)`` on ``data`` (or its ``rows``).
+        """``theta -> (loss, grad)`` of ``objective`` on ``data`` (or its
+        ``rows``), with the state it keeps across calls (``_objective_state``).
 
         Run it inside :func:`~sksm._parallel.single_threaded_blas`: it uses
         ``n_threads`` threads of its own.
         """
-        options = {"reg_lambda": self.reg_lambda}
-        if self.objective == "dsm":
-            options["noise_sigma"] = self._noise_levels()
-        elif self.objective == "ssm":
-            levels = self._noise_levels()
-            if levels.size != 1:
-                raise ValueError(
-                    "objective='ssm' perturbs the data with one noise level; "
-                    f"got noise_sigma={self.noise_sigma!r}. Pass one number "
-                    "(or use objective='dsm' for several levels).")
-            options.update(n_projections=self.n_projections,
-                           projection=self.projection,
-                           noise_sigma=float(levels[0]))
-        elif self.objective == "cd":
-            if not hasattr(self, "_cd_state"):
-                self._cd_state = {}
-            options.update(n_mcmc_steps=self.n_mcmc_steps,
-                           mcmc_method=self.mcmc_method,
-                           persistent=self.persistent, state=self._cd_state)
-        return make_training_loss(self.objective, energy, data, rng,
-                                  n_threads, **options)
+        objective = check_objective(self.objective)
+        objective.check(self.reg_lambda)
+        if not hasattr(self, "_objective_state"):
+            self._objective_state = {}
+        return objective.loss_function(energy, data, rng,
+                                       reg_lambda=self.reg_lambda,
+                                       n_threads=n_threads,
+                                       state=self._objective_state)
 
     # -------------------------------------------------------------- #
     # Fitting
@@ -183,14 +145,14 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         self : object
             Fitted estimator.
         """
-        if self.objective == "cd" and self.solver == "lbfgs":
+        if check_objective(self.objective).stochastic and self.solver == "lbfgs":
             raise ValueError(
-                "objective='cd' gives a stochastic gradient and no loss to "
-                "line-search on; use solver='adam' with it.")
+                f"objective={self.objective!r} gives a stochastic gradient "
+                "and no loss to line-search on; use solver='adam' with it.")
         data = self._fit_data(X)
         rng = check_random_state(self.random_state)
         energy = self._initial_energy(data, rng)
-        self._cd_state = {}
+        self._objective_state = {}
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
         theta0 = energy.get_params().astype(np.float64)
         self._optimizer = None

@@ -154,37 +154,16 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         and ``score``.  None: square if ``n_features`` is a perfect square,
         else one row of pixels.
     reg_lambda : float, default=3e-4
-        Curvature penalty of eq. 7.  3e-4 gave the best denoising among
-        1e-4, 3e-4 and 1e-3 (``benchmarks/bench_denoise.py --lambda-curve``
-        for the whole curve).
-    objective : {'rsm', 'rsm_full', 'dsm', 'ssm', 'cd'}, default='rsm'
-        What the fit minimises (see the User Guide, "Objectives"): 'rsm'
-        regularized score matching (eq. 7); 'rsm_full' its full-Hessian
-        form (eq. 6, costly: small inputs only); 'dsm' denoising score
-        matching at ``noise_sigma``; 'ssm' sliced score matching with
-        ``n_projections`` random directions; 'cd' contrastive divergence
-        with ``n_mcmc_steps`` MCMC transitions (needs ``solver='adam'``).
-        ``reg_lambda`` is used by 'rsm' and 'rsm_full' only.
-    noise_sigma : float, array-like of float or 'auto', default='auto'
-        'dsm': standard deviation of the training noise, in the units of the
-        data the energy sees; several levels corrupt every sample once at
-        each.  'ssm': one level, the Gaussian noise the data are perturbed
-        with (the energy then models the smoothed density, which quantised
-        pixels need).  'auto' is :math:`\sqrt{2 \lambda}`, the noise that
-        eq. 6 relates to ``reg_lambda`` (for 'ssm' at ``reg_lambda=0``: no
-        noise, plain sliced score matching).
-    n_projections : int, default=1
-        'ssm': random directions per sample.
-    projection : {'rademacher', 'gaussian'}, default='rademacher'
-        'ssm': distribution of the directions (Rademacher has the lower
-        variance).
-    n_mcmc_steps : int, default=1
-        'cd': MCMC transitions per negative sample (CD-k).
-    mcmc_method : {'hmc', 'mala', 'ula'}, default='hmc'
-        'cd': the transition of :func:`sksm.sampling.run_mcmc`.
-    persistent : bool, default=False
-        'cd': continue the chains from one update to the next (persistent
-        CD) instead of restarting them at the data.
+        Curvature penalty of eq. 7 (the noise level of denoising and sliced
+        score matching at ``noise_sigma='auto'``, see
+        :class:`RegularizedScoreMatchingPoE`); the User Guide compares
+        values for denoising.
+    objective : str or Objective, default='rsm'
+        What the fit minimises, an object of :mod:`sksm.objectives` that
+        owns its settings (search them as ``objective__<name>``), or a
+        string for its default instance: 'rsm', 'rsm_full', 'dsm', 'ssm' or
+        'cd' (see :class:`RegularizedScoreMatchingPoE` and the User Guide,
+        "Objectives").
     whiten : {'laplacian'} or None, default=None
         'laplacian': learn on images filtered with a 5x5 Laplacian
         (high-pass) kernel, as the paper does; the prior on pixels then uses
@@ -278,13 +257,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     }
 
     def __init__(self, n_experts=24, *, filter_size=5, image_shape=None,
-                 reg_lambda=3e-4, objective="rsm", noise_sigma="auto",
-                 n_projections=1, projection="rademacher", n_mcmc_steps=1,
-                 mcmc_method="hmc", persistent=False, whiten=None,
-                 c=DEFAULT_C,
+                 reg_lambda=3e-4, objective="rsm", whiten=None, c=DEFAULT_C,
                  learn_weights=True, min_expert_weight=MIN_EXPERT_WEIGHT,
-                 normalize_filters=False, pooling=None,
-                 solver="lbfgs",
+                 normalize_filters=False, pooling=None, solver="lbfgs",
                  max_iter=250, tol=1e-6, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
                  random_state=None, verbose=0):
@@ -293,12 +268,6 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.image_shape = image_shape
         self.reg_lambda = reg_lambda
         self.objective = objective
-        self.noise_sigma = noise_sigma
-        self.n_projections = n_projections
-        self.projection = projection
-        self.n_mcmc_steps = n_mcmc_steps
-        self.mcmc_method = mcmc_method
-        self.persistent = persistent
         self.whiten = whiten
         self.c = c
         self.learn_weights = learn_weights

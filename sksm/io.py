@@ -29,6 +29,7 @@ from numpy.lib import format as npy_format
 
 from ._base import BaseEnergyEstimator
 from ._validation import check_fitted_value
+from .objectives import OBJECTIVES, Objective, check_objective
 
 __all__ = ["load_model", "save_model"]
 
@@ -68,6 +69,64 @@ def _tuples(value):
     if isinstance(value, list):
         return tuple(_tuples(v) for v in value)
     return value
+
+
+def _objective_classes():
+    """The objectives a file may name: the public ones of sksm.objectives."""
+    from . import objectives
+
+    classes = (getattr(objectives, name) for name in objectives.__all__)
+    return {cls.__name__: cls for cls in classes
+            if isinstance(cls, type) and issubclass(cls, Objective)
+            and cls is not Objective}
+
+
+def _constructor_params(estimator):
+    """The constructor parameters as JSON values; an objective object as
+    ``{"class": name, "params": {...}}``."""
+    params = {}
+    for key, value in estimator.get_params(deep=False).items():
+        if isinstance(value, Objective):
+            value = {"class": type(value).__name__,
+                     "params": {k: _jsonable(v) for k, v in
+                                value.get_params(deep=False).items()}}
+        else:
+            value = _jsonable(value)
+        params[key] = value
+    return params
+
+
+#: Objective settings that were constructor parameters of the estimators
+#: before the objectives became objects (files written until then).
+_LEGACY_OBJECTIVE_PARAMS = ("noise_sigma", "n_projections", "projection",
+                            "n_mcmc_steps", "mcmc_method", "persistent")
+
+
+def _objective_from_file(params):
+    """Rebuild ``params["objective"]`` (in place) from its JSON form, and
+    fold the settings of earlier files into it."""
+    legacy = {k: params.pop(k) for k in _LEGACY_OBJECTIVE_PARAMS
+              if k in params}
+    value = params.get("objective", "rsm")
+    if isinstance(value, dict):
+        classes = _objective_classes()
+        name, settings = value.get("class"), value.get("params")
+        if (set(value) != {"class", "params"} or name not in classes
+                or not isinstance(settings, dict)):
+            raise _Invalid(f"unknown objective {value!r}")
+        cls = classes[name]
+        unknown = set(settings) - set(cls().get_params(deep=False))
+        if unknown:
+            raise _Invalid(f"unknown settings {sorted(unknown)} of {name}")
+        params["objective"] = cls(**{k: _tuples(v)
+                                     for k, v in settings.items()})
+    elif isinstance(value, str) and legacy and value in OBJECTIVES:
+        default = check_objective(value)
+        accepted = default.get_params(deep=False)
+        changed = {k: _tuples(v) for k, v in legacy.items()
+                   if k in accepted and _tuples(v) != accepted[k]}
+        if changed:
+            params["objective"] = default.set_params(**changed)
 
 
 def save_model(estimator, path):
@@ -124,7 +183,7 @@ def save_model(estimator, path):
         "format": _FORMAT,
         "version": _VERSION,
         "class": name,
-        "params": {k: _jsonable(v) for k, v in estimator.get_params().items()},
+        "params": _constructor_params(estimator),
         "fitted": scalars,
     }
     path = _with_suffix(path)
@@ -232,6 +291,8 @@ def _load_archive(archive, archive_size):
     estimator = cls(**params)
     try:
         estimator._validate_params()
+        if isinstance(estimator.objective, Objective):
+            estimator.objective.check(estimator.reg_lambda)
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"invalid parameters ({exc})") from None
 
@@ -362,10 +423,13 @@ def _check_header(header):
     if not isinstance(params, dict) or not isinstance(fitted, dict):
         raise _Invalid("parameters missing")
     cls = classes[name]
-    unknown = set(params) - set(cls().get_params())
+    params = {k: v if isinstance(v, dict) else _tuples(v)
+              for k, v in params.items()}
+    _objective_from_file(params)
+    unknown = set(params) - set(cls().get_params(deep=False))
     if unknown:
         raise _Invalid(f"unknown parameters {sorted(unknown)}")
-    return cls, {k: _tuples(v) for k, v in params.items()}, fitted
+    return cls, params, fitted
 
 
 def _read_layout(archive, info, key, spec, dims):

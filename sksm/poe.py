@@ -66,35 +66,20 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Number of experts ``M``.  None uses ``n_features`` (the complete
         model), the only size whose log-likelihood has a closed form.
     reg_lambda : float, default=0.01
-        Curvature penalty :math:`\lambda \ge 0`.
-    objective : {'rsm', 'rsm_full', 'dsm', 'ssm', 'cd'}, default='rsm'
-        What the fit minimises (see the User Guide, "Objectives"): 'rsm'
-        regularized score matching (eq. 7); 'rsm_full' its full-Hessian
-        form (eq. 6, costly: small inputs only); 'dsm' denoising score
-        matching at ``noise_sigma``; 'ssm' sliced score matching with
-        ``n_projections`` random directions; 'cd' contrastive divergence
-        with ``n_mcmc_steps`` MCMC transitions (needs ``solver='adam'``).
-        ``reg_lambda`` is used by 'rsm' and 'rsm_full' only.
-    noise_sigma : float, array-like of float or 'auto', default='auto'
-        'dsm': standard deviation of the training noise, in the units of the
-        data the energy sees; several levels corrupt every sample once at
-        each.  'ssm': one level, the Gaussian noise the data are perturbed
-        with (the energy then models the smoothed density, which quantised
-        pixels need).  'auto' is :math:`\sqrt{2 \lambda}`, the noise that
-        eq. 6 relates to ``reg_lambda`` (for 'ssm' at ``reg_lambda=0``: no
-        noise, plain sliced score matching).
-    n_projections : int, default=1
-        'ssm': random directions per sample.
-    projection : {'rademacher', 'gaussian'}, default='rademacher'
-        'ssm': distribution of the directions (Rademacher has the lower
-        variance).
-    n_mcmc_steps : int, default=1
-        'cd': MCMC transitions per negative sample (CD-k).
-    mcmc_method : {'hmc', 'mala', 'ula'}, default='hmc'
-        'cd': the transition of :func:`sksm.sampling.run_mcmc`.
-    persistent : bool, default=False
-        'cd': continue the chains from one update to the next (persistent
-        CD) instead of restarting them at the data.
+        Curvature penalty :math:`\lambda \ge 0` of eq. 7; denoising and
+        sliced score matching at ``noise_sigma='auto'`` train with noise of
+        standard deviation :math:`\sqrt{2 \lambda}`, the noise eq. 6
+        relates to it.  Contrastive divergence does not use it.
+    objective : str or Objective, default='rsm'
+        What the fit minimises, an object of :mod:`sksm.objectives` that
+        owns its settings (search them as ``objective__<name>``), or a
+        string for its default instance: 'rsm'
+        (:class:`~sksm.objectives.RegularizedScoreMatching`, eq. 7),
+        'rsm_full' (its full-Hessian form, eq. 6: small inputs only), 'dsm'
+        (:class:`~sksm.objectives.DenoisingScoreMatching`), 'ssm'
+        (:class:`~sksm.objectives.SlicedScoreMatching`) or 'cd'
+        (:class:`~sksm.objectives.ContrastiveDivergence`, which needs
+        ``solver='adam'``).  See the User Guide, "Objectives".
     c : float, default=e^1.5
         Horizontal scale of the Student-t experts (not learned).  Because it
         is fixed, the scale of the data decides how heavy-tailed the experts
@@ -194,22 +179,14 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     }
 
     def __init__(self, n_experts=None, *, reg_lambda=0.01, objective="rsm",
-                 noise_sigma="auto", n_projections=1, projection="rademacher",
-                 n_mcmc_steps=1, mcmc_method="hmc", persistent=False,
                  c=DEFAULT_C, learn_weights=True,
                  min_expert_weight=MIN_EXPERT_WEIGHT, solver="lbfgs",
-                 max_iter=500, tol=1e-6,
-                 batch_size="auto", learning_rate=1e-3, n_iter_no_change=10,
-                 warm_start=False, random_state=None, verbose=0):
+                 max_iter=500, tol=1e-6, batch_size="auto",
+                 learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
+                 random_state=None, verbose=0):
         self.n_experts = n_experts
         self.reg_lambda = reg_lambda
         self.objective = objective
-        self.noise_sigma = noise_sigma
-        self.n_projections = n_projections
-        self.projection = projection
-        self.n_mcmc_steps = n_mcmc_steps
-        self.mcmc_method = mcmc_method
-        self.persistent = persistent
         self.c = c
         self.learn_weights = learn_weights
         self.min_expert_weight = min_expert_weight

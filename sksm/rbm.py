@@ -55,22 +55,13 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         in a :class:`~sklearn.pipeline.Pipeline`) and keep 1, for which the
         normaliser of small models is exact.
     reg_lambda : float, default=0.01
-        Curvature penalty of the 'rsm' and 'rsm_full' objectives.
-    objective : {'rsm', 'rsm_full', 'dsm', 'ssm', 'cd'}, default='rsm'
-        See :class:`RegularizedScoreMatchingPoE` and the User Guide,
-        "Objectives".
-    noise_sigma : float, array-like of float or 'auto', default='auto'
-        'dsm': standard deviation of the training noise; 'ssm': of the
-        noise the data are perturbed with.  'auto' is
-        :math:`\sqrt{2 \lambda}` (for 'ssm' at ``reg_lambda=0``: none).
-    n_projections : int, default=1
-        'ssm': random directions per sample.
-    projection : {'rademacher', 'gaussian'}, default='rademacher'
-    n_mcmc_steps : int, default=1
-        'cd': MCMC transitions per negative sample.
-    mcmc_method : {'hmc', 'mala', 'ula'}, default='hmc'
-    persistent : bool, default=False
-        'cd': persistent chains.
+        Curvature penalty of eq. 7 (see :class:`RegularizedScoreMatchingPoE`).
+    objective : str or Objective, default='rsm'
+        What the fit minimises, an object of :mod:`sksm.objectives` that
+        owns its settings (search them as ``objective__<name>``), or a
+        string for its default instance: 'rsm', 'rsm_full', 'dsm', 'ssm' or
+        'cd' (see :class:`RegularizedScoreMatchingPoE` and the User Guide,
+        "Objectives").
     solver : {'lbfgs', 'adam'}, default='lbfgs'
     max_iter : int, default=200
         L-BFGS iterations or Adam epochs.
@@ -136,21 +127,13 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     }
 
     def __init__(self, n_components=256, *, sigma=1.0, reg_lambda=0.01,
-                 objective="rsm", noise_sigma="auto", n_projections=1,
-                 projection="rademacher", n_mcmc_steps=1, mcmc_method="hmc",
-                 persistent=False, solver="lbfgs", max_iter=200, tol=1e-6,
+                 objective="rsm", solver="lbfgs", max_iter=200, tol=1e-6,
                  batch_size="auto", learning_rate=1e-3, n_iter_no_change=10,
                  random_state=None, verbose=0):
         self.n_components = n_components
         self.sigma = sigma
         self.reg_lambda = reg_lambda
         self.objective = objective
-        self.noise_sigma = noise_sigma
-        self.n_projections = n_projections
-        self.projection = projection
-        self.n_mcmc_steps = n_mcmc_steps
-        self.mcmc_method = mcmc_method
-        self.persistent = persistent
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol

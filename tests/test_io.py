@@ -19,6 +19,7 @@ from sksm import (
     load_pretrained_foe,
 )
 from sksm.io import load_model, save_model
+from sksm.objectives import ContrastiveDivergence, DenoisingScoreMatching
 
 
 @pytest.fixture(scope="module")
@@ -269,11 +270,63 @@ def _with_header(models, tmp_path, change):
     (lambda h: h["fitted"].update({"image_shape_": [12, 13]}),
      "image_shape"),
     (lambda h: h["fitted"].pop("n_iter_"), "expected fitted values"),
+    (lambda h: h["params"].update({"objective": {"class": "os.system",
+                                                 "params": {}}}),
+     "unknown objective"),
+    (lambda h: h["params"].update({"objective": {
+        "class": "DenoisingScoreMatching", "params": {"evil": 1}}}),
+     "unknown settings"),
+    (lambda h: h["params"].update({"objective": {
+        "class": "DenoisingScoreMatching", "params": {"noise_sigma": -1}}}),
+     "invalid parameters"),
+    (lambda h: h["params"].update({"objective": {
+        "class": "SlicedScoreMatching", "params": {"noise_sigma": [1, 2]}}}),
+     "invalid parameters"),
 ])
 def test_tampered_header_values_give_value_errors(models, tmp_path, change,
                                                   match):
     with pytest.raises(ValueError, match=match):
         load_model(_with_header(models, tmp_path, change))
+
+
+def test_objective_objects_round_trip(models, tmp_path):
+    X, _, _ = models
+    for objective, extra in (
+            (DenoisingScoreMatching(noise_sigma=(0.1, 0.3)), {}),
+            (ContrastiveDivergence(n_mcmc_steps=2, persistent=True),
+             {"solver": "adam"})):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = RegularizedScoreMatchingPoE(objective=objective, max_iter=2,
+                                              random_state=0, **extra).fit(X)
+        loaded = load_model(save_model(est, tmp_path / "m"))
+        assert type(loaded.objective) is type(objective)
+        a, b = loaded.get_params(), est.get_params()  # deep: settings too
+        assert a.pop("objective").get_params() == b.pop(
+            "objective").get_params()
+        assert a == b
+
+
+@pytest.mark.parametrize("legacy, expected", [
+    ({"objective": "dsm", "noise_sigma": 0.2, "n_projections": 1},
+     DenoisingScoreMatching(noise_sigma=0.2)),
+    ({"objective": "cd", "persistent": True, "noise_sigma": "auto"},
+     ContrastiveDivergence(persistent=True)),
+    ({"objective": "dsm", "noise_sigma": "auto", "persistent": False}, "dsm"),
+])
+def test_files_with_the_former_objective_parameters_load(models, tmp_path,
+                                                         legacy, expected):
+    """Files written while the objective settings were constructor
+    parameters of the estimators (the pretrained prior's among them)."""
+    def change(header):
+        header["params"].update(legacy)
+
+    loaded = load_model(_with_header(models, tmp_path, change))
+    if isinstance(expected, str):
+        assert loaded.objective == expected
+    else:
+        assert loaded.objective.get_params() == expected.get_params()
+        assert type(loaded.objective) is type(expected)
 
 
 def test_scalar_and_raw_byte_members_give_value_errors(models, tmp_path):

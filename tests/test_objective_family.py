@@ -14,7 +14,9 @@ from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
 from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
                            NetworkEnergy, WeightedSum)
 from sksm.experts import Quadratic, StudentT
-from sksm.objectives import (contrastive_divergence, denoising_score_matching,
+from sksm.objectives import (ContrastiveDivergence, DenoisingScoreMatching,
+                             SlicedScoreMatching, check_objective,
+                             contrastive_divergence, denoising_score_matching,
                              full_regularized_score_matching,
                              regularized_score_matching,
                              sliced_score_matching)
@@ -148,19 +150,20 @@ def test_objectives_need_a_linear_first_layer():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_two_layer_energy_trains_with_every_objective(name):
-    """make_training_loss + an optimiser lower each deterministic objective;
-    CD (no loss to lower) moves the parameters and stays finite."""
-    from sksm.objectives.training import make_training_loss
+    """An objective's loss_function + an optimiser lower each deterministic
+    objective; CD (no loss to lower) moves the parameters and stays
+    finite."""
     from sksm.optim import Adam, lbfgs
 
     rng = np.random.RandomState(0)
     model, _ = _two_layer(np.random.default_rng(0))
     X = rng.standard_t(3, size=(300, 4)) @ rng.standard_normal((4, 4))
-    options = {"reg_lambda": 0.01, "noise_sigma": np.array([0.3]),
-               "n_projections": 1, "projection": "gaussian",
-               "n_mcmc_steps": 2, "mcmc_method": "mala", "persistent": False,
-               "state": {}}
-    fun = make_training_loss(name, model, X, rng, 1, **options)
+    objective = check_objective(name)
+    settings = {"noise_sigma": 0.3, "projection": "gaussian",
+                "n_mcmc_steps": 2, "mcmc_method": "mala"}
+    objective.set_params(**{k: v for k, v in settings.items()
+                            if k in objective.get_params()})
+    fun = objective.loss_function(model, X, rng, reg_lambda=0.01)
     theta0 = model.get_params()
     if fun.stochastic:
         opt, theta = Adam(model.n_params, 1e-2), theta0
@@ -254,9 +257,9 @@ def test_ssm_recovers_the_precision(kind):
 
 
 def test_ssm_of_perturbed_data_recovers_the_noisy_precision():
-    """objective='ssm' with noise_sigma: the energy models the data plus the
-    noise, like DSM's known answer, through the estimators' training loss."""
-    from sksm.objectives.training import make_training_loss
+    """SlicedScoreMatching with noise_sigma: the energy models the data plus
+    the noise, like DSM's known answer, through the estimators' training
+    loss."""
 
     rng = np.random.default_rng(7)
     X, _ = _gaussian_data(rng, 2000)
@@ -264,9 +267,10 @@ def test_ssm_of_perturbed_data_recovers_the_noisy_precision():
     X_before = X.copy()
     sigma = 0.7
     energy = _GaussianEnergy(3, rng)
-    fun = make_training_loss("ssm", energy, X, np.random.RandomState(0), 1,
-                             n_projections=2, projection="rademacher",
-                             noise_sigma=sigma)
+    fun = SlicedScoreMatching(n_projections=2, noise_sigma=sigma
+                              ).loss_function(energy, X,
+                                              np.random.RandomState(0),
+                                              reg_lambda=0.0)
     res = minimize(fun, energy.linear.weight.ravel().copy(), jac=True,
                    method="L-BFGS-B",
                    options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10})
@@ -277,9 +281,8 @@ def test_ssm_of_perturbed_data_recovers_the_noisy_precision():
     # Finite noise draws and projections: measured 0.005.
     assert err < 0.04
     # Without noise it is plain sliced score matching: the precision of X.
-    plain = make_training_loss("ssm", energy, X, np.random.RandomState(0), 1,
-                               n_projections=2, projection="rademacher",
-                               noise_sigma=0.0)
+    plain = SlicedScoreMatching(n_projections=2, noise_sigma=0).loss_function(
+        energy, X, np.random.RandomState(0), reg_lambda=0.0)
     res = minimize(plain, res.x, jac=True, method="L-BFGS-B",
                    options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10})
     W = res.x.reshape(3, 3)
@@ -308,7 +311,6 @@ class _GaussianEnergy:
 @pytest.mark.parametrize("persistent", [False, True])
 def test_contrastive_divergence_recovers_the_precision(persistent):
     """CD-5 and persistent CD with HMC negatives, trained by Adam."""
-    from sksm.objectives.training import make_training_loss
     from sksm.optim import Adam
 
     rng = np.random.RandomState(6)  # the estimators' kind of generator
@@ -316,9 +318,8 @@ def test_contrastive_divergence_recovers_the_precision(persistent):
     X = rng.standard_normal((2000, 3)) @ L.T
     S = X.T @ X / len(X)
     energy = _GaussianEnergy(3, np.random.default_rng(6))
-    fun = make_training_loss("cd", energy, X, rng, 1, n_mcmc_steps=5,
-                             mcmc_method="hmc", persistent=persistent,
-                             state={})
+    fun = ContrastiveDivergence(n_mcmc_steps=5, persistent=persistent
+                                ).loss_function(energy, X, rng, reg_lambda=0)
     theta = energy.linear.weight.ravel().copy()
     opt = Adam(theta.size, learning_rate=0.02)
     for epoch in range(40):
@@ -338,12 +339,13 @@ def test_contrastive_divergence_recovers_the_precision(persistent):
 SETTINGS = [
     ("rsm", {}),
     ("rsm_full", {}),
-    ("dsm", {"noise_sigma": 0.1}),
-    ("dsm", {"noise_sigma": [0.05, 0.2]}),
-    ("ssm", {"n_projections": 2, "projection": "gaussian"}),
+    (DenoisingScoreMatching(noise_sigma=0.1), {}),
+    (DenoisingScoreMatching(noise_sigma=[0.05, 0.2]), {}),
+    (SlicedScoreMatching(n_projections=2, projection="gaussian"), {}),
     ("cd", {"solver": "adam", "learning_rate": 1e-2}),
-    ("cd", {"solver": "adam", "learning_rate": 1e-2, "persistent": True,
-            "mcmc_method": "mala", "n_mcmc_steps": 3}),
+    (ContrastiveDivergence(persistent=True, mcmc_method="mala",
+                           n_mcmc_steps=3),
+     {"solver": "adam", "learning_rate": 1e-2}),
 ]
 
 
@@ -396,15 +398,22 @@ def test_objective_parameters_are_checked(digits):
         RegularizedScoreMatchingPoE(objective="dsm", reg_lambda=0).fit(digits)
     for bad in ([], [0.1, -1.0], [[0.1]], [np.nan]):
         with pytest.raises(ValueError, match="noise_sigma must be"):
-            RegularizedScoreMatchingPoE(objective="dsm",
-                                        noise_sigma=bad).fit(digits)
+            RegularizedScoreMatchingPoE(
+                objective=DenoisingScoreMatching(noise_sigma=bad)).fit(digits)
     with pytest.raises(ValueError, match="objective"):
         RegularizedScoreMatchingPoE(objective="mle").fit(digits)
+    with pytest.raises(ValueError, match="objective"):
+        RegularizedScoreMatchingPoE(objective=len).fit(digits)
     with pytest.raises(ValueError, match="n_projections"):
-        RegularizedScoreMatchingPoE(objective="ssm", n_projections=0).fit(digits)
-    with pytest.raises(ValueError, match="one noise level"):
-        RegularizedScoreMatchingPoE(objective="ssm",
-                                    noise_sigma=[0.1, 0.2]).fit(digits)
+        RegularizedScoreMatchingPoE(
+            objective=SlicedScoreMatching(n_projections=0)).fit(digits)
+    with pytest.raises(ValueError, match="noise_sigma"):
+        RegularizedScoreMatchingPoE(
+            objective=SlicedScoreMatching(noise_sigma=[0.1, 0.2])).fit(digits)
+    with pytest.raises(ValueError, match="'noise_sigma' parameter of "
+                                         "SlicedScoreMatching"):
+        RegularizedScoreMatchingPoE(
+            objective=SlicedScoreMatching(noise_sigma=-0.1)).fit(digits)
 
 
 @pytest.mark.parametrize("objective", ["dsm", "ssm"])
@@ -412,8 +421,9 @@ def test_noise_sigma_auto_is_the_noise_of_eq_6(objective, digits):
     """'auto' is sqrt(2 reg_lambda): the same fit as giving it."""
     a = _fit(RegularizedScoreMatchingPoE(objective=objective, reg_lambda=0.005,
                                          max_iter=10, random_state=0), digits)
-    b = _fit(RegularizedScoreMatchingPoE(objective=objective, noise_sigma=0.1,
-                                         max_iter=10, random_state=0), digits)
+    given = check_objective(objective).set_params(noise_sigma=0.1)
+    b = _fit(RegularizedScoreMatchingPoE(objective=given, max_iter=10,
+                                         random_state=0), digits)
     np.testing.assert_allclose(a.filters_, b.filters_)
     if objective == "ssm":
         # ... and at reg_lambda=0 it is plain sliced score matching, which
@@ -422,24 +432,32 @@ def test_noise_sigma_auto_is_the_noise_of_eq_6(objective, digits):
                                              max_iter=10, random_state=0),
                  digits)
         assert not np.allclose(c.filters_, a.filters_)
+        d = _fit(RegularizedScoreMatchingPoE(
+            objective=SlicedScoreMatching(noise_sigma=0), max_iter=10,
+            random_state=0), digits)
+        np.testing.assert_allclose(d.filters_, c.filters_)
 
 
 def test_grid_search_chooses_the_noise_level(digits):
-    search = GridSearchCV(
-        RegularizedScoreMatchingPoE(objective="dsm", max_iter=10,
-                                    random_state=0),
-        {"noise_sigma": [0.05, 0.2]}, cv=2)
+    """The objective's settings are nested parameters of the estimator."""
+    est = RegularizedScoreMatchingPoE(objective=DenoisingScoreMatching(),
+                                      max_iter=10, random_state=0)
+    assert est.get_params()["objective__noise_sigma"] == "auto"
+    search = GridSearchCV(est, {"objective__noise_sigma": [0.05, 0.2]}, cv=2)
     _fit(search, digits)
-    assert search.best_params_["noise_sigma"] in (0.05, 0.2)
+    assert search.best_params_["objective__noise_sigma"] in (0.05, 0.2)
+    assert search.best_estimator_.objective.noise_sigma in (0.05, 0.2)
+    assert est.objective.noise_sigma == "auto"  # clones were searched
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
 def test_persistent_chains_continue_across_partial_fit(digits):
-    est = RegularizedScoreMatchingPoE(objective="cd", persistent=True,
-                                      batch_size=50, random_state=0)
+    est = RegularizedScoreMatchingPoE(
+        objective=ContrastiveDivergence(persistent=True), batch_size=50,
+        random_state=0)
     est.partial_fit(digits[:100])
-    chains = est._cd_state["chains"].copy()
+    chains = est._objective_state["chains"].copy()
     assert chains.shape == (50, 64)
     est.partial_fit(digits[100:200])
-    assert est._cd_state["chains"].shape == (50, 64)
-    assert not np.array_equal(est._cd_state["chains"], chains)
+    assert est._objective_state["chains"].shape == (50, 64)
+    assert not np.array_equal(est._objective_state["chains"], chains)

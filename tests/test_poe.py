@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sksm import RegularizedScoreMatchingPoE
-from sksm.objectives import regularized_score_matching
+from sksm.objectives import DenoisingScoreMatching, regularized_score_matching
 from sksm.poe import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT
 
 
@@ -53,7 +53,8 @@ def sparse_sources():
 @parametrize_with_checks(
     [_fast(max_iter=10), _fast(solver="adam", max_iter=3, n_experts=3),
      _fast(objective="rsm_full", max_iter=5),
-     _fast(objective="dsm", noise_sigma=[0.1, 0.3], max_iter=5),
+     _fast(objective=DenoisingScoreMatching(noise_sigma=[0.1, 0.3]),
+           max_iter=5),
      _fast(objective="ssm", max_iter=5),
      _fast(objective="cd", solver="adam", max_iter=2)],
     expected_failed_checks=lambda est: {},

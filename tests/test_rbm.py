@@ -13,7 +13,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sksm import GaussianRBM
 from sksm.energies import GaussianRBMEnergy
-from sksm.objectives import (denoising_score_matching,
+from sksm.objectives import (DenoisingScoreMatching, check_objective,
+                             denoising_score_matching,
                              full_regularized_score_matching)
 
 
@@ -31,7 +32,8 @@ def _fit(est, X):
 
 @parametrize_with_checks(
     [GaussianRBM(n_components=3, max_iter=5, random_state=0),
-     GaussianRBM(n_components=2, objective="dsm", noise_sigma=0.3,
+     GaussianRBM(n_components=2,
+                 objective=DenoisingScoreMatching(noise_sigma=0.3),
                  solver="adam", max_iter=2, random_state=0)],
 )
 def test_sklearn_compatible_estimator(estimator, check):
@@ -142,8 +144,11 @@ def test_every_objective_learns_structure(objective):
     X_before = X.copy()
     params = {"solver": "adam", "learning_rate": 0.03, "max_iter": 60} \
         if objective == "cd" else {"max_iter": 200}
+    objective = check_objective(objective)
+    if "noise_sigma" in objective.get_params():
+        objective.set_params(noise_sigma=0.3)
     rbm = _fit(GaussianRBM(n_components=4, sigma=0.5, objective=objective,
-                           noise_sigma=0.3, random_state=0, **params), X)
+                           random_state=0, **params), X)
     np.testing.assert_array_equal(X, X_before)
     gauss = stats.multivariate_normal(X.mean(axis=0), np.cov(X.T))
     # Measured on held-out points (log Z by AIS): 0.59 (ssm) to 0.94

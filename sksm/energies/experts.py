@@ -16,6 +16,7 @@ orthogonally to ``w_i`` and divided by ``|v_i|``.
 import numpy as np
 
 from ..experts import StudentT
+from .base import Energy
 from .conv import Conv2D, im2col
 from .layers import (
     Elementwise,
@@ -34,7 +35,7 @@ def _normalize_rows(V):
     return V / norms[:, None], norms
 
 
-class _ExpertEnergy:
+class _ExpertEnergy(Energy):
     """Shared parameter handling; subclasses choose the filter layer."""
 
     def __init__(self, V, beta, c, learn_weights=True, unit_norm=True):
@@ -98,17 +99,6 @@ class _ExpertEnergy:
             return gW.ravel()
         gbeta = grads[2]["weight"] * self._weights.weight
         return np.concatenate([gW.ravel(), gbeta])
-
-    def energy(self, X, exponent=None):
-        """Energy of every sample of ``X`` (of ``X * 2**exponent``, see
-        :func:`~sksm.energies.layers.split_exponent`)."""
-        return self.network.forward(X, energy=True, exponent=exponent)
-
-    def grad_energy(self, X, exponent=None):
-        """``(E, dE/dx)`` for every sample of ``X`` (of ``X * 2**exponent``)."""
-        E, d, _ = self.network.input_derivatives(X, energy=True, second=False,
-                                                 exponent=exponent)
-        return E, d
 
     def activations(self, X, exponent=None):
         """Expert activations ``g(w_i^T x_(p))`` of ``X`` (of ``X *

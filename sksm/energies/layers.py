@@ -38,6 +38,8 @@ import copy
 
 import numpy as np
 
+from .base import Energy
+
 __all__ = ["Elementwise", "EnergyNetwork", "FilterLayer", "Linear",
            "NetworkEnergy", "WeightedSum", "split_exponent"]
 
@@ -140,6 +142,13 @@ class FilterLayer(Layer):
     (:meth:`hessian_sq_norm`); both use :math:`\delta'_o`, the Hessian
     diagonal at the layer's output, exact when one non-linear layer follows.
     """
+
+    @property
+    def output_diagonal(self):
+        r""":math:`\delta'_o`, the Hessian diagonal of the energy at this
+        layer's output, as the last backward pass left it (None if no
+        second derivatives were propagated)."""
+        return self._d2_o
 
     def project(self, v):  # pragma: no cover - abstract
         """Responses ``W v`` to directions ``v`` (no bias)."""
@@ -438,11 +447,9 @@ class EnergyNetwork:
             c = self.layers[i].param_backward(c, need_input=i > 0)
 
 
-class NetworkEnergy:
-    """An :class:`EnergyNetwork` with its parameters as one flat vector.
-
-    The interface that :func:`sksm.objectives.training.make_training_loss`
-    and the optimisers of :mod:`sksm.optim` use, for any stack of layers.
+class NetworkEnergy(Energy):
+    """An :class:`EnergyNetwork` with its parameters as one flat vector: the
+    :class:`~sksm.energies.base.Energy` of any stack of layers.
 
     Parameters
     ----------
@@ -486,12 +493,3 @@ class NetworkEnergy:
         """The layer gradients ``grads`` as one flat vector."""
         return np.concatenate([grads[i][name].ravel()
                                for i, name in self.params])
-
-    def energy(self, X):
-        """Energy of every sample of ``X``."""
-        return self.network.forward(X, energy=True)
-
-    def grad_energy(self, X):
-        """``(E, dE/dx)`` for every sample of ``X``."""
-        E, d, _ = self.network.input_derivatives(X, energy=True, second=False)
-        return E, d

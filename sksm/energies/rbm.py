@@ -18,12 +18,13 @@ import numpy as np
 from scipy.special import expit
 
 from ..experts import Quadratic, Softplus, Split
+from .base import Energy
 from .layers import Elementwise, EnergyNetwork, Linear, WeightedSum
 
 __all__ = ["GaussianRBMEnergy"]
 
 
-class GaussianRBMEnergy:
+class GaussianRBMEnergy(Energy):
     """Free energy of a Gaussian-Bernoulli RBM on rows (n, n_visible).
 
     Parameters
@@ -85,15 +86,6 @@ class GaussianRBMEnergy:
         k = self.n_hidden
         gW, gbias = grads[0]["weight"][:k], grads[0]["bias"]
         return np.concatenate([gW.ravel(), gbias[:k], -gbias[k:]])
-
-    def energy(self, X):
-        """Free energy of every row of ``X``."""
-        return self.network.forward(X, energy=True)
-
-    def grad_energy(self, X):
-        """``(E, dE/dx)`` for every row of ``X``."""
-        E, d, _ = self.network.input_derivatives(X, energy=True, second=False)
-        return E, d
 
     def hidden_probabilities(self, X):
         """``P(h_j = 1 | x) = sigmoid(W_j x + b_j)``, shape (n, n_hidden)."""

@@ -1,11 +1,16 @@
 r"""Contrastive divergence (Hinton 2002) for continuous energies."""
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
+from ..sampling import TARGET_ACCEPT, run_mcmc
+from .base import Objective
 from .rsm import chunk_rows
 
-__all__ = ["contrastive_divergence"]
+__all__ = ["ContrastiveDivergence", "contrastive_divergence"]
 
 
 def contrastive_divergence(network, X, X_negative, chunk_size=None,
@@ -62,3 +67,77 @@ def contrastive_divergence(network, X, X_negative, chunk_size=None,
     loss = map_chunks(network, np.arange(len(both)), chunk_loss,
                       chunk_size or chunk_rows(X), n_threads)
     return loss, network.grads
+
+
+class ContrastiveDivergence(Objective):
+    r"""Contrastive divergence (Hinton 2002) or persistent CD (Tieleman 2008).
+
+    .. math::
+
+        \nabla_\theta J = E_{\text{data}}[\nabla_\theta E]
+                        - E_{\text{samples}}[\nabla_\theta E]
+
+    (see :func:`contrastive_divergence`), the negative samples drawn by
+    ``n_mcmc_steps`` transitions of :func:`~sksm.sampling.run_mcmc` from the
+    data or, with ``persistent``, from chains kept between updates.  The
+    step size starts where :func:`~sksm.sampling.run_mcmc` finds it and
+    then follows the acceptance rate, update by update.  Its gradient is
+    stochastic, with no loss to line-search on: it needs
+    ``solver='adam'`` and runs its ``max_iter`` epochs.  It does not use
+    ``reg_lambda``.  ``'cd'`` stands for ``ContrastiveDivergence()``.
+
+    Parameters
+    ----------
+    n_mcmc_steps : int, default=1
+        MCMC transitions per negative sample (CD-k).
+    mcmc_method : {'hmc', 'mala', 'ula'}, default='hmc'
+        The transition of :func:`sksm.sampling.run_mcmc`.
+    persistent : bool, default=False
+        Continue the chains from one update to the next (persistent CD)
+        instead of restarting them at the data.
+
+    References
+    ----------
+    G. E. Hinton. Training products of experts by minimizing contrastive
+    divergence. Neural Computation 14(8), 2002.
+    T. Tieleman. Training restricted Boltzmann machines using approximations
+    to the likelihood gradient. ICML 2008.
+    """
+
+    stochastic = True
+
+    _parameter_constraints = {
+        "n_mcmc_steps": [Interval(Integral, 1, None, closed="left")],
+        "mcmc_method": [StrOptions({"ula", "mala", "hmc"})],
+        "persistent": ["boolean"],
+    }
+
+    def __init__(self, n_mcmc_steps=1, mcmc_method="hmc", persistent=False):
+        self.n_mcmc_steps = n_mcmc_steps
+        self.mcmc_method = mcmc_method
+        self.persistent = persistent
+
+    def draw(self, batch, loss):
+        """Negative samples; the chains and the step size live in
+        ``loss.state``, so ``partial_fit`` continues them."""
+        state = loss.state
+        chains = state.get("chains")
+        if not self.persistent or chains is None:
+            chains = batch
+        energy = loss.energy
+        result = run_mcmc(lambda x: energy.grad_energy(x.astype(batch.dtype)),
+                          chains, method=self.mcmc_method,
+                          n_steps=self.n_mcmc_steps, n_warmup=0,
+                          step_size=state.get("step_size"), keep_samples=False,
+                          random_state=loss.rng)
+        log_step = np.mean(np.log(result.step_size))
+        log_step += (result.acceptance_rate.mean()
+                     - TARGET_ACCEPT[self.mcmc_method])
+        state["step_size"] = float(np.exp(log_step))
+        if self.persistent:
+            state["chains"] = result.state
+        return result.state.astype(batch.dtype)
+
+    def value_and_grads(self, network, batch, drawn, loss):
+        return contrastive_divergence(network, batch, drawn,
+                                      n_threads=loss.n_threads)

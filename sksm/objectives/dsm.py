@@ -1,11 +1,15 @@
 r"""Denoising score matching (Vincent 2011)."""
 
+from numbers import Real
+
 import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
+from .base import Objective, noise_levels
 from .rsm import chunk_rows
 
-__all__ = ["denoising_score_matching"]
+__all__ = ["DenoisingScoreMatching", "denoising_score_matching"]
 
 
 def denoising_score_matching(network, X, noise, noise_sigma, chunk_size=None,
@@ -80,3 +84,57 @@ def denoising_score_matching(network, X, noise, noise_sigma, chunk_size=None,
     loss = map_chunks(network, np.arange(n_samples), chunk_loss,
                       chunk_size or chunk_rows(X), n_threads)
     return loss / n_samples, network.grads
+
+
+class DenoisingScoreMatching(Objective):
+    r"""Denoising score matching (Vincent 2011) at one or several noise levels.
+
+    .. math::
+
+        J = \frac{1}{T} \sum_t \frac{w_t}{2} \left\lVert
+            \nabla E(x_t + \sigma_t \epsilon_t)
+            - \frac{\epsilon_t}{\sigma_t} \right\rVert^2
+
+    (see :func:`denoising_score_matching`).  The model learns the density of
+    the data convolved with the noise.  ``'dsm'`` stands for
+    ``DenoisingScoreMatching()``.
+
+    Parameters
+    ----------
+    noise_sigma : float, array-like of float or 'auto', default='auto'
+        Standard deviation of the training noise, in the units of the data
+        the energy sees; several levels corrupt every sample once at each.
+        'auto' is :math:`\sqrt{2 \lambda}` of the estimator's
+        ``reg_lambda``, the noise that eq. 6 of Kingma & LeCun relates to it.
+
+    References
+    ----------
+    P. Vincent. A connection between score matching and denoising
+    autoencoders. Neural Computation 23(7), 2011.
+    """
+
+    _parameter_constraints = {
+        "noise_sigma": [Interval(Real, 0, None, closed="neither"),
+                        "array-like", StrOptions({"auto"})],
+    }
+
+    def __init__(self, noise_sigma="auto"):
+        self.noise_sigma = noise_sigma
+
+    def check(self, reg_lambda):
+        super().check(reg_lambda)
+        noise_levels(self.noise_sigma, reg_lambda, type(self).__name__)
+
+    def draw(self, batch, loss):
+        """Every sample once per level, with its standard normal noise."""
+        sigmas = noise_levels(self.noise_sigma, loss.reg_lambda,
+                              type(self).__name__)
+        clean = np.concatenate([batch] * len(sigmas))
+        sigma = np.repeat(sigmas, len(batch))
+        noise = loss.rng.standard_normal(clean.shape).astype(batch.dtype)
+        return clean, noise, sigma
+
+    def value_and_grads(self, network, batch, drawn, loss):
+        clean, noise, sigma = drawn
+        return denoising_score_matching(network, clean, noise, sigma,
+                                        n_threads=loss.n_threads)

@@ -1,10 +1,13 @@
 r"""Regularized score matching (Kingma & LeCun 2010, eq. 7)."""
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from .._parallel import map_chunks
+from .base import Objective
 
-__all__ = ["regularized_score_matching", "chunk_rows"]
+__all__ = ["RegularizedScoreMatching", "chunk_rows",
+           "full_regularized_score_matching", "regularized_score_matching"]
 
 #: Input values per chunk: small enough for the elementwise passes to stay in
 #: cache, large enough for efficient matrix products; 512 rows of 196 pixels
@@ -137,7 +140,7 @@ def full_regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     def chunk_loss(net, chunk):
         _, d, d2 = net.input_derivatives(chunk)
         layer = net.layers[0]
-        d2_o = layer._d2_o
+        d2_o = layer.output_diagonal
         loss = 0.5 * float(np.vdot(d, d)) - float(d2.sum(dtype=np.float64))
         b_first = None
         if reg_lambda:
@@ -162,3 +165,46 @@ def _filter_layer(network, name):
             f"The objective {name!r} needs an energy whose first layer is "
             f"linear; got {type(network.layers[0]).__name__}.")
     return layer
+
+
+class RegularizedScoreMatching(Objective):
+    r"""Regularized score matching (Kingma & LeCun 2010, eq. 7 or eq. 6).
+
+    .. math::
+
+        J = \frac{1}{T} \sum_t \sum_j \left[
+            \frac{1}{2} \left(\frac{\partial E}{\partial x_j}\right)^2
+            - \frac{\partial^2 E}{\partial x_j^2}
+            + \lambda \left(\frac{\partial^2 E}{\partial x_j^2}\right)^2
+        \right]
+
+    with :math:`\lambda` the estimator's ``reg_lambda``; ``hessian='full'``
+    penalises every entry of the Hessian (eq. 6) instead of its diagonal.
+    The string ``'rsm'`` stands for ``RegularizedScoreMatching()`` and
+    ``'rsm_full'`` for ``RegularizedScoreMatching(hessian='full')``.
+
+    Parameters
+    ----------
+    hessian : {'diagonal', 'full'}, default='diagonal'
+        'diagonal' (eq. 7): the gradient costs ``O(number of weights)`` per
+        sample (:func:`regularized_score_matching`).  'full' (eq. 6):
+        ``O(n_experts ** 2)`` per sample, for small inputs only
+        (:func:`full_regularized_score_matching`).
+
+    References
+    ----------
+    D. P. Kingma and Y. LeCun. Regularized estimation of image statistics by
+    score matching. NIPS 2010.
+    """
+
+    _parameter_constraints = {"hessian": [StrOptions({"diagonal", "full"})]}
+
+    def __init__(self, hessian="diagonal"):
+        self.hessian = hessian
+
+    def value_and_grads(self, network, batch, drawn, loss):
+        """Eq. 7 (or eq. 6) on ``batch`` at the loss's ``reg_lambda``."""
+        function = (regularized_score_matching if self.hessian == "diagonal"
+                    else full_regularized_score_matching)
+        return function(network, batch, loss.reg_lambda,
+                        n_threads=loss.n_threads)
