@@ -58,7 +58,7 @@ def mnist_settings(quick):
     for objective in ("rsm", "rsm_full", "dsm", "ssm"):
         group = [(f"{objective} {lam:g}", {"objective": objective,
                                            "reg_lambda": lam, "max_iter": n})
-                 for lam in (1e-4, 1e-3, 1e-2)]
+                 for lam in (2e-3, 0.02, 0.2)]
         settings.append(group)
     settings += [[("ssm, no noise", {"objective": "ssm", "reg_lambda": 0,
                                      "max_iter": n})],

@@ -29,7 +29,7 @@ from sksm.datasets import load_mnist_subset
 X_train, X_test = load_mnist_subset()[:2]
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
-    poe = RegularizedScoreMatchingPoE(reg_lambda=0.01, max_iter=100,
+    poe = RegularizedScoreMatchingPoE(reg_lambda=0.2, max_iter=100,
                                       random_state=0).fit(X_train)
 digits = poe.sample(12, random_state=0, n_steps=1000)
 print(f"PoE test log-likelihood {poe.score(X_test):.1f} nats per digit "

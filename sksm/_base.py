@@ -171,6 +171,14 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         self._store(energy)
         if diverged or self._at_weight_bound():
             self._warn_diverged()
+        elif np.array_equal(theta, theta0):
+            warnings.warn(
+                f"{type(self).__name__} returned its starting point: the "
+                f"{self.solver} solver took no step (the loss was flat "
+                "within tol at the start, or its first steps failed).  "
+                "Check the scale of X (the Fields of Experts and the RBM "
+                "expect data on the scale of [0, 1] images or standardised "
+                "data), or lower tol.", ConvergenceWarning)
         elif not converged:
             unit, advice = (("iterations", "max_iter or tol")
                             if self.solver == "lbfgs"

@@ -26,7 +26,7 @@ def _demo(args):
           "score matching\non scikit-learn's 8x8 digits "
           f"({len(X_train)} train / {len(X_test)} test, pixels in [0, 1]).\n")
 
-    lambdas = [0.0, 1e-3, 1e-2, 3e-2, 1e-1]
+    lambdas = [0.0, 0.02, 0.2, 0.6, 2.0]
     # alpha = 1 (learn_weights=False): the digits' blank border pixels make
     # learned weights, and with them the likelihood, run away as lambda -> 0.
     search = GridSearchCV(

@@ -20,12 +20,10 @@ multiple of the file's size.
 import json
 import os
 import re
-import warnings
 import zipfile
 from pathlib import Path
 
 import numpy as np
-from numpy.lib import format as npy_format
 
 from ._base import BaseEnergyEstimator
 from ._validation import check_fitted_value
@@ -339,28 +337,40 @@ def _load_archive(archive, archive_size):
     return estimator
 
 
+#: The header numpy writes: its three keys in sorted order, a dtype string, a
+#: boolean and a tuple of sizes, padded with spaces to a newline.
+_NPY_LAYOUT = re.compile(
+    r"\{'descr': '([<>|=]?[A-Za-z]\d{0,9})', "
+    r"'fortran_order': (True|False), "
+    r"'shape': \(((?:\d{1,19}, ?){0,32}\d{0,19})\), ?\} *\n?")
+
+
 def _open_npy(archive, info, key):
-    """The member's stream and its ``(shape, fortran_order, dtype)``."""
+    """The member's stream and its ``(shape, fortran_order, dtype)``.
+
+    The header is matched against the one form numpy writes, character by
+    character, instead of being handed to Python's parser (as numpy's own
+    reader does), whose memory grows with whatever a tampered header holds.
+    """
     stream = archive.open(info)
     try:
-        with warnings.catch_warnings():
-            # a mangled header can hold invalid escapes, which Python's
-            # parser announces with a SyntaxWarning or DeprecationWarning
-            warnings.simplefilter("ignore", SyntaxWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            version = npy_format.read_magic(stream)
-            if version == (1, 0):
-                layout = npy_format.read_array_header_1_0(
-                    stream, max_header_size=_NPY_HEADER)
-            elif version == (2, 0):
-                layout = npy_format.read_array_header_2_0(
-                    stream, max_header_size=_NPY_HEADER)
-            else:
-                raise ValueError(f".npy version {version}")
-    except Exception as exc:  # noqa: BLE001
-        # numpy parses the header with Python's tokenizer and literal_eval,
-        # which raise ValueError, SyntaxError, tokenize.TokenError,
-        # RecursionError... on malformed input: all mean a bad member.
+        magic = stream.read(8)
+        if magic[:6] != b"\x93NUMPY" or magic[6:8] not in (b"\x01\x00",
+                                                         b"\x02\x00"):
+            raise ValueError("no .npy magic string of version 1 or 2")
+        width = 2 if magic[6] == 1 else 4
+        length = int.from_bytes(stream.read(width), "little")
+        if length > _NPY_HEADER:
+            raise ValueError(f"a header of {length} bytes")
+        text = stream.read(length)
+        match = _NPY_LAYOUT.fullmatch(text.decode("latin-1"))
+        if len(text) != length or match is None:
+            raise ValueError("a header not in numpy's form")
+        descr, fortran, sizes = match.groups()
+        shape = tuple(int(n) for n in sizes.replace(" ", "").split(",") if n)
+        layout = (shape, fortran == "True", np.dtype(descr))
+    except (ValueError, TypeError, OSError, EOFError, zipfile.BadZipFile) \
+            as exc:
         stream.close()
         raise _Invalid(f"member {key!r} is not an .npy array "
                        f"({type(exc).__name__}: {str(exc)[:200]})") from None

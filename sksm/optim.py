@@ -50,21 +50,45 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
     """Minimise ``fun`` by scipy's L-BFGS-B.
 
     ``bounds`` is ``(lower, upper)``, arrays like ``theta0`` (``-inf``/``inf``
-    for no bound) or None.  ``tol`` is scipy's ``ftol`` (relative reduction of
-    the loss) and, unless ``gtol`` is given, its ``gtol``.  ``max_fun``
-    bounds the evaluations of ``fun`` (default ``2 * max_iter + 20``).
+    for no bound) or None.  ``tol`` is scipy's ``ftol`` (reduction of the
+    loss relative to its size) and, unless ``gtol`` is given, its ``gtol``
+    (the largest projected gradient entry).  Both are relative to the
+    start: the loss is divided by ``min(1, max(|f0|, |g0|))``, the larger of
+    the starting loss and gradient (largest entry) when that is below 1,
+    so that a problem whose loss is small only because of its units is not
+    taken as converged before its first step.  ``max_fun`` bounds the
+    evaluations of ``fun`` (default ``2 * max_iter + 20``).
     """
     guard = _FiniteGuard(fun, theta0)
     losses = []
+    theta0 = np.asarray(theta0, dtype=np.float64)
+    try:
+        f0, g0 = guard(theta0)
+    except _Diverged:
+        return OptimizeResult(guard.last_theta, 0, losses, converged=False,
+                              diverged=True,
+                              message="the loss or its gradient is "
+                                      "non-finite at the start")
+    size = max(abs(f0), float(np.abs(g0).max(initial=0.0)))
+    unit = min(1.0, size) if size > 0 else 1.0
+    first = [theta0, f0, g0]
+
+    def scaled(theta):
+        if first and np.array_equal(theta, first[0]):
+            _, f, g = first  # scipy starts where we did
+            first.clear()
+        else:
+            f, g = guard(theta)
+        return f / unit, g / unit
 
     def callback(intermediate_result):
-        losses.append(float(intermediate_result.fun))
+        losses.append(float(intermediate_result.fun) * unit)
         if verbose:
             print(f"Iteration {len(losses)}, loss = {losses[-1]:.6g}")
 
     try:
         res = minimize(
-            guard, np.asarray(theta0, dtype=np.float64), jac=True,
+            scaled, theta0, jac=True,
             method="L-BFGS-B", callback=callback,
             bounds=None if bounds[0] is None else Bounds(*bounds),
             options={"maxiter": max_iter,

@@ -21,11 +21,30 @@ from ._validation import (
 )
 from .energies import ProductOfExperts
 from .energies.layers import split_exponent
-from .experts import DEFAULT_C, StudentT
+from .experts import StudentT
 from .optim import lbfgs
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
+
+
+def _positive_or_one(value):
+    """A scale: ``value`` when positive and finite, else 1 (constant data,
+    as StandardScaler does)."""
+    value = float(value)
+    return value if np.isfinite(value) and value > 0 else 1.0
+
+
+def _rms(centred):
+    """Root-mean-square of all entries of the centred data, in float64."""
+    if centred.size == 0:
+        return 1.0
+    big = float(np.abs(centred).max())
+    if big == 0:
+        return 1.0
+    # divided by the largest entry first: squares cannot overflow or vanish
+    return _positive_or_one(
+        big * np.sqrt(np.mean((centred / big) ** 2, dtype=np.float64)))
 
 
 class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
@@ -65,8 +84,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     n_experts : int, default=None
         Number of experts ``M``.  None uses ``n_features`` (the complete
         model), the only size whose log-likelihood has a closed form.
-    reg_lambda : float, default=0.01
-        Curvature penalty :math:`\lambda \ge 0` of eq. 7; denoising and
+    reg_lambda : float, default=0.2
+        Curvature penalty :math:`\lambda \ge 0` of eq. 7, in squared units
+        of the scaled data ``(x - mean_) / scale_`` (0.2 is the paper's
+        0.01 on its [0, 1] digits); denoising and
         sliced score matching at ``noise_sigma='auto'`` train with noise of
         standard deviation :math:`\sqrt{2 \lambda}`, the noise eq. 6
         relates to it.  Contrastive divergence does not use it.
@@ -80,10 +101,11 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         (:class:`~sksm.objectives.SlicedScoreMatching`) or 'cd'
         (:class:`~sksm.objectives.ContrastiveDivergence`, which needs
         ``solver='adam'``).  See the User Guide, "Objectives".
-    c : float, default=e^1.5
-        Horizontal scale of the Student-t experts (not learned).  Because it
-        is fixed, the scale of the data decides how heavy-tailed the experts
-        are.
+    c : float, default=1.0
+        Horizontal scale of the Student-t experts (not learned), in units
+        of the scaled data ``(x - mean_) / scale_``.  The paper's
+        :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
+        deviation is 0.23, is about 1 in these units.
     learn_weights : bool, default=True
         Learn the expert weights :math:`\alpha_i` (kept at or above
         ``min_expert_weight``).  False fixes :math:`\alpha_i = 1`, the
@@ -127,6 +149,12 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Expert weights :math:`\alpha_i`.
     mean_ : ndarray of shape (n_features,)
         Mean of the training data, subtracted before filtering.
+    scale_ : float
+        Input scale: the root-mean-square of the centred training data
+        (over all features; 1 for constant data).  The energy sees
+        ``(x - mean_) / scale_``, so a fit does not depend on the units of
+        ``X``; ``score_samples`` includes the Jacobian, ``-n_features *
+        log(scale_)``, and stays a density of ``X`` itself.
     log_partition_, log_partition_std_ : float
         The estimate of :math:`\log Z` and its standard error, set by
         :meth:`estimate_log_partition` (or by the first :meth:`score_samples`
@@ -175,11 +203,12 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         **BaseExpertsEstimator._fitted_attributes,
         "filters_": Fitted("array", ("n_filters", "n_features_in_")),
         "mean_": Fitted("array", ("n_features_in_",)),
+        "scale_": Fitted("positive", optional=True),
         "n_samples_seen_": Fitted("size", optional=True),
     }
 
-    def __init__(self, n_experts=None, *, reg_lambda=0.01, objective="rsm",
-                 c=DEFAULT_C, learn_weights=True,
+    def __init__(self, n_experts=None, *, reg_lambda=0.2, objective="rsm",
+                 c=1.0, learn_weights=True,
                  min_expert_weight=MIN_EXPERT_WEIGHT, solver="lbfgs",
                  max_iter=500, tol=1e-6, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
@@ -215,29 +244,43 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     def _fit_data(self, X):
         X = check_fit_range(validate_float_data(self, X, ensure_min_samples=2),
                             "Product of Experts")
+        return self._first_statistics(X)
+
+    def _first_statistics(self, X):
+        """Set ``mean_``, ``scale_`` and ``n_samples_seen_`` from ``X``;
+        return the energy's input."""
         self.mean_ = X.mean(axis=0)
         self.n_samples_seen_ = X.shape[0]
-        return X - self.mean_
+        centred = X - self.mean_
+        self.scale_ = _rms(centred)
+        return centred / centred.dtype.type(self.scale_)
 
     def _partial_fit_data(self, X, first):
-        """Validate a minibatch; ``mean_`` is the running mean of all rows."""
+        """Validate a minibatch; ``mean_`` and ``scale_`` are the running
+        mean and root-mean-square deviation of all rows seen."""
         X = check_fit_range(validate_float_data(self, X, reset=first),
                             "Product of Experts")
         if first:
-            self.mean_ = X.mean(axis=0)
-            self.n_samples_seen_ = X.shape[0]
-        else:
-            if not hasattr(self, "n_samples_seen_"):
-                raise ValueError(
-                    "This model was loaded from a version-1 model file, "
-                    "which did not keep the number of samples behind mean_: "
-                    "partial_fit cannot update the mean.  Fit it again, or "
-                    "re-save it with this version of sksm after fitting.")
-            self.n_samples_seen_ += X.shape[0]
-            self.mean_ = self.mean_ + ((X - self.mean_).sum(axis=0)
-                                       / self.n_samples_seen_).astype(
-                                           self.mean_.dtype)
-        return X - self.mean_
+            return self._first_statistics(X)
+        if not hasattr(self, "n_samples_seen_"):
+            raise ValueError(
+                "This model was loaded from a version-1 model file, "
+                "which did not keep the number of samples behind mean_: "
+                "partial_fit cannot update the mean.  Fit it again, or "
+                "re-save it with this version of sksm after fitting.")
+        # Chan et al.'s pairwise update of the sum of squared deviations
+        n_old, n_new = self.n_samples_seen_, X.shape[0]
+        n = n_old + n_new
+        batch_mean = X.mean(axis=0)
+        delta = (batch_mean - self.mean_).astype(np.float64)
+        n_features = X.shape[1]
+        squares = (self._scale() ** 2 * n_old * n_features
+                   + ((X - batch_mean) ** 2).sum(dtype=np.float64)
+                   + float(delta @ delta) * n_old * n_new / n)
+        self.mean_ = (self.mean_ + delta * n_new / n).astype(self.mean_.dtype)
+        self.n_samples_seen_ = n
+        self.scale_ = _positive_or_one(np.sqrt(squares / (n * n_features)))
+        return (X - self.mean_) / X.dtype.type(self.scale_)
 
     # ------------------------------------------------------------------ #
     # Using the model
@@ -246,15 +289,19 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         check_is_fitted(self)
         return validate_float_data(self, X, reset=False)
 
+    def _scale(self):
+        """``scale_``; 1 for models fitted before it existed."""
+        return getattr(self, "scale_", 1.0)
+
     def _centered(self, X):
-        """``X - mean_`` as mantissas and per-row exponents (see
-        :func:`~sksm.energies.layers.split_exponent`): finite answers for
-        rows near the float maximum."""
+        """``(X - mean_) / scale_``, the energy's input, as mantissas and
+        per-row exponents (see :func:`~sksm.energies.layers.split_exponent`):
+        finite answers for rows near the float maximum."""
         X = self._validate(X)
-        return split_exponent(X, self.mean_.astype(X.dtype))
+        return split_exponent(X, self.mean_.astype(X.dtype), self._scale())
 
     def transform(self, X):
-        """Expert activations ``g(w_i^T (x - mean_))``.
+        """Expert activations ``g(w_i^T (x - mean_) / scale_)``.
 
         Parameters
         ----------
@@ -294,17 +341,20 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         grad : ndarray of shape (n_samples, n_features)
         """
         Xc, exponent = self._centered(X)
-        return -self._fitted_energy(dtype=Xc.dtype).grad_energy(
-            Xc, exponent)[1]
+        d = self._fitted_energy(dtype=Xc.dtype).grad_energy(Xc, exponent)[1]
+        return d / -Xc.dtype.type(self._scale())
 
     def log_partition(self):
         r"""Exact :math:`\log Z` of the fitted complete model.
 
-        For ``n_experts == n_features``, with :math:`u = W (x - \mu)`,
+        For ``n_experts == n_features``, with :math:`u = W (x - \mu) / s`
+        (:math:`s` the input scale ``scale_``, :math:`d` the number of
+        features),
 
         .. math::
 
-            \log Z = -\log |\det W| + \sum_i \log Z_i(\alpha_i), \qquad
+            \log Z = -\log |\det W| + d \log s
+                      + \sum_i \log Z_i(\alpha_i), \qquad
             Z_i = \frac{\sqrt{2\pi}}{c}
                   \frac{\Gamma(\alpha_i - 1/2)}{\Gamma(\alpha_i)}.
 
@@ -334,8 +384,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         if sign == 0 or not np.isfinite(logdet):
             raise ValueError("The fitted filters are linearly dependent; the "
                              "density is not normalisable.")
-        return -logdet + float(np.sum(StudentT(self.c).log_normalizer(
-            self.expert_weights_.astype(np.float64))))
+        return (-logdet + self.n_features_in_ * np.log(self._scale())
+                + float(np.sum(StudentT(self.c).log_normalizer(
+                    self.expert_weights_.astype(np.float64)))))
 
     def score_samples(self, X):
         r"""Log-density of every row, in nats.
@@ -372,13 +423,19 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     def _row_energy(self):
         energy = self._fitted_energy(dtype=np.float64)
         mean = self.mean_.astype(np.float64)
-        return lambda X: energy.grad_energy(X - mean)
+        scale = self._scale()
+
+        def energy_grad(X):
+            E, d = energy.grad_energy((X - mean) / scale)
+            return E, d / scale
+
+        return energy_grad
 
     def _mode(self):
         return self.mean_
 
     def _mode_hessian(self):
-        W = self.filters_.astype(np.float64)
+        W = self.filters_.astype(np.float64) / self._scale()
         return W.T @ ((self.expert_weights_ * self.c ** 2)[:, None] * W)
 
     def denoise(self, X, noise_sigma, *, max_iter=200, tol=1e-6):
@@ -391,7 +448,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             \hat x = \arg\max_x \log p(x) - \frac{|y - x|^2}{2 \sigma^2},
 
         found for all rows at once by L-BFGS on the (separable) sum of the
-        per-row objectives, starting from ``y``.
+        per-row objectives, starting from ``y``, in the units of the
+        scaled data ``(x - mean_) / scale_`` (so that ``tol`` does not
+        depend on the units of ``X``).  Rows so large that they exceed the
+        float range in those units are returned unchanged.
 
         Parameters
         ----------
@@ -416,17 +476,27 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         dtype = Y.dtype
         energy = self._fitted_energy(dtype=np.float64)
         mean = self.mean_.astype(np.float64)
-        Yc = Y.astype(np.float64) - mean
-        inv_var = 1.0 / sigma ** 2
+        scale = self._scale()
+        # In the energy's units, (x - mean_) / scale_, so that the stopping
+        # rule does not depend on the units of X.
+        with np.errstate(over="ignore"):
+            Yu = (Y.astype(np.float64) - mean) / scale
+        # Rows beyond the float range in those units (over 1e308 times the
+        # training data's scale) are returned as they are.
+        rows = np.isfinite(Yu).all(axis=1)
+        if not rows.any():
+            return Y.copy()
+        Yu = Yu[rows]
+        inv_var = (scale / sigma) ** 2
 
         def fun(flat):
-            Xc = flat.reshape(Yc.shape)
-            E, d = energy.grad_energy(*split_exponent(Xc))
-            r = Xc - Yc
+            U = flat.reshape(Yu.shape)
+            E, d = energy.grad_energy(*split_exponent(U))
+            r = U - Yu
             loss = E.sum() + 0.5 * inv_var * np.vdot(r, r)
             return loss, (d + inv_var * r).ravel()
 
-        result = lbfgs(fun, Yc.ravel(), max_iter=max_iter, tol=tol,
+        result = lbfgs(fun, Yu.ravel(), max_iter=max_iter, tol=tol,
                        max_fun=15000)
         if result.diverged:
             warnings.warn("denoise stopped early: the posterior energy or its "
@@ -434,8 +504,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                           "estimate is returned. Check that X is on the scale "
                           "of the training data.", ConvergenceWarning,
                           stacklevel=2)
-        return (result.theta.reshape(Yc.shape) + mean).astype(dtype,
-                                                              copy=False)
+        out = Y.astype(np.float64)
+        out[rows] = result.theta.reshape(Yu.shape) * scale + mean
+        return out.astype(dtype, copy=False)
 
     @property
     def _n_features_out(self):

@@ -105,7 +105,8 @@ def test_poe_answers_near_the_float_maximum_match_the_log_formula(dtype):
         x = (v * direction).astype(dtype)[None]
         activations = poe.transform(x)
         assert activations.dtype == dtype
-        expected = 2 * (np.log(v) + np.log(np.abs(W @ direction))
+        expected = 2 * (np.log(v / poe.scale_)
+                        + np.log(np.abs(W @ direction))
                         + np.log(poe.c / np.sqrt(2)))
         np.testing.assert_allclose(activations[0], expected, rtol=1e-5)
         E = poe.energy(x)

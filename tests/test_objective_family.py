@@ -11,15 +11,26 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 
 from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
-from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
-                           NetworkEnergy, WeightedSum)
+from sksm.energies import (
+    Conv2D,
+    Elementwise,
+    EnergyNetwork,
+    Linear,
+    NetworkEnergy,
+    WeightedSum,
+)
 from sksm.experts import Quadratic, StudentT
-from sksm.objectives import (ContrastiveDivergence, DenoisingScoreMatching,
-                             SlicedScoreMatching, check_objective,
-                             contrastive_divergence, denoising_score_matching,
-                             full_regularized_score_matching,
-                             regularized_score_matching,
-                             sliced_score_matching)
+from sksm.objectives import (
+    ContrastiveDivergence,
+    DenoisingScoreMatching,
+    SlicedScoreMatching,
+    check_objective,
+    contrastive_divergence,
+    denoising_score_matching,
+    full_regularized_score_matching,
+    regularized_score_matching,
+    sliced_score_matching,
+)
 
 
 def _poe(rng):

@@ -13,9 +13,12 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sksm import GaussianRBM
 from sksm.energies import GaussianRBMEnergy
-from sksm.objectives import (DenoisingScoreMatching, check_objective,
-                             denoising_score_matching,
-                             full_regularized_score_matching)
+from sksm.objectives import (
+    DenoisingScoreMatching,
+    check_objective,
+    denoising_score_matching,
+    full_regularized_score_matching,
+)
 
 
 def _energy(rng, n_hidden=3, n_visible=4, sigma=0.7):

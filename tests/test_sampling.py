@@ -205,8 +205,9 @@ def test_ais_matches_quadrature_for_a_field_of_experts():
 # The estimators
 # --------------------------------------------------------------------- #
 def test_poe_samples_follow_its_expert_marginals(mnist_patches):
-    """A complete PoE's responses u = W (x - mean) are independent Student-t
-    variables with 2 alpha - 1 degrees of freedom: compare by KS tests."""
+    """A complete PoE's responses u = W (x - mean) / scale are independent
+    Student-t variables with 2 alpha - 1 degrees of freedom: compare by KS
+    tests."""
     rng = np.random.RandomState(0)
     S = rng.standard_t(5, size=(2000, 2)) * 0.1
     X = S @ np.array([[1.0, 0.5], [-0.3, 1.0]]).T
@@ -214,7 +215,7 @@ def test_poe_samples_follow_its_expert_marginals(mnist_patches):
                                                  random_state=0), X)
     samples = est.sample(600, random_state=0, n_steps=400)
     assert samples.shape == (600, 2)
-    U = (samples - est.mean_) @ est.filters_.T
+    U = (samples - est.mean_) / est.scale_ @ est.filters_.T
     for u, alpha in zip(U.T, est.expert_weights_):
         nu = 2 * alpha - 1
         marginal = stats.t(df=nu, scale=np.sqrt(2 / (nu * est.c ** 2)))

@@ -44,7 +44,7 @@ __all__ = ["Elementwise", "EnergyNetwork", "FilterLayer", "Linear",
            "NetworkEnergy", "WeightedSum", "split_exponent"]
 
 
-def split_exponent(X, offset=None):
+def split_exponent(X, offset=None, scale=1.0):
     """Samples as mantissas and power-of-two exponents, where they are large.
 
     Filter responses of inputs near the float maximum overflow (and sums of
@@ -60,28 +60,36 @@ def split_exponent(X, offset=None):
     X : ndarray of float, shape (n_samples, ...)
     offset : ndarray of float broadcastable to ``X[0]``, default=None
         Subtracted from every sample (the mean of a Product of Experts).
+    scale : float, default=1.0
+        Positive; the samples are divided by it after the offset (the
+        input scale of a Product of Experts).
 
     Returns
     -------
     mantissa : ndarray like ``X``
-        ``(X - offset) * 2**-k`` sample by sample; exactly ``X - offset``
-        when no sample is large.
+        ``(X - offset) / scale * 2**-k`` sample by sample; exactly
+        ``(X - offset) / scale`` when no sample is large.
     exponent : ndarray of int of shape (n_samples,) or None
-        ``k``, 0 for samples left as they are; None when every sample is.
+        ``k``; None when every sample is left as it is.
     """
     limit = np.sqrt(np.finfo(X.dtype).max)
     bound = 0.0 if offset is None else np.abs(offset).max(initial=0)
-    if X.size == 0 or max(X.max(), -X.min(), bound) <= limit:
+    scale_mantissa, scale_exponent = np.frexp(scale)
+    if (X.size == 0 or max(X.max(), -X.min(), bound) <= limit) and (
+            abs(scale_exponent) <= 64):
         # the common case, in two passes without a temporary
-        return (X if offset is None else X - offset), None
+        out = X if offset is None else X - offset
+        return (out if scale == 1 else out / X.dtype.type(scale)), None
     size = np.maximum(np.abs(X).reshape(len(X), -1).max(axis=1), bound)
-    far = size > limit
-    exponent = np.where(far, np.frexp(size)[1], 0)
+    exponent = np.where(size > limit, np.frexp(size)[1], 0)
     k = _per_sample(exponent, X.ndim)
     mantissa = np.ldexp(X, -k).astype(X.dtype, copy=False)
     if offset is not None:
         mantissa -= np.ldexp(offset, -k).astype(X.dtype, copy=False)
-    return mantissa, exponent
+    if scale == 1:
+        return mantissa, exponent
+    mantissa /= X.dtype.type(scale_mantissa)  # in [0.5, 1): no overflow
+    return mantissa, exponent - scale_exponent
 
 
 def _per_sample(exponent, ndim):
