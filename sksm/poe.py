@@ -279,8 +279,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                    + float(delta @ delta) * n_old * n_new / n)
         self.mean_ = (self.mean_ + delta * n_new / n).astype(self.mean_.dtype)
         self.n_samples_seen_ = n
-        self.scale_ = _positive_or_one(np.sqrt(squares / (n * n_features)))
-        return (X - self.mean_) / X.dtype.type(self.scale_)
+        if hasattr(self, "scale_"):  # models saved before it keep scale 1
+            self.scale_ = _positive_or_one(np.sqrt(squares / (n * n_features)))
+        return (X - self.mean_) / X.dtype.type(self._scale())
 
     # ------------------------------------------------------------------ #
     # Using the model
