@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._likelihood import SamplingMixin
@@ -229,12 +230,28 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
             "non-finite; the last finite parameters were kept. Try to "
             + self._divergence_advice(), ConvergenceWarning)
 
+    def _check_stochastic_solver(self):
+        if self.solver != "adam":
+            raise AttributeError(
+                f"partial_fit is only available with solver='adam' (one "
+                f"epoch of Adam over each minibatch); solver="
+                f"{self.solver!r} minimises over all the data at once: use "
+                "fit, or set solver='adam'.")
+        return True
+
+    @available_if(_check_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
-        """Run one Adam epoch over the minibatch ``X``.
+        """Run one Adam epoch over the minibatch ``X`` (``solver='adam'``).
 
         The first call initialises the model; later calls continue from it,
-        with the Adam state and the random stream kept on the estimator.
+        with the Adam state, the random stream and the running statistics
+        of the data (the PoE's ``mean_`` and ``scale_``) kept on the
+        estimator.  As with :class:`~sklearn.neural_network.MLPClassifier`,
+        it exists only for the stochastic solver: with ``solver='lbfgs'``
+        the attribute is missing and calling it raises ``AttributeError``.
+        Like :meth:`sklearn.neural_network.BernoulliRBM.partial_fit`, one
+        call is one pass over ``X`` in minibatches of ``batch_size``.
 
         Parameters
         ----------

@@ -464,8 +464,8 @@ def test_grid_search_chooses_the_noise_level(digits):
 
 def test_persistent_chains_continue_across_partial_fit(digits):
     est = RegularizedScoreMatchingPoE(
-        objective=ContrastiveDivergence(persistent=True), batch_size=50,
-        random_state=0)
+        objective=ContrastiveDivergence(persistent=True), solver="adam",
+        batch_size=50, random_state=0)
     est.partial_fit(digits[:100])
     chains = est._objective_state["chains"].copy()
     assert chains.shape == (50, 64)

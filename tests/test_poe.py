@@ -198,7 +198,7 @@ def test_fit_does_not_modify_input(sparse_sources):
     X.setflags(write=False)  # a read-only array works too
     est = _fast(max_iter=5).fit(X)
     est.denoise(X[:4], 0.1)
-    est.partial_fit(X[:100])
+    _fast(solver="adam").partial_fit(X[:100])
 
 
 # --------------------------------------------------------------------- #
@@ -341,7 +341,7 @@ def test_adam_reaches_a_loss_near_lbfgs(sparse_sources):
 
 
 def test_partial_fit_continues_and_tracks_the_mean(sparse_sources):
-    est = _fast(learning_rate=1e-2)
+    est = _fast(solver="adam", learning_rate=1e-2)
     for _ in range(5):
         for batch in np.array_split(sparse_sources, 3):
             assert est.partial_fit(batch) is est
@@ -466,3 +466,14 @@ def test_a_fit_that_returns_its_starting_point_warns(digits):
 
     with pytest.warns(ConvergenceWarning, match="returned its starting point"):
         _fast(tol=1e3).fit(digits[0][:200])
+
+
+def test_partial_fit_exists_only_for_the_stochastic_solver(digits):
+    """As MLPClassifier: with solver='lbfgs' there is no partial_fit (it
+    ran Adam regardless before)."""
+    est = _fast()
+    assert not hasattr(est, "partial_fit")
+    with pytest.raises(AttributeError) as info:
+        est.partial_fit(digits[0][:50])
+    assert "solver='adam'" in str(info.value.__cause__)
+    assert hasattr(_fast(solver="adam"), "partial_fit")

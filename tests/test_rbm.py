@@ -164,7 +164,7 @@ def test_every_objective_learns_structure(objective):
 def test_transform_partial_fit_and_sample():
     rng = np.random.RandomState(6)
     X = rng.standard_normal((100, 3))
-    rbm = GaussianRBM(n_components=5, random_state=0)
+    rbm = GaussianRBM(n_components=5, solver="adam", random_state=0)
     for _ in range(3):
         rbm.partial_fit(X[:50])
     assert rbm.n_iter_ == 3
