@@ -207,7 +207,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         whitening kernel (``k = filter_size + 4``), or ``filters_``.
     image_shape_ : tuple of (int, int)
     mean_brightness_, std_brightness_ : float
-        Mean and standard deviation of the training images' means.
+        Mean and standard deviation (at least 0.1) of the training images'
+        means; running statistics of all the images seen by
+        ``partial_fit``.
+    n_samples_seen_ : int
+        Images behind those statistics.
     denoise_calibration_ : ndarray of shape (n_levels, 3)
         Rows of (noise sigma, prior weight, prior scale) set by
         :meth:`calibrate_denoising` (absent until it is called; training
@@ -251,6 +255,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                                      "filter_size")),
         "image_shape_": Fitted("shape"),
         "mean_brightness_": Fitted("real"),
+        "n_samples_seen_": Fitted("size", optional=True),
         "std_brightness_": Fitted("positive"),
         "denoise_calibration_": Fitted("array", ("n_noise_levels", 3),
                                        positive=True, optional=True),
@@ -349,17 +354,38 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _fit_data(self, X):
         images = self._images_from_rows(X, reset=True, fit=True)
-        means = images.mean(axis=(1, 2))
-        self.mean_brightness_ = float(means.mean())
-        # A floor keeps the mean term proper for a single training image.
-        self.std_brightness_ = float(max(means.std(), 0.1))
+        self._brightness(images.mean(axis=(1, 2), dtype=np.float64), True)
         return self._whitened(images)
+
+    def _brightness(self, means, first):
+        """Set ``mean_brightness_`` and ``std_brightness_`` from the images'
+        ``means``, or update them as running statistics of all the images
+        seen (Chan et al.'s pairwise update of the sum of squares)."""
+        n_new = len(means)
+        if first or not hasattr(self, "n_samples_seen_"):
+            n_old, mean, squares = 0, 0.0, 0.0
+        else:
+            n_old, mean = self.n_samples_seen_, self.mean_brightness_
+            # the unfloored sum of squares; from the floored std for a model
+            # loaded from a file (which does not keep it)
+            squares = getattr(self, "_brightness_squares",
+                              self.std_brightness_ ** 2 * n_old)
+        n = n_old + n_new
+        delta = float(means.mean()) - mean
+        squares += (float(((means - means.mean()) ** 2).sum())
+                    + delta ** 2 * n_old * n_new / n)
+        self.n_samples_seen_ = n
+        self._brightness_squares = squares
+        self.mean_brightness_ = mean + delta * n_new / n
+        # A floor keeps the mean term proper for a single training image.
+        self.std_brightness_ = float(max(np.sqrt(squares / n), 0.1))
 
     def _partial_fit_data(self, X, first):
         if first:
             return self._fit_data(X)
-        return self._whitened(self._images_from_rows(X, reset=False,
-                                                     fit=True))
+        images = self._images_from_rows(X, reset=False, fit=True)
+        self._brightness(images.mean(axis=(1, 2), dtype=np.float64), False)
+        return self._whitened(images)
 
     # ------------------------------------------------------------------ #
     # The prior on pixels

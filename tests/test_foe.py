@@ -199,3 +199,24 @@ def test_inpaint_fills_only_the_mask(trained, photo):
 def test_inpaint_rejects_bad_masks(trained, photo, mask, error, match):
     with pytest.raises(error, match=match):
         trained.inpaint(photo, mask)
+
+
+def test_partial_fit_keeps_running_brightness_statistics():
+    """Issue 15, part 4: the statistics came from the first batch only
+    (0.100 where all the data give 0.450)."""
+    rng = np.random.RandomState(0)
+    X = np.vstack([rng.rand(10, 64) * 0.1, rng.rand(10, 64) * 0.1 + 0.8])
+    est = FieldsOfExperts(n_experts=2, filter_size=3, solver="adam",
+                          batch_size=5, random_state=0)
+    est.partial_fit(X[:10])
+    est.partial_fit(X[10:])
+    means = X.mean(axis=1)
+    assert est.n_samples_seen_ == 20
+    assert est.mean_brightness_ == pytest.approx(means.mean(), rel=1e-12)
+    assert est.std_brightness_ == pytest.approx(means.std(), rel=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = FieldsOfExperts(n_experts=2, filter_size=3, max_iter=2,
+                               random_state=0).fit(X)
+    assert full.mean_brightness_ == pytest.approx(est.mean_brightness_)
+    assert full.std_brightness_ == pytest.approx(est.std_brightness_)
