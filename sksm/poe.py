@@ -6,7 +6,7 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT, BaseExpertsEstimator
@@ -20,7 +20,7 @@ from ._validation import (
     validate_float_data,
 )
 from .energies import ProductOfExperts
-from .energies.layers import split_exponent
+from .energies.layers import rescaled, split_exponent
 from .experts import StudentT
 from .optim import lbfgs
 
@@ -106,6 +106,15 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         of the scaled data ``(x - mean_) / scale_``.  The paper's
         :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
         deviation is 0.23, is about 1 in these units.
+    features : {'activation', 'signed_activation', \
+'activation_and_response'}, default='activation'
+        What :meth:`transform` returns, from the responses
+        :math:`z_i = w_i^T (x - \mu) / s`: 'activation' the paper's expert
+        activations :math:`g(z_i)`, which are even in :math:`z_i` and drop
+        its sign; 'signed_activation' :math:`[g(z_i) [z_i > 0], g(z_i)
+        [z_i < 0]]` and 'activation_and_response' :math:`[g(z_i), z_i]`,
+        ``2 * n_experts`` features that keep it (the User Guide compares
+        them as classifier features).
     learn_weights : bool, default=True
         Learn the expert weights :math:`\alpha_i` (kept at or above
         ``min_expert_weight``).  False fixes :math:`\alpha_i = 1`, the
@@ -197,6 +206,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     _parameter_constraints = {
         **BaseExpertsEstimator._parameter_constraints,
         "n_experts": [Interval(Integral, 1, None, closed="left"), None],
+        "features": [StrOptions({"activation", "signed_activation",
+                                 "activation_and_response"})],
     }
 
     _fitted_attributes = {
@@ -208,7 +219,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     }
 
     def __init__(self, n_experts=None, *, reg_lambda=0.2, objective="rsm",
-                 c=1.0, learn_weights=True,
+                 features="activation", c=1.0, learn_weights=True,
                  min_expert_weight=MIN_EXPERT_WEIGHT, solver="lbfgs",
                  max_iter=500, tol=1e-6, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
@@ -217,6 +228,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         self.reg_lambda = reg_lambda
         self.objective = objective
         self.c = c
+        self.features = features
         self.learn_weights = learn_weights
         self.min_expert_weight = min_expert_weight
         self.solver = solver
@@ -302,7 +314,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         return split_exponent(X, self.mean_.astype(X.dtype), self._scale())
 
     def transform(self, X):
-        """Expert activations ``g(w_i^T (x - mean_) / scale_)``.
+        """Expert activations ``g(z_i)``, ``z_i = w_i^T (x - mean_) /
+        scale_``, and with ``features`` the responses' signs or values.
 
         Parameters
         ----------
@@ -310,11 +323,27 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_experts)
-            In the dtype of ``X`` (float32 stays float32).
+        X_new : ndarray of shape (n_samples, n_experts) or \
+(n_samples, 2 * n_experts)
+            In the dtype of ``X`` (float32 stays float32).  The activations
+            first, then (``'signed_activation'``) the activations of the
+            negative responses, or (``'activation_and_response'``) the
+            responses, which saturate at the float maximum for inputs that
+            large.
         """
         Xc, exponent = self._centered(X)
-        return self._fitted_energy(dtype=Xc.dtype).activations(Xc, exponent)
+        energy = self._fitted_energy(dtype=Xc.dtype)
+        g = energy.activations(Xc, exponent)
+        if self.features == "activation":
+            return g
+        mantissas = Xc @ energy.filters.T  # the signs of the responses
+        if self.features == "signed_activation":
+            negative = mantissas < 0
+            return np.hstack([np.where(negative, 0, g),
+                              np.where(negative, g, 0)])
+        z = mantissas if exponent is None else rescaled(mantissas, exponent)
+        big = np.finfo(z.dtype).max
+        return np.hstack([g, np.clip(z, -big, big)])
 
     def energy(self, X):
         """Energy ``E(x)`` of every row, the negative unnormalised log-density.
@@ -511,7 +540,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
 
     @property
     def _n_features_out(self):
-        return self.filters_.shape[0]
+        n_experts = self.filters_.shape[0]
+        return n_experts if self.features == "activation" else 2 * n_experts
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -61,7 +61,8 @@ def sparse_sources():
      _fast(objective=DenoisingScoreMatching(noise_sigma=[0.1, 0.3]),
            max_iter=5),
      _fast(objective="ssm", max_iter=5),
-     _fast(objective="cd", solver="adam", max_iter=2)],
+     _fast(objective="cd", solver="adam", max_iter=2),
+     _fast(features="activation_and_response", max_iter=5)],
     expected_failed_checks=lambda est: {},
 )
 def test_sklearn_compatible_estimator(estimator, check):
@@ -477,3 +478,31 @@ def test_partial_fit_exists_only_for_the_stochastic_solver(digits):
         est.partial_fit(digits[0][:50])
     assert "solver='adam'" in str(info.value.__cause__)
     assert hasattr(_fast(solver="adam"), "partial_fit")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transform_features_that_keep_the_sign(sparse_sources, dtype):
+    """Issue 15, part 1: g is even in the response and drops its sign;
+    the two other feature maps keep it."""
+    X = sparse_sources.astype(dtype)
+    est = _fast(n_experts=6, max_iter=10).fit(X)
+    z = ((X[:7] - est.mean_) / est.scale_) @ est.filters_.T
+    g = est.transform(X[:7])
+    signed = clone(est).set_params(features="signed_activation").fit(X)
+    both = clone(est).set_params(features="activation_and_response").fit(X)
+    for other in (signed, both):
+        np.testing.assert_array_equal(other.filters_, est.filters_)
+        out = other.transform(X[:7])
+        assert out.shape == (7, 12) and out.dtype == dtype
+        assert len(other.get_feature_names_out()) == 12
+    out = signed.transform(X[:7])
+    np.testing.assert_allclose(out[:, :6], np.where(z > 0, g, 0), rtol=1e-5)
+    np.testing.assert_allclose(out[:, 6:], np.where(z < 0, g, 0), rtol=1e-5)
+    np.testing.assert_allclose(out[:, :6] + out[:, 6:], g, rtol=1e-6)
+    out = both.transform(X[:7])
+    np.testing.assert_array_equal(out[:, :6], g)
+    np.testing.assert_allclose(out[:, 6:], z, rtol=1e-4, atol=1e-6)
+    # finite for inputs near the float maximum, where responses saturate
+    huge = np.full((1, X.shape[1]), np.finfo(dtype).max / 2, dtype=dtype)
+    for other in (signed, both):
+        assert np.isfinite(other.transform(huge)).all()
