@@ -106,9 +106,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         of the scaled data ``(x - mean_) / scale_``.  The paper's
         :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
         deviation is 0.23, is about 1 in these units.
-    features : {'activation', 'signed_activation', \
-'activation_and_response'}, default='activation'
-        What :meth:`transform` returns, from the responses
+    features : str, default='activation'
+        'activation', 'signed_activation' or 'activation_and_response':
+        what :meth:`transform` returns, from the responses
         :math:`z_i = w_i^T (x - \mu) / s`: 'activation' the paper's expert
         activations :math:`g(z_i)`, which are even in :math:`z_i` and drop
         its sign; 'signed_activation' :math:`[g(z_i) [z_i > 0], g(z_i)
