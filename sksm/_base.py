@@ -22,7 +22,7 @@ from ._validation import Fitted
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, lbfgs
 
-__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT"]
+__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "running_moments"]
 
 #: Learned expert weights are kept at or above this value by default
 #: (``min_expert_weight``): an expert ``exp(-alpha g)`` with ``alpha <= 1/2``
@@ -32,6 +32,45 @@ MIN_EXPERT_WEIGHT = 0.501
 #: diverged: an expert is collapsing onto a (near-)constant direction of the
 #: data, which unregularized score matching rewards without bound.
 MAX_EXPERT_WEIGHT = 1e4
+
+
+def running_moments(n_old, mean_old, var_old, batch):
+    """The mean and variance of all rows seen, updated with ``batch``.
+
+    Chan, Golub & LeVeque's pairwise update, written with mean squares
+    rather than sums of squares, so that nothing overflows for data that
+    :func:`~sksm._validation.check_fit_range` accepts.
+
+    Parameters
+    ----------
+    n_old : int
+        Rows seen before (0 for the first batch).
+    mean_old : float or ndarray of shape (n_columns,)
+        Their column means.
+    var_old : float
+        Their variance: the mean over all entries of the squared deviations
+        from the column means.
+    batch : ndarray of shape (n_new, n_columns)
+
+    Returns
+    -------
+    n : int
+    mean : ndarray of shape (n_columns,), float64
+    var : float
+    """
+    n_new = len(batch)
+    n = n_old + n_new
+    batch_mean = batch.mean(axis=0)
+    deviations = batch - batch_mean
+    # divided by the largest deviation first: squares cannot overflow
+    big = float(np.abs(deviations).max(initial=0.0))
+    batch_var = 0.0 if big == 0 else big ** 2 * float(
+        np.mean((deviations / big) ** 2, dtype=np.float64))
+    delta = (batch_mean - mean_old).astype(np.float64)
+    w_old, w_new = n_old / n, n_new / n
+    var = (w_old * var_old + w_new * batch_var
+           + w_old * w_new * float(np.mean(delta * delta)))
+    return n, mean_old + delta * w_new, var
 
 
 class BaseEnergyEstimator(SamplingMixin, BaseEstimator):

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
-from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
+from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, running_moments
 from ._likelihood import LikelihoodMixin
 from ._validation import (
     Fitted,
@@ -360,25 +360,20 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _brightness(self, means, first):
         """Set ``mean_brightness_`` and ``std_brightness_`` from the images'
         ``means``, or update them as running statistics of all the images
-        seen (Chan et al.'s pairwise update of the sum of squares)."""
-        n_new = len(means)
+        seen (:func:`~sksm._base.running_moments`)."""
         if first or not hasattr(self, "n_samples_seen_"):
-            n_old, mean, squares = 0, 0.0, 0.0
+            n_old, mean, var = 0, 0.0, 0.0
         else:
             n_old, mean = self.n_samples_seen_, self.mean_brightness_
-            # the unfloored sum of squares; from the floored std for a model
+            # the unfloored variance; from the floored std for a model
             # loaded from a file (which does not keep it)
-            squares = getattr(self, "_brightness_squares",
-                              self.std_brightness_ ** 2 * n_old)
-        n = n_old + n_new
-        delta = float(means.mean()) - mean
-        squares += (float(((means - means.mean()) ** 2).sum())
-                    + delta ** 2 * n_old * n_new / n)
+            var = getattr(self, "_brightness_var", self.std_brightness_ ** 2)
+        n, mean, var = running_moments(n_old, mean, var, means[:, None])
         self.n_samples_seen_ = n
-        self._brightness_squares = squares
-        self.mean_brightness_ = mean + delta * n_new / n
+        self._brightness_var = var
+        self.mean_brightness_ = float(mean[0])
         # A floor keeps the mean term proper for a single training image.
-        self.std_brightness_ = float(max(np.sqrt(squares / n), 0.1))
+        self.std_brightness_ = float(max(np.sqrt(var), 0.1))
 
     def _partial_fit_data(self, X, first):
         if first:

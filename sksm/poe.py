@@ -9,7 +9,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT, BaseExpertsEstimator
+from ._base import (
+    MAX_EXPERT_WEIGHT,
+    MIN_EXPERT_WEIGHT,
+    BaseExpertsEstimator,
+    running_moments,
+)
 from ._likelihood import LikelihoodMixin
 from ._validation import (
     Fitted,
@@ -33,18 +38,6 @@ def _positive_or_one(value):
     as StandardScaler does)."""
     value = float(value)
     return value if np.isfinite(value) and value > 0 else 1.0
-
-
-def _rms(centred):
-    """Root-mean-square of all entries of the centred data, in float64."""
-    if centred.size == 0:
-        return 1.0
-    big = float(np.abs(centred).max())
-    if big == 0:
-        return 1.0
-    # divided by the largest entry first: squares cannot overflow or vanish
-    return _positive_or_one(
-        big * np.sqrt(np.mean((centred / big) ** 2, dtype=np.float64)))
 
 
 class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
@@ -256,44 +249,35 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     def _fit_data(self, X):
         X = check_fit_range(validate_float_data(self, X, ensure_min_samples=2),
                             "Product of Experts")
-        return self._first_statistics(X)
+        return self._statistics(X, first=True)
 
-    def _first_statistics(self, X):
-        """Set ``mean_``, ``scale_`` and ``n_samples_seen_`` from ``X``;
-        return the energy's input."""
-        self.mean_ = X.mean(axis=0)
-        self.n_samples_seen_ = X.shape[0]
-        centred = X - self.mean_
-        self.scale_ = _rms(centred)
-        return centred / centred.dtype.type(self.scale_)
+    def _statistics(self, X, first):
+        """Set (first batch) or update ``mean_``, ``scale_`` and
+        ``n_samples_seen_``: the running mean and root-mean-square deviation
+        of all rows seen; return the energy's input."""
+        if first:
+            n_old, mean, var = 0, 0.0, 0.0
+        else:
+            n_old, mean, var = (self.n_samples_seen_, self.mean_,
+                                self._scale() ** 2)
+        self.n_samples_seen_, mean, var = running_moments(n_old, mean, var, X)
+        self.mean_ = mean.astype(X.dtype)
+        if first or hasattr(self, "scale_"):  # models saved before keep 1
+            self.scale_ = _positive_or_one(np.sqrt(var))
+        return (X - self.mean_) / X.dtype.type(self._scale())
 
     def _partial_fit_data(self, X, first):
         """Validate a minibatch; ``mean_`` and ``scale_`` are the running
         mean and root-mean-square deviation of all rows seen."""
         X = check_fit_range(validate_float_data(self, X, reset=first),
                             "Product of Experts")
-        if first:
-            return self._first_statistics(X)
-        if not hasattr(self, "n_samples_seen_"):
+        if not first and not hasattr(self, "n_samples_seen_"):
             raise ValueError(
                 "This model was loaded from a version-1 model file, "
                 "which did not keep the number of samples behind mean_: "
                 "partial_fit cannot update the mean.  Fit it again, or "
                 "re-save it with this version of sksm after fitting.")
-        # Chan et al.'s pairwise update of the sum of squared deviations
-        n_old, n_new = self.n_samples_seen_, X.shape[0]
-        n = n_old + n_new
-        batch_mean = X.mean(axis=0)
-        delta = (batch_mean - self.mean_).astype(np.float64)
-        n_features = X.shape[1]
-        squares = (self._scale() ** 2 * n_old * n_features
-                   + ((X - batch_mean) ** 2).sum(dtype=np.float64)
-                   + float(delta @ delta) * n_old * n_new / n)
-        self.mean_ = (self.mean_ + delta * n_new / n).astype(self.mean_.dtype)
-        self.n_samples_seen_ = n
-        if hasattr(self, "scale_"):  # models saved before it keep scale 1
-            self.scale_ = _positive_or_one(np.sqrt(squares / (n * n_features)))
-        return (X - self.mean_) / X.dtype.type(self._scale())
+        return self._statistics(X, first)
 
     # ------------------------------------------------------------------ #
     # Using the model
@@ -333,10 +317,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         """
         Xc, exponent = self._centered(X)
         energy = self._fitted_energy(dtype=Xc.dtype)
-        g = energy.activations(Xc, exponent)
         if self.features == "activation":
-            return g
-        mantissas = Xc @ energy.filters.T  # the signs of the responses
+            return energy.activations(Xc, exponent)
+        # the mantissas of the responses carry their signs
+        g, mantissas = energy.activations(Xc, exponent, return_responses=True)
         if self.features == "signed_activation":
             negative = mantissas < 0
             return np.hstack([np.where(negative, 0, g),

@@ -445,6 +445,14 @@ def test_partial_fit_keeps_the_running_mean_and_scale(digits):
     assert est.scale_ == pytest.approx(_fast(max_iter=1).fit(X).scale_,
                                        rel=1e-12)
     assert est.n_samples_seen_ == 600
+    # near the largest values fit accepts, a sum of squares would overflow
+    # (and gave scale_ = 1 silently): the update works in mean squares
+    big = np.full((200, 1), 3e153)
+    big[::2] *= -1
+    est = _fast(solver="adam", max_iter=1)
+    est.partial_fit(big[:100])
+    est.partial_fit(big[100:])
+    assert est.scale_ == pytest.approx(3e153, rel=1e-12)
 
 
 def test_lbfgs_tolerances_are_relative_to_the_start():

@@ -100,16 +100,20 @@ class _ExpertEnergy(Energy):
         gbeta = grads[2]["weight"] * self._weights.weight
         return np.concatenate([gW.ravel(), gbeta])
 
-    def activations(self, X, exponent=None):
+    def activations(self, X, exponent=None, return_responses=False):
         """Expert activations ``g(w_i^T x_(p))`` of ``X`` (of ``X *
         2**exponent``), shape (n_samples, n_experts) for a product and
-        (n_images, n_positions, n_experts) for a field."""
+        (n_images, n_positions, n_experts) for a field; with
+        ``return_responses``, also the responses ``w_i^T x_(p)`` of ``X``
+        itself (the mantissas, without ``2**exponent``)."""
         u = self._responses(X)
         if exponent is None:
-            return self.expert.value(u)
-        z = rescaled(u, exponent)
-        return patch_overflow(self.expert, self.expert.value(z), u, z,
-                              exponent)
+            g = self.expert.value(u)
+        else:
+            z = rescaled(u, exponent)
+            g = patch_overflow(self.expert, self.expert.value(z), u, z,
+                               exponent)
+        return (g, u) if return_responses else g
 
 
 class ProductOfExperts(_ExpertEnergy):
