@@ -150,6 +150,15 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     def _divergence_advice(self):
         return "increase reg_lambda or lower learning_rate."
 
+    def _model_fault(self, energy):
+        """Why ``energy`` is not a model the estimator can return (for
+        example a density that is not normalisable), or None.  Adam stops
+        before a step that makes one."""
+        return None
+
+    def _defines_model(self, energy):
+        return self._model_fault(energy) is None
+
     def _objective(self, energy, data, rng, n_threads=1):
         """``theta -> (loss, grad)`` of ``objective`` on ``data`` (or its
         ``rows``), with the state it keeps across calls (``_objective_state``).
@@ -209,7 +218,13 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                     fun, energy, theta0, len(data), rng)
         energy.set_params(theta)
         self._store(energy)
-        if diverged or self._at_weight_bound():
+        if not self._defines_model(energy):
+            warnings.warn(
+                f"{type(self).__name__} fitted a model that is not "
+                f"normalisable ({self._model_fault(energy)}); its likelihood "
+                "is undefined. Try to " + self._divergence_advice(),
+                ConvergenceWarning)
+        elif diverged or self._at_weight_bound():
             self._warn_diverged()
         elif np.array_equal(theta, theta0):
             warnings.warn(
@@ -240,10 +255,14 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         best, stall = np.inf, 0
         converged = False
         for epoch in range(self.max_iter):
+            previous = theta
             theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
             self.n_iter_ = epoch + 1
             if not np.isfinite(loss):
                 return theta, True, False
+            energy.set_params(theta)
+            if not self._defines_model(energy):
+                return previous, True, False
             self.loss_curve_.append(loss)
             if self.verbose:
                 print(f"Epoch {self.n_iter_}, loss = {loss:.6g}")
@@ -320,11 +339,15 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                                    *self._box(energy))
         fun = self._objective(energy, data, self._rng,
                               n_threads=blas_threads())
+        previous = energy.get_params().astype(np.float64)
         with single_threaded_blas():
             theta, loss = self._optimizer.run_epoch(
-                fun, energy.get_params().astype(np.float64), len(data),
-                self._batch_size(len(data)), self._rng)
+                fun, previous, len(data), self._batch_size(len(data)),
+                self._rng)
         energy.set_params(theta)
+        if not self._defines_model(energy):
+            energy.set_params(previous)
+            loss = float("nan")
         self._store(energy)
         self.n_iter_ += 1
         if np.isfinite(loss):

@@ -246,6 +246,15 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     def _new_energy(self, V, beta):
         return ProductOfExperts(V, beta, self.c, self.learn_weights)
 
+    def _model_fault(self, energy):
+        W = energy.filters
+        if W.shape[0] != W.shape[1]:
+            return None
+        if (not np.all(np.isfinite(W))
+                or np.linalg.matrix_rank(W.astype(np.float64)) < len(W)):
+            return "its filters are linearly dependent"
+        return None
+
     def _fit_data(self, X):
         X = check_fit_range(validate_float_data(self, X, ensure_min_samples=2),
                             "Product of Experts")
@@ -394,10 +403,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                 f"{n_features}) is not a normalisable density: it is flat "
                 f"along {n_features - n_experts} directions. Use "
                 "n_experts=None (the complete model) for log-likelihoods.")
-        sign, logdet = np.linalg.slogdet(self.filters_.astype(np.float64))
-        if sign == 0 or not np.isfinite(logdet):
+        if self._model_fault(self._fitted_energy()) is not None:
             raise ValueError("The fitted filters are linearly dependent; the "
                              "density is not normalisable.")
+        logdet = np.linalg.slogdet(self.filters_.astype(np.float64))[1]
         return (-logdet + self.n_features_in_ * np.log(self._scale())
                 + float(np.sum(StudentT(self.c).log_normalizer(
                     self.expert_weights_.astype(np.float64)))))

@@ -344,6 +344,21 @@ def test_contrastive_divergence_recovers_the_precision(persistent):
     assert err < 0.1
 
 
+@pytest.mark.parametrize("persistent", [False, True])
+def test_contrastive_divergence_on_digits_ends_with_a_likelihood(persistent):
+    """Issue 15, part 4: 'cd' on digits with the weights fixed at 1 ended
+    with a NaN held-out log-likelihood (the report's 2,000 14x14 digits,
+    200 epochs; here 8x8 digits and 20 epochs)."""
+    X, _ = load_digits(return_X_y=True)
+    X = X / 16.0
+    est = RegularizedScoreMatchingPoE(
+        objective=ContrastiveDivergence(persistent=persistent),
+        solver="adam", learning_rate=1e-2, learn_weights=False, max_iter=20,
+        random_state=0).fit(X[:1000])
+    assert np.all(np.isfinite(est.filters_))
+    assert np.isfinite(est.score(X[1000:]))
+
+
 # --------------------------------------------------------------------- #
 # The estimators' objective= parameter
 # --------------------------------------------------------------------- #

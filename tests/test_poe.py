@@ -488,6 +488,49 @@ def test_partial_fit_exists_only_for_the_stochastic_solver(digits):
     assert hasattr(_fast(solver="adam"), "partial_fit")
 
 
+class _FaultAfter(RegularizedScoreMatchingPoE):
+    """A PoE whose model check fails at its ``fault_at``-th call."""
+
+    def _model_fault(self, energy):
+        self.calls_ = getattr(self, "calls_", 0) + 1
+        if self.calls_ == getattr(self, "fault_at", None):
+            return "a fault for the test"
+        return super()._model_fault(energy)
+
+
+def test_adam_stops_before_an_epoch_that_leaves_the_model(sparse_sources):
+    """Issue 15, part 4: a fit never ends in a model whose likelihood is
+    undefined; Adam keeps the parameters of the last epoch that gave one."""
+    X = sparse_sources[:300]
+    two = _fast(solver="adam", max_iter=2, tol=0).fit(X)
+    est = _FaultAfter(solver="adam", max_iter=5, tol=0, random_state=0)
+    est.fault_at = 3
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est.fit(X)
+    np.testing.assert_allclose(est.filters_, two.filters_, rtol=1e-12)
+    assert est.n_iter_ == 3
+
+    est = _FaultAfter(solver="adam", random_state=0)
+    est.partial_fit(X)
+    before = est.filters_.copy()
+    est.fault_at = est.calls_ + 1
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        est.partial_fit(X)
+    np.testing.assert_allclose(est.filters_, before, rtol=1e-12)
+
+
+def test_linearly_dependent_filters_are_a_fault(sparse_sources):
+    est = _fast(max_iter=2).fit(sparse_sources)
+    energy = est._fitted_energy()
+    assert est._model_fault(energy) is None
+    W = est.filters_.copy()
+    W[1] = 2 * W[0]
+    est.filters_ = W
+    assert "linearly dependent" in est._model_fault(est._fitted_energy())
+    with pytest.raises(ValueError, match="linearly dependent"):
+        est.score(sparse_sources)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_transform_features_that_keep_the_sign(sparse_sources, dtype):
     """Issue 15, part 1: g is even in the response and drops its sign;
