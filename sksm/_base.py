@@ -154,7 +154,6 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         """Why ``energy`` is not a model the estimator can return (for
         example a density that is not normalisable), or None.  Adam stops
         before a step that makes one."""
-        return None
 
     def _defines_model(self, energy):
         return self._model_fault(energy) is None
