@@ -36,6 +36,14 @@ def check_count(value, name, minimum=1):
     return int(value)
 
 
+def check_bool(value, name):
+    """Return ``value`` as a bool, or raise ``TypeError``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got "
+                        f"{type(value).__name__} {value!r}.")
+    return bool(value)
+
+
 def validate_float_data(estimator, X, **kwargs):
     """scikit-learn's ``validate_data`` for float32 or float64 samples.
 

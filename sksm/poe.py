@@ -18,6 +18,7 @@ from ._base import (
 from ._likelihood import LikelihoodMixin
 from ._validation import (
     Fitted,
+    check_bool,
     check_count,
     check_fit_range,
     check_noise_sigma,
@@ -157,6 +158,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         ``(x - mean_) / scale_``, so a fit does not depend on the units of
         ``X``; ``score_samples`` includes the Jacobian, ``-n_features *
         log(scale_)``, and stays a density of ``X`` itself.
+    data_min_, data_max_ : ndarray of shape (n_features,)
+        Per-feature minimum and maximum of the training data (as
+        :class:`~sklearn.preprocessing.MinMaxScaler`'s); :meth:`denoise`
+        keeps its estimates within them.
     log_partition_, log_partition_std_ : float
         The estimate of :math:`\log Z` and its standard error, set by
         :meth:`estimate_log_partition` (or by the first :meth:`score_samples`
@@ -209,6 +214,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         "mean_": Fitted("array", ("n_features_in_",)),
         "scale_": Fitted("positive", optional=True),
         "n_samples_seen_": Fitted("size", optional=True),
+        "data_min_": Fitted("array", ("n_features_in_",), optional=True),
+        "data_max_": Fitted("array", ("n_features_in_",), optional=True),
     }
 
     def __init__(self, n_experts=None, *, reg_lambda=0.2, objective="rsm",
@@ -261,14 +268,19 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         return self._statistics(X, first=True)
 
     def _statistics(self, X, first):
-        """Set (first batch) or update ``mean_``, ``scale_`` and
-        ``n_samples_seen_``: the running mean and root-mean-square deviation
-        of all rows seen; return the energy's input."""
+        """Set (first batch) or update ``mean_``, ``scale_``,
+        ``data_min_``, ``data_max_`` and ``n_samples_seen_``: the running
+        mean, root-mean-square deviation and range of all rows seen; return
+        the energy's input."""
         if first:
             n_old, mean, var = 0, 0.0, 0.0
+            self.data_min_, self.data_max_ = X.min(axis=0), X.max(axis=0)
         else:
             n_old, mean, var = (self.n_samples_seen_, self.mean_,
                                 self._scale() ** 2)
+            if hasattr(self, "data_min_"):  # models saved before lack it
+                self.data_min_ = np.minimum(self.data_min_, X.min(axis=0))
+                self.data_max_ = np.maximum(self.data_max_, X.max(axis=0))
         self.n_samples_seen_, mean, var = running_moments(n_old, mean, var, X)
         self.mean_ = mean.astype(X.dtype)
         if first or hasattr(self, "scale_"):  # models saved before keep 1
@@ -461,20 +473,26 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         W = self.filters_.astype(np.float64) / self._scale()
         return W.T @ ((self.expert_weights_ * self.c ** 2)[:, None] * W)
 
-    def denoise(self, X, noise_sigma, *, max_iter=200, tol=1e-6):
+    def denoise(self, X, noise_sigma, *, clip=True, max_iter=200, tol=1e-6):
         r"""MAP estimate of clean rows from noisy rows ``X``.
 
         Each row ``y`` is replaced by
 
         .. math::
 
-            \hat x = \arg\max_x \log p(x) - \frac{|y - x|^2}{2 \sigma^2},
+            \hat x = \arg\max_{x \in B} \log p(x)
+                      - \frac{|y - x|^2}{2 \sigma^2},
 
-        found for all rows at once by L-BFGS on the (separable) sum of the
-        per-row objectives, starting from ``y``, in the units of the
-        scaled data ``(x - mean_) / scale_`` (so that ``tol`` does not
-        depend on the units of ``X``).  Rows so large that they exceed the
-        float range in those units are returned unchanged.
+        with :math:`B` the box ``[data_min_, data_max_]`` of the training
+        data (``clip=True``) or all of :math:`\mathbb{R}^d`
+        (``clip=False``): the model knows nothing beyond that range, and
+        data such as pixels have hard bounds that its heavy-tailed density
+        does not.  Found for all rows at once by L-BFGS(-B) on the
+        (separable) sum of the per-row objectives, starting from ``y``
+        (clipped to :math:`B`), in the units of the scaled data
+        ``(x - mean_) / scale_`` (so that ``tol`` does not depend on the
+        units of ``X``).  Rows so large that they exceed the float range in
+        those units are returned unchanged.
 
         Parameters
         ----------
@@ -482,6 +500,11 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             Noisy data.
         noise_sigma : float
             Standard deviation of the Gaussian noise, in the units of ``X``.
+        clip : bool, default=True
+            Keep every feature of the estimate within its range in the
+            training data (``data_min_`` to ``data_max_``), as
+            scikit-image's restoration functions clip to the image range.
+            Models saved before sksm kept the range are not clipped.
         max_iter : int, default=200
             L-BFGS iterations.
         tol : float, default=1e-6
@@ -495,6 +518,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         sigma = check_noise_sigma(noise_sigma)
         max_iter = check_count(max_iter, "max_iter")
         tol = check_positive(tol, "tol")
+        clip = check_bool(clip, "clip")
         Y = self._validate(X)
         dtype = Y.dtype
         energy = self._fitted_energy(dtype=np.float64)
@@ -511,15 +535,28 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             return Y.copy()
         Yu = Yu[rows]
         inv_var = (scale / sigma) ** 2
+        n_rows = len(Yu)
 
         def fun(flat):
+            # the mean of the rows' objectives: the stopping rule's relative
+            # reduction of the loss must not shrink with the number of rows
             U = flat.reshape(Yu.shape)
             E, d = energy.grad_energy(*split_exponent(U))
             r = U - Yu
             loss = E.sum() + 0.5 * inv_var * np.vdot(r, r)
-            return loss, (d + inv_var * r).ravel()
+            return loss / n_rows, (d + inv_var * r).ravel() / n_rows
 
-        result = lbfgs(fun, Yu.ravel(), max_iter=max_iter, tol=tol,
+        bounds = (None, None)
+        if clip and hasattr(self, "data_min_"):
+            with np.errstate(over="ignore"):
+                bounds = tuple(
+                    np.broadcast_to((b.astype(np.float64) - mean) / scale,
+                                    Yu.shape).ravel()
+                    for b in (self.data_min_, self.data_max_))
+        start = Yu.ravel()
+        if bounds[0] is not None:
+            start = np.clip(start, *bounds)
+        result = lbfgs(fun, start, bounds=bounds, max_iter=max_iter, tol=tol,
                        max_fun=15000)
         if result.diverged:
             warnings.warn("denoise stopped early: the posterior energy or its "
@@ -528,7 +565,16 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                           "of the training data.", ConvergenceWarning,
                           stacklevel=2)
         out = Y.astype(np.float64)
-        out[rows] = result.theta.reshape(Yu.shape) * scale + mean
+        U = result.theta.reshape(Yu.shape)
+        estimate = U * scale + mean
+        if bounds[0] is not None:
+            # estimates on a bound are the bound, exactly (not the rounding
+            # of the change of units)
+            low, high = (b.reshape(U.shape) for b in bounds)
+            estimate = np.where(U <= low, self.data_min_, np.where(
+                U >= high, self.data_max_, np.clip(
+                    estimate, self.data_min_, self.data_max_)))
+        out[rows] = estimate
         return out.astype(dtype, copy=False)
 
     @property
