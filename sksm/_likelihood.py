@@ -214,6 +214,20 @@ n_features), default=None
         -------
         X : ndarray of shape (n_samples, n_features)
             Rows in the estimator's input space (pixels, not whitened).
+
+        Notes
+        -----
+        Student-t experts have heavy tails: the response of an expert of
+        weight :math:`\\alpha` has a Student-t marginal with
+        :math:`2\\alpha - 1` degrees of freedom, a Cauchy distribution at
+        the paper's :math:`\\alpha = 1`, without a mean or variance.  The
+        model knows nothing of the bounds of pixels, and score matching
+        fits its score where the data are, not its tails.  So samples hold
+        values far outside the range of the data: most pixels of a digit
+        model with unit weights lie outside [0, 1] (see the User Guide,
+        "Samplers").  They show what the density is; for images that look
+        like the data, condition on observed pixels (``mask``) or restore
+        with ``denoise``.
         """
         check_is_fitted(self)
         n_samples = check_count(n_samples, "n_samples")

@@ -100,15 +100,16 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         of the scaled data ``(x - mean_) / scale_``.  The paper's
         :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
         deviation is 0.23, is about 1 in these units.
-    features : str, default='activation'
-        'activation', 'signed_activation' or 'activation_and_response':
+    features : str, default='signed_activation'
+        'signed_activation', 'activation' or 'activation_and_response':
         what :meth:`transform` returns, from the responses
         :math:`z_i = w_i^T (x - \mu) / s`: 'activation' the paper's expert
-        activations :math:`g(z_i)`, which are even in :math:`z_i` and drop
-        its sign; 'signed_activation' :math:`[g(z_i) [z_i > 0], g(z_i)
-        [z_i < 0]]` and 'activation_and_response' :math:`[g(z_i), z_i]`,
-        ``2 * n_experts`` features that keep it (the User Guide compares
-        them as classifier features).
+        activations :math:`g(z_i)`, ``n_experts`` features, which are even
+        in :math:`z_i` and drop its sign; 'signed_activation'
+        :math:`[g(z_i) [z_i > 0], g(z_i) [z_i < 0]]` and
+        'activation_and_response' :math:`[g(z_i), z_i]`, ``2 * n_experts``
+        features that keep it (the User Guide compares them as classifier
+        features).
     learn_weights : bool, default=True
         Learn the expert weights :math:`\alpha_i` (kept at or above
         ``min_expert_weight``).  False fixes :math:`\alpha_i = 1`, the
@@ -196,7 +197,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     >>> est.filters_.shape
     (4, 4)
     >>> est.transform(X[:2]).shape
-    (2, 4)
+    (2, 8)
     >>> bool(est.score(X) > est.score(X + 3 * rng.randn(*X.shape)))
     True
     """
@@ -219,7 +220,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     }
 
     def __init__(self, n_experts=None, *, reg_lambda=0.2, objective="rsm",
-                 features="activation", c=1.0, learn_weights=True,
+                 features="signed_activation", c=1.0, learn_weights=True,
                  min_expert_weight=MIN_EXPERT_WEIGHT, solver="lbfgs",
                  max_iter=500, tol=1e-6, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
@@ -491,8 +492,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         (separable) sum of the per-row objectives, starting from ``y``
         (clipped to :math:`B`), in the units of the scaled data
         ``(x - mean_) / scale_`` (so that ``tol`` does not depend on the
-        units of ``X``).  Rows so large that they exceed the float range in
-        those units are returned unchanged.
+        units of ``X``).  Rows so far from the data that their posterior
+        exceeds the float range are returned clipped to :math:`B` (their
+        nearest point in it), or unchanged with ``clip=False``.
 
         Parameters
         ----------
@@ -526,15 +528,28 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         scale = self._scale()
         # In the energy's units, (x - mean_) / scale_, so that the stopping
         # rule does not depend on the units of X.
-        with np.errstate(over="ignore"):
-            Yu = (Y.astype(np.float64) - mean) / scale
-        # Rows beyond the float range in those units (over 1e308 times the
-        # training data's scale) are returned as they are.
-        rows = np.isfinite(Yu).all(axis=1)
-        if not rows.any():
-            return Y.copy()
-        Yu = Yu[rows]
         inv_var = (scale / sigma) ** 2
+        with np.errstate(over="ignore", invalid="ignore"):
+            Yu = (Y.astype(np.float64) - mean) / scale
+            low = high = None
+            if clip and hasattr(self, "data_min_"):
+                low, high = ((b.astype(np.float64) - mean) / scale
+                             for b in (self.data_min_, self.data_max_))
+                outside = Yu - np.clip(Yu, low, high)
+                data_term = inv_var * np.einsum("ij,ij->i", outside, outside)
+        # Rows beyond the float range in those units (over 1e308 times the
+        # training data's scale) are returned as they are, or clipped to the
+        # box when their distance to it overflows the posterior: the
+        # estimate is then the nearest point of the box.
+        rows = np.isfinite(Yu).all(axis=1)
+        if low is not None:
+            rows &= np.isfinite(data_term)
+        out = Y.astype(np.float64)
+        if low is not None:
+            out[~rows] = np.clip(out[~rows], self.data_min_, self.data_max_)
+        if not rows.any():
+            return out.astype(dtype, copy=False)
+        Yu = Yu[rows]
         n_rows = len(Yu)
 
         def fun(flat):
@@ -547,14 +562,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             return loss / n_rows, (d + inv_var * r).ravel() / n_rows
 
         bounds = (None, None)
-        if clip and hasattr(self, "data_min_"):
-            with np.errstate(over="ignore"):
-                bounds = tuple(
-                    np.broadcast_to((b.astype(np.float64) - mean) / scale,
-                                    Yu.shape).ravel()
-                    for b in (self.data_min_, self.data_max_))
         start = Yu.ravel()
-        if bounds[0] is not None:
+        if low is not None:
+            bounds = tuple(np.broadcast_to(b, Yu.shape).ravel()
+                           for b in (low, high))
             start = np.clip(start, *bounds)
         result = lbfgs(fun, start, bounds=bounds, max_iter=max_iter, tol=tol,
                        max_fun=15000)
@@ -564,13 +575,11 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                           "estimate is returned. Check that X is on the scale "
                           "of the training data.", ConvergenceWarning,
                           stacklevel=2)
-        out = Y.astype(np.float64)
         U = result.theta.reshape(Yu.shape)
         estimate = U * scale + mean
-        if bounds[0] is not None:
+        if low is not None:
             # estimates on a bound are the bound, exactly (not the rounding
             # of the change of units)
-            low, high = (b.reshape(U.shape) for b in bounds)
             estimate = np.where(U <= low, self.data_min_, np.where(
                 U >= high, self.data_max_, np.clip(
                     estimate, self.data_min_, self.data_max_)))

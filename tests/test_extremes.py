@@ -96,8 +96,8 @@ def test_poe_answers_near_the_float_maximum_match_the_log_formula(dtype):
     """Responses of such inputs overflow (found by the property tests);
     the activations are g(w.x) = 2 log(c |w.x| / sqrt 2) to rounding."""
     X = np.random.RandomState(0).randn(200, 4)
-    poe = RegularizedScoreMatchingPoE(4, max_iter=20, random_state=0).fit(
-        X.astype(dtype))
+    poe = RegularizedScoreMatchingPoE(4, features="activation", max_iter=20,
+                                      random_state=0).fit(X.astype(dtype))
     direction = np.array([1.0, -1.0, 1.0, 1.0])
     W = poe.filters_.astype(np.float64)
     for scale in (0.25, 0.99):
@@ -117,9 +117,11 @@ def test_poe_answers_near_the_float_maximum_match_the_log_formula(dtype):
                                    -E - poe.log_partition(), rtol=1e-5)
         grad = poe.grad_log_density(x)
         assert np.isfinite(grad).all() and np.abs(grad).max() < 1e-30
-        denoised = poe.denoise(x, 0.5, max_iter=5)
+        denoised = poe.denoise(x, 0.5, max_iter=5, clip=False)
         assert np.isfinite(denoised).all()
         np.testing.assert_allclose(denoised, x, rtol=1e-6)
+        boxed = poe.denoise(x, 0.5, max_iter=5)
+        assert np.all((boxed >= poe.data_min_) & (boxed <= poe.data_max_))
 
 
 def test_poe_fit_refuses_values_near_the_float_maximum():

@@ -124,7 +124,8 @@ def test_overcomplete_score_uses_ais_and_undercomplete_raises(sparse_sources):
     with pytest.raises(ValueError, match="undercomplete.*not a normalisable"):
         under.score_samples(sparse_sources)
     # ... while the rest of the model works.
-    assert over.transform(sparse_sources).shape == (1500, 12)
+    # the default features keep the sign: two columns per expert
+    assert over.transform(sparse_sources).shape == (1500, 24)
     assert np.isfinite(over.energy(sparse_sources)).all()
 
 
@@ -571,7 +572,7 @@ def test_transform_features_that_keep_the_sign(sparse_sources, dtype):
     """Issue 15, part 1: g is even in the response and drops its sign;
     the two other feature maps keep it."""
     X = sparse_sources.astype(dtype)
-    est = _fast(n_experts=6, max_iter=10).fit(X)
+    est = _fast(n_experts=6, features="activation", max_iter=10).fit(X)
     z = ((X[:7] - est.mean_) / est.scale_) @ est.filters_.T
     g = est.transform(X[:7])
     signed = clone(est).set_params(features="signed_activation").fit(X)

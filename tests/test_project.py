@@ -83,7 +83,7 @@ def test_readme_quickstart_runs(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         exec(compile(code, "README.md", "exec"), namespace)
-    assert namespace["features"].shape == (1797, 64)
+    assert namespace["features"].shape == (1797, 128)
     assert namespace["clean"].shape == (1797, 64)
 
 

@@ -105,8 +105,8 @@ def test_fit_transform_score_on_any_finite_data(make, data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def fitted_poe():
     X = np.random.RandomState(0).standard_t(3, size=(200, 4))
-    return _fit_quietly(RegularizedScoreMatchingPoE(max_iter=30,
-                                                    random_state=0), X)
+    return _fit_quietly(RegularizedScoreMatchingPoE(
+        max_iter=30, features="activation", random_state=0), X)
 
 
 @given(X=st.sampled_from(DTYPES).flatmap(
