@@ -110,16 +110,8 @@ class SamplingMixin:
         H = self._mode_hessian().astype(np.float64)
         # a tiny ridge keeps directions that no expert sees proper
         ridge = 1e-8 * np.trace(H) / len(H)
-        base = Gaussian(self._mode().astype(np.float64),
+        return Gaussian(self._mode().astype(np.float64),
                         BASE_PRECISION_FACTOR * (H + ridge * np.eye(len(H))))
-        fast = self._base_energy_grad(base.mean, ridge)
-        if fast is not None:
-            base.energy_grad = fast
-        return base
-
-    def _base_energy_grad(self, mean, ridge):
-        """A cheaper ``energy_grad`` of the base than its dense precision
-        matrix (None: use the matrix)."""
 
     def estimate_log_partition(self, method="ais", *, n_chains=AIS_CHAINS,
                                n_temperatures=AIS_TEMPERATURES,
@@ -156,6 +148,14 @@ class SamplingMixin:
 
         Notes
         -----
+        Before an AIS run starts, its time is estimated from one timed
+        evaluation of the energy and the base on ``n_chains`` draws (the run
+        makes ``n_temperatures * 11`` of them): printed when the estimator
+        has ``verbose`` set, which also shows the progress of the run (a
+        tqdm bar if tqdm is installed), else warned (``UserWarning``) when
+        above a minute.  The time grows linearly in ``n_chains`` and
+        ``n_temperatures``.
+
         AIS cannot find probability mass that no chain reaches.  Experts with
         weights near the lower bound 1/2 have marginals so heavy-tailed (a
         Student-t with :math:`2\alpha - 1` degrees of freedom) that most of

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, running_moments
-from ._likelihood import BASE_PRECISION_FACTOR, LikelihoodMixin
+from ._likelihood import LikelihoodMixin
 from ._validation import (
     Fitted,
     check_count,
@@ -24,7 +24,6 @@ from ._validation import (
     validate_float_data,
 )
 from .energies import FieldOfExperts
-from .energies.conv import col2im, im2col
 from .energies.layers import split_exponent
 from .experts import DEFAULT_C
 from .image import (
@@ -575,39 +574,6 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                 shape=(n_pos, n))
             H += alpha * self.c ** 2 * (A.T @ A).toarray()
         return H + 1.0 / (self.std_brightness_ ** 2 * n ** 2)
-
-    def _base_energy_grad(self, mean, ridge):
-        """The AIS base energy through the filters, not the dense matrix.
-
-        ``f/2 (sum_i alpha_i c^2 |A_i r|^2 + (1^T r)^2 / (s^2 N^2)
-        + ridge |r|^2)`` for ``r = x - mean``, ``f`` the base's precision
-        factor: the same as ``r^T P r / 2`` with the precision ``P`` of
-        :meth:`_base_distribution`, at the cost of the model's own energy
-        (``O(pixels * n_experts * k^2)`` an image) instead of
-        ``O(pixels^2)``.
-        """
-        shape = self.image_shape_
-        n = shape[0] * shape[1]
-        filters = self.pixel_filters_.astype(np.float64)
-        k = filters.shape[1]
-        F = filters.reshape(len(filters), -1)
-        curvature = self.expert_weights_ * self.c ** 2
-        mean_coef = 1.0 / (self.std_brightness_ ** 2 * n ** 2)
-        factor = BASE_PRECISION_FACTOR
-
-        def energy_grad(x):
-            r = (x - mean).reshape((len(x),) + shape)
-            responses = im2col(r, k) @ F.T
-            weighted = responses * curvature
-            total = r.sum(axis=(1, 2))
-            E = 0.5 * factor * (np.einsum("npi,npi->n", weighted, responses)
-                                + mean_coef * total ** 2
-                                + ridge * np.einsum("nij,nij->n", r, r))
-            d = col2im(weighted @ F, k, shape)
-            d += mean_coef * total[:, None, None] + ridge * r
-            return E, (factor * d).reshape(x.shape)
-
-        return energy_grad
 
     # ------------------------------------------------------------------ #
     # Restoration (the numerics live in sksm.posterior)

@@ -316,19 +316,3 @@ def test_ais_warns_before_a_long_run(monkeypatch):
                       "estimate_log_partition"):
         foe.score(rng.rand(3, 36))
 
-
-@pytest.mark.parametrize("kwargs", [{}, {"whiten": "laplacian",
-                                         "filter_size": 3}])
-def test_foe_base_energy_through_filters_matches_its_precision(kwargs):
-    """The FoE's AIS base evaluates its energy by correlations with the
-    filters; it must equal the dense quadratic form of its precision."""
-    rng = np.random.RandomState(0)
-    foe = _quiet_fit(FieldsOfExperts(n_experts=3, max_iter=3, random_state=0,
-                                     image_shape=(9, 12), **kwargs),
-                     rng.rand(10, 108))
-    base = foe._base_distribution()
-    dense = Gaussian(base.mean, base.precision)
-    x = base.sample(4, rng)
-    for fast, slow in zip(base.energy_grad(x), dense.energy_grad(x)):
-        np.testing.assert_allclose(fast, slow, rtol=1e-8,
-                                   atol=1e-10 * np.abs(slow).max())
