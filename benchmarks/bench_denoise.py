@@ -279,9 +279,10 @@ def compare_settings(crops, seeds, settings, sigmas=(5, 25)):
 
 LAMBDAS = (0, 1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
 VARIANTS = (
-    ("pixels, learned norms (default)", {}),
-    ("pixels, unit norms", {"normalize_filters": True}),
-    ("Laplacian-whitened, learned norms", {"whiten": "laplacian"}),
+    ("pixels, learned norms", {"normalize_filters": False}),
+    ("pixels, unit norms (default)", {"normalize_filters": True}),
+    ("Laplacian-whitened, learned norms",
+     {"whiten": "laplacian", "normalize_filters": False}),
     ("Laplacian-whitened, unit norms (paper)",
      {"whiten": "laplacian", "normalize_filters": True}),
 )  # with the pretrained prior's objective, DSM

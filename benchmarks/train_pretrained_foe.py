@@ -17,6 +17,12 @@ levels, 1,000 iterations or 600 patches did not do better).  On the present
 training set, 1,000 patches instead of 300 gave the same held-out mean PSNR
 (34.79 dB at sigma 5/15/25) in three times the fit.
 
+Every expert weight of the shipped prior is at the bound 0.501: with free
+filter norms score matching trades the weights for the norms, toward ever
+heavier tails (the User Guide, "Fields of Experts", issue 15).  The
+estimator's default is now unit-norm filters; the shipped prior was not
+retrained for it (its denoising is calibrated and benchmarked as it is).
+
 Run:  python benchmarks/train_pretrained_foe.py [-o path] [--max-iter N]
 """
 

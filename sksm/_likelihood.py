@@ -6,7 +6,9 @@ energy's Hessian there (``_mode_hessian``); this mixin turns them into
 ``sample``, ``estimate_log_partition`` and the log-likelihood helpers.
 """
 
+import time
 import warnings
+from contextlib import nullcontext
 
 import numpy as np
 from sklearn.base import DensityMixin
@@ -14,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import _progress
 from ._validation import check_count, check_mask
 from .sampling import Gaussian, annealed_importance_sampling, run_mcmc
 
@@ -28,6 +31,36 @@ BASE_PRECISION_FACTOR = 0.3
 #: Default AIS settings of ``score_samples`` and ``estimate_log_partition``.
 AIS_CHAINS = 100
 AIS_TEMPERATURES = 1000
+#: Leapfrog steps of every HMC transition of AIS.
+AIS_LEAPFROG = 10
+#: ``estimate_log_partition`` (and so the first ``score``) warns before an
+#: AIS run it expects to take longer than this, in seconds, and says how to
+#: make it shorter; with ``verbose`` it prints the estimate and shows progress.
+AIS_WARN_SECONDS = 60.0
+
+
+def _ais_cost(energy_grad, base, n_chains, n_temperatures):
+    """Seconds that AIS should take: one evaluation of the model and the
+    base on ``n_chains`` draws, timed (the faster of two), times the
+    ``n_temperatures * (AIS_LEAPFROG + 1)`` evaluations of the run."""
+    x = base.sample(n_chains, np.random.RandomState(0))
+    best = np.inf
+    for _ in range(2):
+        start = time.perf_counter()
+        with np.errstate(all="ignore"):
+            energy_grad(x)
+            base.energy_grad(x)
+        best = min(best, time.perf_counter() - start)
+    return best * n_temperatures * (AIS_LEAPFROG + 1)
+
+
+def _duration(seconds):
+    """``seconds`` in words: '40 s', '3.5 min' or '2.1 h'."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 class LikelihoodMixin(DensityMixin):
@@ -115,6 +148,14 @@ class SamplingMixin:
 
         Notes
         -----
+        Before an AIS run starts, its time is estimated from one timed
+        evaluation of the energy and the base on ``n_chains`` draws (the run
+        makes ``n_temperatures * 11`` of them): printed when the estimator
+        has ``verbose`` set, which also shows the progress of the run (a
+        tqdm bar if tqdm is installed), else warned (``UserWarning``) when
+        above a minute.  The time grows linearly in ``n_chains`` and
+        ``n_temperatures``.
+
         AIS cannot find probability mass that no chain reaches.  Experts with
         weights near the lower bound 1/2 have marginals so heavy-tailed (a
         Student-t with :math:`2\alpha - 1` degrees of freedom) that most of
@@ -130,10 +171,17 @@ class SamplingMixin:
                     "closed-form normaliser; use method='ais'.")
             estimate, stderr = exact, 0.0
         elif method == "ais":
-            result = annealed_importance_sampling(
-                self._row_energy(), self._base_distribution(),
-                n_chains=n_chains, n_temperatures=n_temperatures,
-                method="hmc", n_leapfrog=10, random_state=random_state)
+            n_chains = check_count(n_chains, "n_chains", minimum=2)
+            n_temperatures = check_count(n_temperatures, "n_temperatures")
+            energy_grad, base = self._row_energy(), self._base_distribution()
+            self._announce_ais(energy_grad, base, n_chains, n_temperatures)
+            verbose = bool(getattr(self, "verbose", 0))
+            with (_progress.reporting("AIS (log Z)") if verbose
+                  else nullcontext()):
+                result = annealed_importance_sampling(
+                    energy_grad, base, n_chains=n_chains,
+                    n_temperatures=n_temperatures, method="hmc",
+                    n_leapfrog=AIS_LEAPFROG, random_state=random_state)
             estimate, stderr = result.log_partition, result.stderr
             if result.effective_sample_size < 0.05 * n_chains:
                 warnings.warn(
@@ -148,6 +196,24 @@ class SamplingMixin:
         self.log_partition_ = float(estimate)
         self.log_partition_std_ = float(stderr)
         return self.log_partition_, self.log_partition_std_
+
+    def _announce_ais(self, energy_grad, base, n_chains, n_temperatures):
+        """State the expected time of an AIS run before it starts: printed
+        with ``verbose``, else a warning if it exceeds AIS_WARN_SECONDS."""
+        seconds = _ais_cost(energy_grad, base, n_chains, n_temperatures)
+        text = (f"AIS estimate of log Z: {n_chains} chains x "
+                f"{n_temperatures} temperatures x {AIS_LEAPFROG + 1} energy "
+                f"evaluations on {base.mean.size} dimensions, expected to "
+                f"take about {_duration(seconds)}")
+        if getattr(self, "verbose", 0):
+            print(text + ".", flush=True)
+        elif seconds > AIS_WARN_SECONDS:
+            warnings.warn(
+                f"{text}.  The time grows in proportion to n_chains and "
+                "n_temperatures; call estimate_log_partition(n_chains=..., "
+                "n_temperatures=...) first (score and score_samples then use "
+                "its cached estimate) to trade accuracy for time, and set "
+                "verbose=1 to see progress.", UserWarning, stacklevel=3)
 
     def _log_partition(self):
         """Exact log Z, else the cached estimate, else a new AIS estimate

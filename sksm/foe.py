@@ -178,16 +178,21 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     min_expert_weight : float, default=0.501
         Lower bound of the learned weights; above 1/2 every expert is a
         density.
-    normalize_filters : bool, default=False
-        True keeps the filters at unit norm, as the paper does.  False
-        (measured better for denoising) lets each filter's norm, and with it
-        the scale of its expert relative to the fixed ``c``, be learned.
+    normalize_filters : bool, default=True
+        True keeps the filters at unit norm, as the paper does.  False lets
+        each filter's norm, and with it the scale of its expert relative to
+        the fixed ``c``, be learned; score matching then trades the weight
+        of an expert for the norm of its filter, toward ever heavier tails,
+        and ends with every weight at ``min_expert_weight`` (see the User
+        Guide, "Fields of Experts").
     pooling : {'sum'} or None, default=None
         ``transform`` output: None, every expert at every position; 'sum', the
         activations summed over positions (translation-invariant features).
     solver : {'lbfgs', 'adam'}, default='lbfgs'
     max_iter : int, default=250
-    tol : float, default=1e-6
+    tol : float, default=1e-5
+        L-BFGS stops when an iteration lowers the loss by less than this
+        fraction of it (or the projected gradient is smaller).
     batch_size : int or 'auto', default='auto'
         Images per Adam minibatch; 'auto' is ``min(200, n_images)``.
     learning_rate : float, default=1e-3
@@ -264,8 +269,8 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def __init__(self, n_experts=24, *, filter_size=5, image_shape=None,
                  reg_lambda=3e-4, objective="rsm", whiten=None, c=DEFAULT_C,
                  learn_weights=True, min_expert_weight=MIN_EXPERT_WEIGHT,
-                 normalize_filters=False, pooling=None, solver="lbfgs",
-                 max_iter=250, tol=1e-6, batch_size="auto",
+                 normalize_filters=True, pooling=None, solver="lbfgs",
+                 max_iter=250, tol=1e-5, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
                  random_state=None, verbose=0):
         self.n_experts = n_experts
@@ -528,6 +533,26 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         -------
         log_density : ndarray of shape (n_images,)
             -inf where :meth:`energy` is +inf.
+
+        Notes
+        -----
+        The first call costs far more than the energies: AIS runs
+        ``n_chains * n_temperatures * 11`` evaluations of the energy and of
+        its Gaussian base on images of ``image_shape_`` (100 x 1000 x 11 by
+        default, 100 chains at once), the energy in time proportional to
+        ``pixels * n_experts * filter_size**2``, the base (a dense
+        precision matrix) to ``pixels**2``, after building the base once
+        (``O(pixels**3)``).  Measured on a shared core for 24 5x5 filters
+        and 100 chains, one evaluation of both took 12 ms at 16x16, 66 ms
+        at 36x36 and 290 ms at 64x64: about 12 minutes for the defaults at
+        36x36.  The time grows linearly in the chains and the
+        temperatures (``benchmarks/bench_ais_cost.py``).  It is stated before the run starts (printed with
+        ``verbose``, which also shows a progress bar; a warning above a
+        minute).  To trade accuracy for time, call
+        :meth:`estimate_log_partition` with fewer ``n_chains`` (the standard
+        error grows as one over their square root) or ``n_temperatures``
+        (the estimate is biased low, and the effective number of chains
+        falls), before ``score``: the cached estimate is used.
         """
         check_is_fitted(self)
         images = self._images_from_rows(X, reset=False)

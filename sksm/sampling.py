@@ -40,6 +40,7 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from . import _progress
 from ._validation import check_count, check_mask, check_positive
 
 __all__ = ["AISResult", "Gaussian", "MCMCResult",
@@ -405,6 +406,13 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
     Returns
     -------
     result : AISResult
+
+    Notes
+    -----
+    The cost is ``n_temperatures * (n_leapfrog + 1)`` evaluations of
+    ``energy_grad`` and of the base on all ``n_chains`` chains at once (one
+    with MALA); every temperature counts as a unit of work on the progress
+    reporter of :mod:`sksm._progress`.
     """
     if method not in ("hmc", "mala"):
         raise ValueError(f"method must be 'hmc' or 'mala' for AIS, got "
@@ -439,6 +447,8 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
 
     kernel = _Kernel(tempered, method, n_leapfrog)
     log_eps, accept_total, n_restarts = None, 0.0, 0
+    reporter = _progress.current()
+    reporter.start(n_temperatures)
     for k in range(1, n_temperatures + 1):
         log_w -= (betas[k] - beta) * (E1 - E0)
         beta = betas[k]
@@ -456,6 +466,7 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
         log_eps[bad] -= np.log(2.0)
         accept_total += prob.mean()
         log_eps = _adapt(log_eps, prob.mean(), target, k - 1)
+        reporter.update()
     _warn_restarts(n_restarts, n_chains * n_temperatures, "AIS transitions")
     log_mean = logsumexp(log_w) - np.log(n_chains)
     w = np.exp(log_w - log_w.max())

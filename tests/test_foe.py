@@ -50,13 +50,16 @@ def test_fitted_attributes(trained):
     assert trained.loss_curve_[-1] < trained.loss_curve_[0]
 
 
-def test_default_settings_learn_on_pixels_with_free_norms(photo):
+def test_default_settings_learn_on_pixels_with_unit_norms(photo):
     X = extract_patches([photo], 20, max_patches=40, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         foe = FieldsOfExperts(n_experts=4, max_iter=20, random_state=0).fit(X)
+        free = FieldsOfExperts(n_experts=4, max_iter=20, random_state=0,
+                               normalize_filters=False).fit(X)
     np.testing.assert_array_equal(foe.pixel_filters_, foe.filters_)
-    assert not np.allclose(np.linalg.norm(foe.filters_, axis=(1, 2)), 1.0)
+    np.testing.assert_allclose(np.linalg.norm(foe.filters_, axis=(1, 2)), 1.0)
+    assert not np.allclose(np.linalg.norm(free.filters_, axis=(1, 2)), 1.0)
     assert foe.transform(X).shape == (40, 4 * 16 * 16)
 
 
@@ -220,3 +223,28 @@ def test_partial_fit_keeps_running_brightness_statistics():
                                random_state=0).fit(X)
     assert full.mean_brightness_ == pytest.approx(est.mean_brightness_)
     assert full.std_brightness_ == pytest.approx(est.std_brightness_)
+
+
+@pytest.fixture(scope="module")
+def mixed_patches():
+    """Patches of two kinds of photograph: a building and a flower."""
+    patches = []
+    for name in ("china.jpg", "flower.jpg"):
+        gray = (load_sample_image(name).astype(float) / 255
+                @ np.array([0.2125, 0.7154, 0.0721]))
+        patches.append(extract_patches([gray], 16, max_patches=40,
+                                       random_state=0))
+    return np.vstack(patches)
+
+
+def test_default_fit_converges_with_weights_off_the_bound(mixed_patches):
+    """Issue 15: the default fit stopped at max_iter with every weight at
+    min_expert_weight (free filter norms let score matching trade the weight
+    for the norm, toward ever heavier tails)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        foe = FieldsOfExperts(random_state=0).fit(mixed_patches)
+    assert foe.n_iter_ < foe.max_iter
+    at_bound = foe.expert_weights_ <= 1.001 * foe.min_expert_weight
+    assert at_bound.mean() < 0.5
+    np.testing.assert_allclose(np.linalg.norm(foe.filters_, axis=(1, 2)), 1.0)

@@ -185,7 +185,8 @@ def test_ais_matches_quadrature_for_a_field_of_experts():
     """
     rng = np.random.RandomState(0)
     foe = _quiet_fit(FieldsOfExperts(n_experts=2, filter_size=1, max_iter=5,
-                                     random_state=0), rng.rand(30, 2))
+                                     normalize_filters=False, random_state=0),
+                     rng.rand(30, 2))
     assert foe.image_shape_ == (1, 2)
     foe.expert_weights_ = np.array([3.0, 3.0])
 
@@ -277,3 +278,42 @@ def test_estimator_sampling_bad_input(mnist_patches):
         est.estimate_log_partition(n_chains=1)
     with pytest.raises(ValueError, match="base must be"):
         est.score_samples_per_dim(mnist_patches[:2], base=1)
+
+
+def test_ais_states_its_cost_and_shows_progress(capsys):
+    """verbose: the expected time is printed before AIS starts, and every
+    temperature is counted on the progress reporter (tqdm's bar or, without
+    it, lines on stderr)."""
+    rng = np.random.RandomState(0)
+    foe = _quiet_fit(FieldsOfExperts(n_experts=2, max_iter=5, random_state=0,
+                                     verbose=1), rng.rand(20, 36))
+    capsys.readouterr()
+    foe.estimate_log_partition(n_chains=4, n_temperatures=20, random_state=0)
+    out, err = capsys.readouterr()
+    assert "AIS estimate of log Z: 4 chains x 20 temperatures" in out
+    assert "expected to take about" in out
+    assert "AIS (log Z)" in err
+
+
+def test_ais_warns_before_a_long_run(monkeypatch):
+    """Silent below AIS_WARN_SECONDS; above it, a warning with the expected
+    time and how to trade accuracy for time, before the run."""
+    from sksm import _likelihood
+
+    rng = np.random.RandomState(0)
+    foe = _quiet_fit(FieldsOfExperts(n_experts=2, max_iter=5, random_state=0),
+                     rng.rand(20, 36))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        foe.estimate_log_partition(n_chains=4, n_temperatures=20,
+                                   random_state=0)
+    monkeypatch.setattr(_likelihood, "AIS_WARN_SECONDS", 0.0)
+    real = _likelihood.annealed_importance_sampling
+    monkeypatch.setattr(_likelihood, "annealed_importance_sampling",
+                        lambda *args, **kw: real(*args, **{
+                            **kw, "n_temperatures": 20}))
+    foe = _quiet_fit(foe, rng.rand(20, 36))  # forgets the cached log Z
+    with pytest.warns(UserWarning, match="expected to take about .*"
+                      "estimate_log_partition"):
+        foe.score(rng.rand(3, 36))
+
