@@ -203,9 +203,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 "and no loss to line-search on; use solver='adam' with it.")
         data = self._fit_data(X)
         rng = check_random_state(self.random_state)
-        best = None
-        for k in range(self._n_runs()):
-            run = self._fit_run(data, rng, restart=k > 0)
+        best, n_runs = None, self._n_runs()
+        for k in range(n_runs):
+            run = self._fit_run(data, rng, restart=k > 0, compare=n_runs > 1)
             # the lowest final training loss; diverged runs only if all are
             if best is None or ((run["diverged"], run["loss"])
                                 < (best["diverged"], best["loss"])):
@@ -248,9 +248,10 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         """Whether ``fit`` would continue from the fitted parameters."""
         return False
 
-    def _fit_run(self, data, rng, restart=False):
+    def _fit_run(self, data, rng, restart=False, compare=True):
         """One fit from a new start drawn from ``rng``; returns what
-        ``fit`` needs to compare the runs and keep the best."""
+        ``fit`` needs to compare the runs (``compare``: its final loss, even
+        without an iteration) and keep the best."""
         energy = self._initial_energy(data, rng, restart=restart)
         self._objective_state, self._optimizer = {}, None
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
@@ -270,7 +271,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 optimizer = self._optimizer
         if loss_curve:
             loss = loss_curve[-1]
-        elif diverged or getattr(fun, "stochastic", False):
+        elif diverged or not compare or getattr(fun, "stochastic", False):
             loss = np.inf
         else:  # no iteration: the loss where the run stopped
             with single_threaded_blas():
