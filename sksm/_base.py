@@ -73,6 +73,17 @@ def running_moments(n_old, mean_old, var_old, batch):
     return n, mean_old + delta * w_new, var
 
 
+def _random_filters(n_filters, n_inputs, rng):
+    """Random orthonormal rows (by QR of a Gaussian matrix), then random
+    Gaussian directions for the rows beyond ``n_inputs``; float64."""
+    G = rng.standard_normal((n_inputs, min(n_filters, n_inputs)))
+    V = np.linalg.qr(G)[0].T  # orthonormal rows
+    if n_filters > n_inputs:
+        V = np.vstack([V, rng.standard_normal((n_filters - n_inputs,
+                                               n_inputs))])
+    return V
+
+
 class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     """Fit of an energy by one of the objectives; see the subclasses.
 
@@ -118,8 +129,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     def _partial_fit_data(self, X, first):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _initial_energy(self, data, rng):  # pragma: no cover - abstract
-        """The energy to start fitting ``data`` (the energy's input) from."""
+    def _initial_energy(self, data, rng, restart=False):  # pragma: no cover
+        """The energy to start fitting ``data`` (the energy's input) from;
+        ``restart``: a later start of ``n_init``."""
         raise NotImplementedError
 
     def _fitted_energy(self, dtype=None):  # pragma: no cover - abstract
@@ -199,22 +211,19 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 "and no loss to line-search on; use solver='adam' with it.")
         data = self._fit_data(X)
         rng = check_random_state(self.random_state)
-        energy = self._initial_energy(data, rng)
-        self._objective_state = {}
-        fun = self._objective(energy, data, rng, n_threads=blas_threads())
-        theta0 = energy.get_params().astype(np.float64)
-        self._optimizer = None
-        with single_threaded_blas():
-            if self.solver == "lbfgs":
-                res = lbfgs(fun, theta0, bounds=self._box(energy),
-                            max_iter=self.max_iter, tol=self.tol,
-                            verbose=self.verbose)
-                theta, self.n_iter_, self.loss_curve_ = (res.theta, res.n_iter,
-                                                         res.loss_curve)
-                diverged, converged = res.diverged, res.converged
-            else:
-                theta, diverged, converged = self._fit_adam(
-                    fun, energy, theta0, len(data), rng)
+        best, n_runs = None, self._n_runs()
+        for k in range(n_runs):
+            run = self._fit_run(data, rng, restart=k > 0, compare=n_runs > 1)
+            # the lowest final training loss; diverged runs only if all are
+            if best is None or ((run["diverged"], run["loss"])
+                                < (best["diverged"], best["loss"])):
+                best = run
+        energy, theta = best["energy"], best["theta"]
+        self.n_iter_, self.loss_curve_ = best["n_iter"], best["loss_curve"]
+        self._optimizer = best["optimizer"]
+        self._objective_state = best["state"]
+        if self._optimizer is not None:
+            self._rng = rng
         energy.set_params(theta)
         self._store(energy)
         if not self._defines_model(energy):
@@ -223,9 +232,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 f"normalisable ({self._model_fault(energy)}); its likelihood "
                 "is undefined. Try to " + self._divergence_advice(),
                 ConvergenceWarning)
-        elif diverged or self._at_weight_bound():
+        elif best["diverged"] or self._at_weight_bound():
             self._warn_diverged()
-        elif np.array_equal(theta, theta0):
+        elif np.array_equal(theta, best["theta0"]):
             warnings.warn(
                 f"{type(self).__name__} returned its starting point: the "
                 f"{self.solver} solver took no step (the loss was flat "
@@ -233,7 +242,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 "Check the scale of X (the Fields of Experts and the RBM "
                 "expect data on the scale of [0, 1] images or standardised "
                 "data), or lower tol.", ConvergenceWarning)
-        elif not converged:
+        elif not best["converged"]:
             unit, advice = (("iterations", "max_iter or tol")
                             if self.solver == "lbfgs"
                             else ("epochs", "max_iter or learning_rate"))
@@ -241,6 +250,50 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 f"{self.solver} stopped after max_iter={self.max_iter} {unit} "
                 f"without converging. Increase {advice}.", ConvergenceWarning)
         return self
+
+    def _n_runs(self):
+        """Number of starts ``fit`` tries: ``n_init``, where a subclass has
+        it, except when ``warm_start`` continues from a fitted model."""
+        if getattr(self, "warm_start", False) and self._is_warm():
+            return 1
+        return getattr(self, "n_init", 1)
+
+    def _is_warm(self):
+        """Whether ``fit`` would continue from the fitted parameters."""
+        return False
+
+    def _fit_run(self, data, rng, restart=False, compare=True):
+        """One fit from a new start drawn from ``rng``; returns what
+        ``fit`` needs to compare the runs (``compare``: its final loss, even
+        without an iteration) and keep the best."""
+        energy = self._initial_energy(data, rng, restart=restart)
+        self._objective_state, self._optimizer = {}, None
+        fun = self._objective(energy, data, rng, n_threads=blas_threads())
+        theta0 = energy.get_params().astype(np.float64)
+        optimizer = None
+        with single_threaded_blas():
+            if self.solver == "lbfgs":
+                res = lbfgs(fun, theta0, bounds=self._box(energy),
+                            max_iter=self.max_iter, tol=self.tol,
+                            verbose=self.verbose)
+                theta, n_iter, loss_curve = res.theta, res.n_iter, res.loss_curve
+                diverged, converged = res.diverged, res.converged
+            else:
+                theta, diverged, converged = self._fit_adam(
+                    fun, energy, theta0, len(data), rng)
+                n_iter, loss_curve = self.n_iter_, self.loss_curve_
+                optimizer = self._optimizer
+        if loss_curve:
+            loss = loss_curve[-1]
+        elif diverged or not compare or getattr(fun, "stochastic", False):
+            loss = np.inf
+        else:  # no iteration: the loss where the run stopped
+            with single_threaded_blas():
+                loss = float(fun(theta)[0])
+        return {"energy": energy, "theta": theta, "theta0": theta0,
+                "n_iter": n_iter, "loss_curve": loss_curve, "loss": loss,
+                "diverged": diverged, "converged": converged,
+                "optimizer": optimizer, "state": self._objective_state}
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -278,7 +331,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
             if stall >= self.n_iter_no_change:
                 converged = True
                 break
-        self._optimizer, self._rng = opt, rng
+        self._optimizer = opt
         return theta, False, converged
 
     def _warn_diverged(self):
@@ -381,30 +434,37 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
     def _new_energy(self, V, beta):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _initial_energy(self, data, rng):
-        V, beta = self._init_params(self._n_experts(), self._n_inputs(),
-                                    data.dtype, rng)
+    def _initial_energy(self, data, rng, restart=False):
+        V, beta = self._init_params(data, rng, restart)
         return self._new_energy(V, beta)
 
     # -------------------------------------------------------------- #
     # Parameters <-> energy
     # -------------------------------------------------------------- #
-    def _init_params(self, n_experts, n_inputs, dtype, rng):
-        """Initial (V, beta): random orthonormal filters, unit weights (or
-        learned ones at ``min_expert_weight``, if that is above 1)."""
+    def _is_warm(self):
+        return (hasattr(self, "filters_") and self._raw_filters().shape
+                == (self._n_experts(), self._n_inputs()))
+
+    def _init_params(self, data, rng, restart=False):
+        """Initial (V, beta): the fitted ones with ``warm_start``, else
+        the filters of ``_start_filters`` and unit weights (or learned ones
+        at ``min_expert_weight``, if that is above 1)."""
+        n_experts, dtype = self._n_experts(), data.dtype
         alpha = max(1.0, self.min_expert_weight) if self.learn_weights else 1.0
         beta = np.full(n_experts, np.log(alpha), dtype=dtype)
-        if (self.warm_start and hasattr(self, "filters_")
-                and self._raw_filters().shape == (n_experts, n_inputs)):
+        if self.warm_start and self._is_warm():
             if self.learn_weights:
                 beta = np.log(self.expert_weights_).astype(dtype)
             return self._raw_filters().astype(dtype), beta
-        G = rng.standard_normal((n_inputs, min(n_experts, n_inputs)))
-        V = np.linalg.qr(G)[0].T  # orthonormal rows
-        if n_experts > n_inputs:  # the extra filters: random directions
-            V = np.vstack([V, rng.standard_normal((n_experts - n_inputs,
-                                                   n_inputs))])
+        V = self._start_filters(data, n_experts, self._n_inputs(), rng,
+                                restart)
         return V.astype(dtype), beta
+
+    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False):
+        """Random orthonormal filters (rows), and random directions for
+        the filters beyond ``n_inputs``; subclasses may derive them from
+        ``data`` (``restart``: a later start of ``n_init``)."""
+        return _random_filters(n_experts, n_inputs, rng)
 
     def _raw_filters(self):
         """The learned filters as rows (n_experts, n_filter_inputs)."""

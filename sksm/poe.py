@@ -5,6 +5,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.decomposition import FastICA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -13,6 +14,7 @@ from ._base import (
     MAX_EXPERT_WEIGHT,
     MIN_EXPERT_WEIGHT,
     BaseExpertsEstimator,
+    _random_filters,
     running_moments,
 )
 from ._likelihood import LikelihoodMixin
@@ -32,6 +34,64 @@ from .optim import lbfgs
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
+
+#: Variance, relative to the largest, below which a principal axis counts as
+#: constant (left out of ICA and of the random rotations); and the floor,
+#: relative to the mean, added to the eigenvalues in the whitening matrices.
+_WHITENING_FLOOR = 1e-6
+#: FastICA iterations of the 'ica' start: a start, not a converged ICA.
+_ICA_MAX_ITER = 200
+
+
+def _principal_axes(Z):
+    """Eigenvalues (descending) and eigenvectors (as rows) of the
+    covariance of the centred rows ``Z``, in float64."""
+    Z = np.asarray(Z, dtype=np.float64)
+    values, vectors = np.linalg.eigh(Z.T @ Z / len(Z))
+    return np.clip(values[::-1], 0, None), vectors[:, ::-1].T
+
+
+def _start_filters(Z, n_experts, init, rng, rotate=False):
+    """Starting filters (rows, float64, not yet unit length) for the
+    centred, scaled training data ``Z``; see ``init`` in
+    :class:`RegularizedScoreMatchingPoE`.  With ``rotate``, the whitening
+    starts ('pca', 'zca') are turned by a random orthogonal matrix drawn
+    from ``rng``, within the directions that have variance.  ``Z`` is not
+    modified."""
+    n_features = Z.shape[1]
+    if init == "random":
+        return _random_filters(n_experts, n_features, rng)
+    values, axes = _principal_axes(Z)
+    n = min(n_experts, n_features)
+    rank = int(np.sum(values > _WHITENING_FLOOR * values[0]))
+    if init in ("pca", "zca"):
+        # the PCA whitening matrix D^(-1/2) E^T, its eigenvalues floored
+        # where the data have (almost) no variance
+        floor = _WHITENING_FLOOR * (values.mean() if values.any() else 1.0)
+        B = axes / np.sqrt(values + floor)[:, None]
+        if rotate:  # another whitening matrix of the directions with variance
+            B[:rank] = _random_filters(rank, rank, rng) @ B[:rank]
+        if init == "pca":
+            V = B[:n]
+        else:  # E D^(-1/2) E^T = C^(-1/2) (unrotated)
+            V = axes.T @ B
+            if n < n_features:
+                V = V[np.sort(rng.choice(n_features, n, replace=False))]
+    else:  # 'ica': FastICA in the principal subspace with variance
+        r = min(n, rank)
+        V = axes[:n].copy()
+        if r:
+            white = (np.asarray(Z, dtype=np.float64) @ axes[:r].T
+                     / np.sqrt(values[:r]))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                ica = FastICA(whiten=False, max_iter=_ICA_MAX_ITER,
+                              random_state=rng).fit(white)
+            V[:r] = (ica.components_ / np.sqrt(values[:r])) @ axes[:r]
+    if n_experts > n_features:  # the extra filters: random directions
+        V = np.vstack([V, rng.standard_normal((n_experts - n_features,
+                                               n_features))])
+    return V
 
 
 def _positive_or_one(value):
@@ -138,10 +198,50 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Adam step size.
     n_iter_no_change : int, default=10
         Adam stops after this many epochs without progress.
+    init : {'zca', 'pca', 'ica', 'random'}, default='zca'
+        The starting filters, computed from the scaled training data
+        :math:`z = (x - \mu) / s` (``X`` is not modified; float32 data give
+        float32 filters), with :math:`C = E D E^T` the covariance of
+        :math:`z` (its eigenvalues floored at ``1e-6`` times their mean, for
+        constant features such as blank pixels).  Filters are unit length,
+        so only the directions of the rows below matter:
+
+        - 'zca': the rows of the symmetric (ZCA) whitening matrix
+          :math:`C^{-1/2} = E D^{-1/2} E^T`, localised, centre-surround
+          filters on images (Bell & Sejnowski 1997);
+        - 'pca': the rows of the PCA whitening matrix :math:`D^{-1/2}
+          E^T`, the principal axes, largest variance first;
+        - 'ica': the unmixing rows of
+          :class:`~sklearn.decomposition.FastICA` (logcosh, at most 200
+          iterations, its start drawn from ``random_state``) on the data
+          whitened within the principal axes that have variance, and the
+          remaining principal axes; it costs seconds on 200 features;
+        - 'random': random orthonormal filters (QR of a Gaussian matrix
+          drawn from ``random_state``), the start of earlier versions.
+
+        With fewer experts than features, 'pca' keeps the leading axes,
+        'zca' the rows of randomly chosen features and 'ica' that many
+        independent components; with more, the extra filters of every
+        ``init`` are random Gaussian directions drawn from ``random_state``.
+        :meth:`partial_fit` computes the start from its first minibatch.
+        See the User Guide, "Starting point and restarts", for the time each
+        start takes to fit.
+    n_init : int, default=1
+        Number of fits, each from its own start; the one with the lowest
+        final training loss (the last of ``loss_curve_``) is kept, as in
+        :class:`~sklearn.mixture.GaussianMixture`.  The first fit starts
+        from ``init``; the later ones from new draws of 'random' and 'ica',
+        and from random rotations :math:`Q W` (:math:`Q` a random orthogonal
+        matrix drawn from ``random_state``, acting on the directions that
+        have variance) of the whitening matrix :math:`W` of 'zca' and
+        'pca': every whitening matrix is such a rotation.  Ignored (one fit) when ``warm_start`` continues from a
+        fitted model.
     warm_start : bool, default=False
-        Start ``fit`` from the previous solution when there is one.
+        Start ``fit`` from the previous solution when there is one (of the
+        same number of experts and features), instead of from ``init``.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial filters and the minibatch order.
+        Seeds the initial filters (those of ``init`` that are drawn and the
+        starts of ``n_init``) and the minibatch order.
     verbose : int, default=0
         Print the loss at every iteration.
 
@@ -187,6 +287,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     D. P. Kingma and Y. LeCun. Regularized estimation of image statistics by
     Score Matching. NIPS 2010.
 
+    A. J. Bell and T. J. Sejnowski. The "independent components" of natural
+    scenes are edge filters. Vision Research 37(23), 1997 (the ZCA
+    whitening filters).
+
     Examples
     --------
     >>> import numpy as np
@@ -207,6 +311,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         "n_experts": [Interval(Integral, 1, None, closed="left"), None],
         "features": [StrOptions({"activation", "signed_activation",
                                  "activation_and_response"})],
+        "init": [StrOptions({"pca", "zca", "ica", "random"})],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
     }
 
     _fitted_attributes = {
@@ -223,8 +329,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                  features="signed_activation", c=1.0, learn_weights=True,
                  min_expert_weight=MIN_EXPERT_WEIGHT, solver="lbfgs",
                  max_iter=500, tol=1e-6, batch_size="auto",
-                 learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
-                 random_state=None, verbose=0):
+                 learning_rate=1e-3, n_iter_no_change=10, init="zca",
+                 n_init=1, warm_start=False, random_state=None, verbose=0):
         self.n_experts = n_experts
         self.reg_lambda = reg_lambda
         self.objective = objective
@@ -238,6 +344,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.n_iter_no_change = n_iter_no_change
+        self.init = init
+        self.n_init = n_init
         self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
@@ -250,6 +358,14 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
 
     def _n_inputs(self):
         return self.n_features_in_
+
+    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False):
+        # the restarts of n_init turn a whitening start by a random rotation
+        V = _start_filters(data, n_experts, self.init, rng, rotate=restart)
+        if self.init == "random":  # as before init existed, bit for bit
+            return V
+        # unit rows: the whitening rows of constant data are huge
+        return V / np.linalg.norm(V, axis=1, keepdims=True)
 
     def _new_energy(self, V, beta):
         return ProductOfExperts(V, beta, self.c, self.learn_weights)

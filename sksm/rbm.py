@@ -154,7 +154,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X = validate_float_data(self, X, reset=first)
         return check_fit_range(X, "Gaussian RBM")
 
-    def _initial_energy(self, data, rng):
+    def _initial_energy(self, data, rng, restart=False):
         """Small random weights (as BernoulliRBM), zero hidden biases and
         the visible biases at the mean of the data."""
         W = 0.01 * rng.standard_normal((self.n_components, data.shape[1]))

@@ -162,9 +162,12 @@ def test_ais_matches_the_exact_log_partition_of_a_complete_poe(
     X = {"8x8": mnist_patches, "natural 8x8": natural_patches}.get(crop)
     if X is None:
         X = load_mnist_subset()[0]
+    # The errors above were measured on fits from random orthonormal
+    # starts; from the ZCA start (the default since issue 15, part 2) they
+    # are larger, seed 0: 14x14 -0.83, natural 8x8 -0.27 nats.
     est = _quiet_fit(RegularizedScoreMatchingPoE(
         reg_lambda=reg_lambda, min_expert_weight=min_weight, max_iter=200,
-        random_state=0), X)
+        init="random", random_state=0), X)
     assert est.expert_weights_.min() >= min_weight
     exact = est.log_partition()
     assert est.estimate_log_partition("exact") == (exact, 0.0)
