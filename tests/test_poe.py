@@ -133,7 +133,8 @@ def test_overcomplete_score_uses_ais_and_undercomplete_raises(sparse_sources):
 # Features, pipelines, model selection
 # --------------------------------------------------------------------- #
 def test_transform_is_expert_activations(sparse_sources):
-    est = _fast(n_experts=8, features="activation", max_iter=20).fit(sparse_sources)
+    est = _fast(n_experts=8, features="activation", max_iter=20).fit(
+        sparse_sources)
     X = sparse_sources[:5]
     u = (X - est.mean_) / est.scale_ @ est.filters_.T
     np.testing.assert_allclose(est.transform(X),
