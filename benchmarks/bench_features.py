@@ -38,8 +38,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, \
-    cross_val_score
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.neural_network import BernoulliRBM
 from sklearn.pipeline import Pipeline
 
@@ -99,7 +98,7 @@ def paper_fixed_features(X_lab, y_lab, X_test, y_test, F_lab, F_test):
     return test_error(F_lab, y_lab, F_test, y_test, best_C), f"C={best_C:g}"
 
 
-def paper_protocol(split, lambdas, max_iter, overcomplete):
+def paper_protocol(split, lambdas, fit_params, overcomplete):
     X_train, X_test, y_train, y_test = load_mnist_subset(random_state=split)
     lab = few_labels(y_train, 100, random_state=split)
     X_lab, y_lab = X_train[lab], y_train[lab]
@@ -118,7 +117,7 @@ def paper_protocol(split, lambdas, max_iter, overcomplete):
         fits = []
         for lam in lambdas:
             model, seconds = timed_fit(RegularizedScoreMatchingPoE(
-                reg_lambda=lam, max_iter=max_iter, random_state=0, **params),
+                reg_lambda=lam, random_state=0, **fit_params, **params),
                 X_train)
             fits.append((lam, model, seconds))
         for features in FEATURES:
@@ -135,7 +134,7 @@ def paper_protocol(split, lambdas, max_iter, overcomplete):
     return rows
 
 
-def card_protocol(split, lambdas, max_iter, overcomplete):
+def card_protocol(split, lambdas, fit_params, overcomplete):
     X_train, X_test, y_train, y_test = load_mnist_subset(random_state=split)
     lab = few_labels(y_train, 100, random_state=split)
     X_lab, y_lab = X_train[lab], y_train[lab]
@@ -148,8 +147,8 @@ def card_protocol(split, lambdas, max_iter, overcomplete):
     for label, params in poe_configurations(overcomplete):
         for features in FEATURES[:2]:
             pipe = Pipeline([("poe", RegularizedScoreMatchingPoE(
-                max_iter=max_iter, random_state=0,
-                **{**params, "features": features})),
+                random_state=0,
+                **{**fit_params, **params, "features": features})),
                 ("clf", classifier())])
             searches[feature_label(label, features) + " (lambda by CV)"] = (
                 pipe, {"poe__reg_lambda": lambdas})
@@ -183,7 +182,8 @@ def print_table(title, results, splits):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--splits", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--max-iter", type=int, default=500)
+    parser.add_argument("--max-iter", type=int, default=None,
+                        help="default: the estimator's")
     parser.add_argument("--quick", action="store_true",
                         help="two lambdas and 100 iterations (a smoke run, "
                              "not a result)")
@@ -193,13 +193,14 @@ def main(argv=None):
                         default="both")
     args = parser.parse_args(argv)
     lambdas = [0.2, 2.0] if args.quick else LAMBDAS
-    max_iter = min(args.max_iter, 100) if args.quick else args.max_iter
+    max_iter = 100 if args.quick else args.max_iter
+    fit_params = {} if max_iter is None else {"max_iter": max_iter}
     warnings.simplefilter("ignore", ConvergenceWarning)
     protocols = (["paper", "card"] if args.protocol == "both"
                  else [args.protocol])
     for name in protocols:
         run = paper_protocol if name == "paper" else card_protocol
-        results = {s: run(s, lambdas, max_iter, args.overcomplete)
+        results = {s: run(s, lambdas, fit_params, args.overcomplete)
                    for s in args.splits}
         print_table(f"{name} protocol", results, args.splits)
 

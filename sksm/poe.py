@@ -186,9 +186,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         sampling").
     solver : {'lbfgs', 'adam'}, default='lbfgs'
         'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam.
-    max_iter : int, default=500
+    max_iter : int, default=1000
         Maximum L-BFGS iterations, or Adam epochs.
-    tol : float, default=1e-6
+    tol : float, default=1e-5
         L-BFGS: relative reduction of the loss and largest gradient entry
         below which it stops.  Adam: improvement of the epoch loss below which
         an epoch counts as no progress.
@@ -328,7 +328,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
     def __init__(self, n_experts=None, *, reg_lambda=0.2, objective="rsm",
                  features="signed_activation", c=1.0, learn_weights=True,
                  min_expert_weight=MIN_EXPERT_WEIGHT, solver="lbfgs",
-                 max_iter=500, tol=1e-6, batch_size="auto",
+                 max_iter=1000, tol=1e-5, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, init="zca",
                  n_init=1, warm_start=False, random_state=None, verbose=0):
         self.n_experts = n_experts

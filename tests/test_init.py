@@ -174,11 +174,12 @@ def test_n_init_fixes_the_bad_seed_of_the_toy_problem(toy):
     assert bad.score(X_test) < min(est.score(X_test) for est in good) - 1.0
     fixed = RegularizedScoreMatchingPoE(init="random", reg_lambda=1e-3,
                                         n_init=4, random_state=2).fit(X)
-    assert fixed.loss_curve_[-1] <= worst_good
+    # in the good optimum (about 11 below the bad one), to within tol's stop
+    assert fixed.loss_curve_[-1] <= worst_good + 0.5
     assert fixed.score(X_test) > bad.score(X_test) + 1.0
     # and the default start lands in the good optimum without restarts
     default = RegularizedScoreMatchingPoE(reg_lambda=1e-3).fit(X)
-    assert default.loss_curve_[-1] <= worst_good
+    assert default.loss_curve_[-1] <= worst_good + 0.5
 
 
 def test_n_init_with_zca_restarts_from_other_whitening_matrices(toy):
