@@ -234,8 +234,8 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         and from random rotations :math:`Q W` (:math:`Q` a random orthogonal
         matrix drawn from ``random_state``, acting on the directions that
         have variance) of the whitening matrix :math:`W` of 'zca' and
-        'pca': every whitening matrix is such a rotation.  Ignored (one fit) when ``warm_start`` continues from a
-        fitted model.
+        'pca': every whitening matrix is such a rotation.  Ignored (one
+        fit) when ``warm_start`` continues from a fitted model.
     warm_start : bool, default=False
         Start ``fit`` from the previous solution when there is one (of the
         same number of experts and features), instead of from ``init``.
@@ -447,9 +447,10 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         -------
         X_new : ndarray of shape (n_samples, n_experts) or \
 (n_samples, 2 * n_experts)
-            In the dtype of ``X`` (float32 stays float32).  The activations
-            first, then (``'signed_activation'``) the activations of the
-            negative responses, or (``'activation_and_response'``) the
+            In the dtype of ``X`` (float32 stays float32).  For
+            ``'signed_activation'``, the activations of the positive
+            responses (0 elsewhere), then those of the negative ones; for
+            ``'activation_and_response'``, the activations, then the
             responses, which saturate at the float maximum for inputs that
             large.
         """
@@ -666,16 +667,13 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         if not rows.any():
             return out.astype(dtype, copy=False)
         Yu = Yu[rows]
-        n_rows = len(Yu)
 
         def fun(flat):
-            # the mean of the rows' objectives: the stopping rule's relative
-            # reduction of the loss must not shrink with the number of rows
             U = flat.reshape(Yu.shape)
             E, d = energy.grad_energy(*split_exponent(U))
             r = U - Yu
             loss = E.sum() + 0.5 * inv_var * np.vdot(r, r)
-            return loss / n_rows, (d + inv_var * r).ravel() / n_rows
+            return loss, (d + inv_var * r).ravel()
 
         bounds = (None, None)
         start = Yu.ravel()
