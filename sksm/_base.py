@@ -226,12 +226,12 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
             self._rng = rng
         energy.set_params(theta)
         self._store(energy)
-        if not self._defines_model(energy):
+        fault = self._model_fault(energy)
+        if fault is not None:
             warnings.warn(
                 f"{type(self).__name__} fitted a model that is not "
-                f"normalisable ({self._model_fault(energy)}); its likelihood "
-                "is undefined. Try to " + self._divergence_advice(),
-                ConvergenceWarning)
+                f"normalisable ({fault}); its likelihood is undefined. Try "
+                "to " + self._divergence_advice(), ConvergenceWarning)
         elif best["diverged"] or self._at_weight_bound():
             self._warn_diverged()
         elif np.array_equal(theta, best["theta0"]):

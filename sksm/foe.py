@@ -546,9 +546,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         and 100 chains, one evaluation of both took 12 ms at 16x16, 66 ms
         at 36x36 and 290 ms at 64x64: about 12 minutes for the defaults at
         36x36.  The time grows linearly in the chains and the
-        temperatures (``benchmarks/bench_ais_cost.py``).  It is stated before the run starts (printed with
-        ``verbose``, which also shows a progress bar; a warning above a
-        minute).  To trade accuracy for time, call
+        temperatures (``benchmarks/bench_ais_cost.py``).  It is stated
+        before the run starts (printed with ``verbose``, which also shows a
+        progress bar; a warning above a minute).  To trade accuracy for time, call
         :meth:`estimate_log_partition` with fewer ``n_chains`` (the standard
         error grows as one over their square root) or ``n_temperatures``
         (the estimate is biased low, and the effective number of chains
