@@ -100,20 +100,20 @@ def main(argv=None):
                   f"{i}: {np.median(steps[max(0, i - 10):i]):.1e}"
                   for i in (25, 50, 100, 150, 200, 250, 400, 600)
                   if i <= len(steps)))
-        print(f"{'calibration image':>22}" + "".join(
-            f"{f'sigma {255 * s:.0f}':>10}" for s in SIGMAS))
-        for name in calibration:
-            print(f"{name:>22}" + "".join(f"{chosen[s][name]:10.2f}"
-                                          for s in SIGMAS))
-        print(f"{'mean (the choice)':>22}" + "".join(
-            f"{np.mean(list(chosen[s].values())):10.2f}" for s in SIGMAS))
-        print(f"{'held-out image':>22}" + "".join(
-            f"{f'sigma {255 * s:.0f}':>10}" for s in SIGMAS))
-        for name in held_out:
-            print(f"{name:>22}" + "".join(f"{scores[s][name]:10.2f}"
-                                          for s in SIGMAS))
-        print(f"{'mean (the check)':>22}" + "".join(
-            f"{np.mean(list(scores[s].values())):10.2f}" for s in SIGMAS))
+        print_psnr("calibration image", calibration, chosen,
+                   "mean (the choice)")
+        print_psnr("held-out image", held_out, scores, "mean (the check)")
+
+
+def print_psnr(title, names, psnr, mean_label):
+    """PSNR (dB) per image and its mean, one column per noise level."""
+    print(f"{title:>22}" + "".join(
+        f"{f'sigma {255 * s:.0f}':>10}" for s in SIGMAS))
+    for name in names:
+        print(f"{name:>22}" + "".join(f"{psnr[s][name]:10.2f}"
+                                      for s in SIGMAS))
+    print(f"{mean_label:>22}" + "".join(
+        f"{np.mean(list(psnr[s].values())):10.2f}" for s in SIGMAS))
 
 
 if __name__ == "__main__":
