@@ -203,8 +203,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         (on the cluster of the active :class:`distributed.Client`, else by
         Dask's local scheduler): every L-BFGS step sums the blocks' losses and
         gradients (:func:`sksm.cluster.chunk_loss_and_gradient`), so only
-        parameter and gradient vectors travel, and the model equals the one
-        fitted on the same rows in memory, up to rounding.
+        parameter and gradient vectors travel, and the model is the one
+        fitted on the same rows in memory, to the last bit (see the user
+        guide, "Past one machine: Dask").
 
         Parameters
         ----------

@@ -12,10 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
-from ._base import (
-    MIN_EXPERT_WEIGHT,
-    BaseExpertsEstimator,
-)
+from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._likelihood import LikelihoodMixin
 from ._reductions import running_moments
 from ._validation import (
@@ -363,7 +360,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return images if kernel is None else whiten(images, kernel)
 
     def _fit_data(self, X):
-        images = self._images_from_rows(X, reset=True, fit=True)
+        images = self._images_from_rows(X, reset=True)  # range: _fit_rows
         return self._fit_rows(images.reshape(len(images), -1))
 
     def _cluster_shape(self, n_features):
