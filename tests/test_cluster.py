@@ -57,6 +57,15 @@ def _quietly_fit(estimator, X):
         return estimator.fit(X)
 
 
+def _fit_both(make, X, chunks):
+    """The fit of ``X`` in memory and of ``X`` as a Dask array of
+    ``chunks``, after the same number of iterations."""
+    local = _quietly_fit(make(), X)
+    remote = _quietly_fit(make(), da.from_array(X, chunks=chunks))
+    assert remote.n_iter_ == local.n_iter_
+    return local, remote
+
+
 # ---------------------------------------------------------------------- #
 # The per-chunk loss
 # ---------------------------------------------------------------------- #
@@ -158,10 +167,10 @@ def test_poe_fit_on_the_cluster_equals_the_fit_in_memory(client, init):
     # 1,568-row canonical chunks of 64 features: three blocks of whole
     # chunks (the 700-row blocks are regrouped), fitted to convergence
     X = _heavy_tailed(n_samples=4000, n_features=64)
-    dX = da.from_array(X, chunks=(700, 40))  # uneven, split columns
-    kwargs = {"init": init, "max_iter": 60, "random_state": 0}
-    local = _quietly_fit(RegularizedScoreMatchingPoE(**kwargs), X)
-    remote = _quietly_fit(RegularizedScoreMatchingPoE(**kwargs), dX)
+    local, remote = _fit_both(
+        lambda: RegularizedScoreMatchingPoE(init=init, max_iter=60,
+                                            random_state=0),
+        X, (700, 40))  # uneven, split columns
     _assert_same_poe(local, remote)
     assert not hasattr(remote, "feature_names_in_")
     assert remote.score(X) == local.score(X)
@@ -169,11 +178,11 @@ def test_poe_fit_on_the_cluster_equals_the_fit_in_memory(client, init):
 
 def test_fit_on_a_dask_array_without_a_client_equals_the_fit_in_memory():
     X = _heavy_tailed(n_samples=4000, n_features=64, seed=3)
-    kwargs = {"max_iter": 40, "objective": "dsm", "random_state": 0}
-    local = _quietly_fit(RegularizedScoreMatchingPoE(**kwargs), X)
     with distributed_client_absent():
-        remote = _quietly_fit(RegularizedScoreMatchingPoE(**kwargs),
-                              da.from_array(X, chunks=1000))
+        local, remote = _fit_both(
+            lambda: RegularizedScoreMatchingPoE(max_iter=40, objective="dsm",
+                                                random_state=0),
+            X, 1000)
     _assert_same_poe(local, remote)
 
 
@@ -193,12 +202,10 @@ class distributed_client_absent:
 def test_foe_fit_on_the_cluster_equals_the_fit_in_memory(client):
     rng = np.random.RandomState(0)
     patches = rng.rand(1500, 144)  # 12x12 images, whitened to 8x8
-    kwargs = {"n_experts": 4, "filter_size": 3, "whiten": "laplacian",
-                  "max_iter": 40, "random_state": 0}
-    local = _quietly_fit(FieldsOfExperts(**kwargs), patches)
-    remote = _quietly_fit(FieldsOfExperts(**kwargs),
-                          da.from_array(patches, chunks=(400, 144)))
-    assert remote.n_iter_ == local.n_iter_
+    local, remote = _fit_both(
+        lambda: FieldsOfExperts(n_experts=4, filter_size=3, max_iter=40,
+                                whiten="laplacian", random_state=0),
+        patches, (400, 144))
     np.testing.assert_array_equal(remote.filters_, local.filters_)
     np.testing.assert_array_equal(remote.expert_weights_,
                                   local.expert_weights_)
@@ -210,12 +217,10 @@ def test_foe_fit_on_the_cluster_equals_the_fit_in_memory(client):
 
 def test_rbm_fit_on_the_cluster_equals_the_fit_in_memory(client):
     X = _heavy_tailed(n_samples=3000, n_features=64) / 5
-    kwargs = {"n_components": 3, "max_iter": 30, "random_state": 0,
-                  "objective": "rsm", "reg_lambda": 0.1}
-    local = _quietly_fit(GaussianRBM(**kwargs), X)
-    remote = _quietly_fit(GaussianRBM(**kwargs),
-                          da.from_array(X, chunks=(1000, 64)))
-    assert remote.n_iter_ == local.n_iter_
+    local, remote = _fit_both(
+        lambda: GaussianRBM(n_components=3, max_iter=30, random_state=0,
+                            objective="rsm", reg_lambda=0.1),
+        X, (1000, 64))
     np.testing.assert_array_equal(remote.components_, local.components_)
     np.testing.assert_array_equal(remote.intercept_visible_,
                                   local.intercept_visible_)
