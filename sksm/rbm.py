@@ -287,3 +287,9 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     @property
     def _n_features_out(self):
         return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform, energy and grad_log_density compute in the dtype of X
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
