@@ -6,10 +6,10 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from scipy.signal import fftconvolve
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _progress, posterior
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, running_moments
@@ -114,8 +114,7 @@ def _local_maximum(score, n_rows, n_cols, start):
         current = best
 
 
-class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                      LikelihoodMixin, BaseExpertsEstimator):
+class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
     r"""Field of Student-t experts: a prior over images of any size.
 
     The energy of an image :math:`x` (Kingma & LeCun 2010, eq. 9) sums a
@@ -509,13 +508,51 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             return act.sum(axis=1)
         return act.transpose(0, 2, 1).reshape(len(mantissa), -1)
 
-    @property
-    def _n_features_out(self):
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of :meth:`transform`, one per column.
+
+        ``fieldsofexperts_expert<i>_row<r>_col<c>`` is the activation of
+        expert ``i`` (filter ``filters_[i]``) at the position whose window
+        on the image (of the shape of ``pixel_filters_``) has its top-left
+        pixel in row ``r`` and column ``c`` of the image, rows and columns
+        counted from 0; in :meth:`transform`'s order, expert by expert and
+        positions row-major.  With ``pooling='sum'``,
+        ``fieldsofexperts_expert<i>`` is the sum over positions.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``
+            (``feature_names_in_``): every output mixes several pixels.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Of length ``n_experts * n_positions``, or ``n_experts`` with
+            ``pooling='sum'``; ``n_positions`` is ``(height - k + 1) *
+            (width - k + 1)`` for ``image_shape_ = (height, width)`` and
+            pixel filters of side ``k``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``input_features`` differ from ``feature_names_in_`` or have
+            the wrong length.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        experts = [f"{prefix}_expert{i}" for i in range(len(self.filters_))]
         if self.pooling == "sum":
-            return self.n_experts
+            return np.asarray(experts, dtype=object)
         height, width = self.image_shape_
         margin = self._margin()
-        return self.n_experts * (height - margin) * (width - margin)
+        positions = [f"_row{r}_col{c}" for r in range(height - margin)
+                     for c in range(width - margin)]
+        return np.asarray([name + position for name in experts
+                           for position in positions], dtype=object)
 
     def score_samples(self, X):
         r"""Log-likelihood of every image of ``image_shape_``, in nats.

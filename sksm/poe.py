@@ -4,11 +4,11 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.decomposition import FastICA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import (
     MAX_EXPERT_WEIGHT,
@@ -101,8 +101,7 @@ def _positive_or_one(value):
     return value if np.isfinite(value) and value > 0 else 1.0
 
 
-class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
-                                  TransformerMixin, LikelihoodMixin,
+class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
                                   BaseExpertsEstimator):
     r"""Product of Student-t experts fitted by regularized score matching.
 
@@ -700,10 +699,47 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         out[rows] = estimate
         return out.astype(dtype, copy=False)
 
-    @property
-    def _n_features_out(self):
-        n_experts = self.filters_.shape[0]
-        return n_experts if self.features == "activation" else 2 * n_experts
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns of :meth:`transform`, one per column.
+
+        ``regularizedscorematchingpoe_expert<i>`` is the activation
+        :math:`g(z_i)` of expert ``i`` (a row of ``filters_``); for
+        ``features='signed_activation'`` the suffixes ``_pos`` and ``_neg``
+        name its activation where the response is positive and where it is
+        negative, and for ``features='activation_and_response'`` the suffix
+        ``_response`` names the response :math:`z_i` itself.  The columns
+        come in :meth:`transform`'s order: all experts' first part, then all
+        experts' second part.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``
+            (``feature_names_in_``): every output mixes all inputs.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Of length ``n_experts`` or ``2 * n_experts``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``input_features`` differ from ``feature_names_in_`` or have
+            the wrong length.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        experts = [f"{type(self).__name__.lower()}_expert{i}"
+                   for i in range(len(self.filters_))]
+        suffixes = {"activation": [""],
+                    "signed_activation": ["_pos", "_neg"],
+                    "activation_and_response": ["", "_response"]}
+        return np.asarray([name + suffix
+                           for suffix in suffixes[self.features]
+                           for name in experts], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
