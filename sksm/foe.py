@@ -128,13 +128,21 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
                + \frac{(\bar x - \mu)^2}{2 s^2},
         \qquad g(z) = \log\left(1 + \tfrac{1}{2} (c z)^2\right),
 
-    where :math:`L` is the whitening filter (``whiten``), applied at valid
-    positions, and the last term is a weak Gaussian prior on the image mean
+    where :math:`L` is the whitening filter with ``whiten='laplacian'`` (the
+    identity with the default ``whiten=None``), applied at valid positions,
+    and the last term is a weak Gaussian prior on the image mean
     :math:`\bar x` (mean :math:`\mu` and standard deviation :math:`s` of the
-    training images' means).  The filters are learned by regularized score
-    matching (eq. 7) on whitened training images; the Hessian diagonal at a
-    pixel sums the contributions of every filter position covering it, which
-    is exact for this one-layer model.
+    training images' means).  The filters are learned by ``objective``
+    (regularized score matching, eq. 7, by default) on the training images,
+    on the pixels or, with ``whiten='laplacian'``, on the whitened images;
+    the Hessian diagonal at a pixel sums the contributions of every filter
+    position covering it, which is exact for this one-layer model.
+
+    The sum runs over the valid positions :math:`p` only, those where the
+    whole window of a pixel filter lies inside the image (nothing is
+    padded).  An image smaller than that window (``filter_size`` pixels a
+    side, 4 more with whitening) has no position, so the experts would say
+    nothing about it: every method refuses it with a ``ValueError``.
 
     The whitening filter and every other zero-sum filter do not respond to a
     constant image, so without the mean term :math:`\exp(-E)` would be flat
@@ -142,16 +150,21 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
     it a proper density and does not affect restoration, where the data term
     fixes the brightness.
 
+    Read more in the :ref:`User Guide <user_guide>` ("Fields of Experts").
+
     Parameters
     ----------
     n_experts : int, default=24
-        Number of filters.
+        Number of filters :math:`M`, one expert each.
     filter_size : int, default=5
-        Side of the square filters.
+        Side, in pixels, of the square filters :math:`w_i` (``filters_``).
+        Every image must have at least this many pixels on each side (4
+        more with ``whiten='laplacian'``).
     image_shape : tuple of (int, int), default=None
-        Shape of the images given as rows of ``X`` to ``fit``, ``transform``
-        and ``score``.  None: square if ``n_features`` is a perfect square,
-        else one row of pixels.
+        ``(height, width)`` of the images given as rows of ``X`` to ``fit``,
+        ``partial_fit``, ``transform``, ``score`` and ``score_samples``
+        (row-major pixels).  None: square if ``n_features`` is a perfect
+        square, else one row of pixels.
     reg_lambda : float, default=3e-4
         Curvature penalty of eq. 7 (the noise level of denoising and sliced
         score matching at ``noise_sigma='auto'``, see
@@ -166,11 +179,12 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
     whiten : {'laplacian'} or None, default=None
         'laplacian': learn on images filtered with a 5x5 Laplacian
         (high-pass) kernel, as the paper does; the prior on pixels then uses
-        the composed filters.  None (measured better for denoising, see the
-        user guide): learn on the pixels.
+        the composed filters (``pixel_filters_``).  None: learn on the pixels
+        (the User Guide compares the two for denoising).
     c : float, default=e^1.5
-        Horizontal scale of the Student-t experts (not learned).  With images
-        in [0, 1] it sets how heavy-tailed the experts are.
+        Horizontal scale of the Student-t experts (not learned), in the
+        units of the pixels: with images in [0, 1] it sets at which filter
+        response an expert turns from quadratic to heavy-tailed.
     learn_weights : bool, default=True
         Learn the expert weights (kept in [``min_expert_weight``, 1e4]);
         False fixes them to 1.
@@ -188,28 +202,47 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         ``transform`` output: None, every expert at every position; 'sum', the
         activations summed over positions (translation-invariant features).
     solver : {'lbfgs', 'adam'}, default='lbfgs'
+        'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam,
+        which :meth:`partial_fit` needs.
     max_iter : int, default=250
+        Maximum L-BFGS iterations, or Adam epochs.
     tol : float, default=1e-5
         L-BFGS stops when an iteration lowers the loss by less than this
-        fraction of it (or the projected gradient is smaller).
+        fraction of it (or the projected gradient is smaller).  Adam: an
+        epoch that improves the loss by less counts as no progress.
     batch_size : int or 'auto', default='auto'
         Images per Adam minibatch; 'auto' is ``min(200, n_images)``.
     learning_rate : float, default=1e-3
+        Adam step size.
     n_iter_no_change : int, default=10
+        Adam stops after this many epochs without progress.
     warm_start : bool, default=False
+        Start ``fit`` from the fitted filters and weights, when there are
+        some of the same shape, instead of from random orthonormal filters.
     random_state : int, RandomState instance or None, default=None
+        Seeds the initial filters, the random draws of the objective, the
+        minibatch order and the annealed importance sampling of
+        :meth:`score_samples`.
     verbose : int, default=0
+        Print the loss at every iteration (and the progress of annealed
+        importance sampling).
 
     Attributes
     ----------
     filters_ : ndarray of shape (n_experts, filter_size, filter_size)
-        The filters (unit-norm unless ``normalize_filters=False``), acting on
-        whitened images.
+        The filters :math:`w_i` (unit-norm unless
+        ``normalize_filters=False``), acting on the whitened images with
+        ``whiten='laplacian'``, else on the pixels; in the dtype of the
+        training data.
     expert_weights_ : ndarray of shape (n_experts,)
+        Expert weights :math:`\alpha_i`, in [``min_expert_weight``, 1e4]
+        (all 1 with ``learn_weights=False``).
     pixel_filters_ : ndarray of shape (n_experts, k, k)
         The filters acting on pixels: ``filters_`` composed with the
         whitening kernel (``k = filter_size + 4``), or ``filters_``.
     image_shape_ : tuple of (int, int)
+        ``(height, width)`` of the training images, from ``image_shape`` or
+        ``n_features_in_``.
     mean_brightness_, std_brightness_ : float
         Mean and standard deviation (at least 0.1) of the training images'
         means; running statistics of all the images seen by
@@ -220,9 +253,23 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Rows of (noise sigma, prior weight, prior scale) set by
         :meth:`calibrate_denoising` (absent until it is called; training
         again removes it).
+    log_partition_, log_partition_std_ : float
+        The estimate of :math:`\log Z` and its standard error, set by
+        :meth:`estimate_log_partition` (or the first :meth:`score_samples`);
+        refitting removes them.
     n_iter_ : int
+        Iterations (L-BFGS) or epochs (Adam) run by the last ``fit``.
     loss_curve_ : list of float
+        Loss after each iteration or epoch.
     n_features_in_ : int
+        Pixels per training image, ``height * width``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of the columns seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    RegularizedScoreMatchingPoE : The same experts on whole vectors.
+    sksm.load_pretrained_foe : A Field of Experts trained on photographs.
 
     References
     ----------
@@ -579,11 +626,10 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         default, 100 chains at once), the energy in time proportional to
         ``pixels * n_experts * filter_size**2``, the base (a dense
         precision matrix) to ``pixels**2``, after building the base once
-        (``O(pixels**3)``).  Measured on a shared core for 24 5x5 filters
-        and 100 chains, one evaluation of both took 12 ms at 16x16, 66 ms
-        at 36x36 and 290 ms at 64x64: about 12 minutes for the defaults at
-        36x36.  The time grows linearly in the chains and the
-        temperatures (``benchmarks/bench_ais_cost.py``).  It is stated
+        (``O(pixels**3)``): minutes for the defaults on 36x36 images (the
+        User Guide, "Log-likelihood by annealed importance sampling", gives
+        the times measured).  The time grows linearly in the chains and the
+        temperatures.  It is stated
         before the run starts (printed with ``verbose``, which also shows a
         progress bar; a warning above a minute).  To trade accuracy for time, call
         :meth:`estimate_log_partition` with fewer ``n_chains`` (the standard

@@ -179,10 +179,9 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         1/2 every expert is a density.  An expert's marginal is a Student-t
         with :math:`2\alpha - 1` degrees of freedom, so near 1/2 most of its
         mass lies at astronomically large responses, where annealed importance
-        sampling cannot find it.  1.5 (finite variances) gave better exact
-        log-likelihoods on natural 8x8 patches and AIS estimates within
-        0.2 nats (User Guide, "Log-likelihood by annealed importance
-        sampling").
+        sampling cannot find it.  Where likelihoods matter, 1.5 keeps every
+        marginal of finite variance (the User Guide, "Log-likelihood by
+        annealed importance sampling", compares the two bounds).
     solver : {'lbfgs', 'adam'}, default='lbfgs'
         'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam.
     max_iter : int, default=1000
@@ -214,7 +213,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
           :class:`~sklearn.decomposition.FastICA` (logcosh, at most 200
           iterations, its start drawn from ``random_state``) on the data
           whitened within the principal axes that have variance, and the
-          remaining principal axes; it costs seconds on 200 features;
+          remaining principal axes, the slowest start;
         - 'random': random orthonormal filters (QR of a Gaussian matrix
           drawn from ``random_state``), the start of earlier versions.
 
