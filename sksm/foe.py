@@ -438,6 +438,11 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
     # ------------------------------------------------------------------ #
     @property
     def pixel_filters_(self):
+        """The filters acting on pixels, ndarray of shape (n_experts, k, k).
+
+        ``filters_`` composed with the whitening kernel (``k = filter_size +
+        4``) with ``whiten='laplacian'``, else a copy of ``filters_``.
+        """
         check_is_fitted(self)
         kernel = self._kernel()
         if kernel is None:
@@ -499,13 +504,27 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Parameters
         ----------
         images : array-like of shape (height, width) or (n, height, width)
+            One image or a stack, each side at least the window of the pixel
+            filters (``filter_size``, 4 more with whitening); integer images
+            are read as [0, 1] by their dtype's range.
 
         Returns
         -------
         energy : float or ndarray of shape (n,)
-            In float64.  Finite for any finite pixels except where the mean
-            brightness term, ``(mean(x) - mean_brightness_)**2 / (2
-            std_brightness_**2)``, exceeds the float range: +inf there.
+            Eq. 9 of the paper plus the mean term, in nats, in float64 (a
+            float for one image).  Finite for any finite pixels except where
+            the mean brightness term, ``(mean(x) - mean_brightness_)**2 /
+            (2 std_brightness_**2)``, exceeds the float range: +inf there.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        TypeError
+            If ``images`` is sparse or does not hold real numbers.
+        ValueError
+            If ``images`` is not 2-D or 3-D, holds NaN or infinity, or is
+            smaller than the window of the filters on either side.
         """
         check_is_fitted(self)
         stack, arr = self._as_stack(images)
@@ -518,10 +537,25 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Parameters
         ----------
         images : array-like of shape (height, width) or (n, height, width)
+            One image or a stack, each side at least the window of the pixel
+            filters (``filter_size``, 4 more with whitening); integer images
+            are read as [0, 1] by their dtype's range.
 
         Returns
         -------
-        grad : ndarray of the same shape
+        grad : ndarray of the shape of ``images``
+            In float32 for float32 images, else float64; in nats per unit
+            of the pixels.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        TypeError
+            If ``images`` is sparse or does not hold real numbers.
+        ValueError
+            If ``images`` is not 2-D or 3-D, holds NaN or infinity, or is
+            smaller than the window of the filters on either side.
         """
         check_is_fitted(self)
         stack, arr = self._as_stack(images)
@@ -544,7 +578,17 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         X_new : ndarray of shape (n_images, n_experts * n_positions) or \
 (n_images, n_experts)
             ``g(w_i^T (Lx)_(p))`` expert by expert (positions row-major), or
-            summed over positions when ``pooling='sum'``.
+            summed over positions when ``pooling='sum'``; in the dtype of
+            ``X`` (float32 stays float32).  :meth:`get_feature_names_out`
+            names the columns.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         check_is_fitted(self)
         mantissa, exponent = split_exponent(
@@ -556,7 +600,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         return act.transpose(0, 2, 1).reshape(len(mantissa), -1)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the columns of :meth:`transform`, one per column.
+        """Get the names of the columns of :meth:`transform`, one per column.
 
         ``fieldsofexperts_expert<i>_row<r>_col<c>`` is the activation of
         expert ``i`` (filter ``filters_[i]``) at the position whose window
@@ -612,11 +656,20 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Parameters
         ----------
         X : array-like of shape (n_images, height * width)
+            Images of ``image_shape_`` as rows of pixels.
 
         Returns
         -------
         log_density : ndarray of shape (n_images,)
-            -inf where :meth:`energy` is +inf.
+            In float64; -inf where :meth:`energy` is +inf.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
 
         Notes
         -----
@@ -824,6 +877,9 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Returns
         -------
         denoised : ndarray of the same shape (and dtype) as ``images``
+            The MAP (or, with 'mmse', posterior mean) estimates, in the
+            range and dtype of the input; integer images are rounded and
+            clipped to their dtype.
 
         Raises
         ------
@@ -926,7 +982,14 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
 
         Returns
         -------
-        self
+        self : FieldsOfExperts
+            The model, with ``denoise_calibration_`` set.
+
+        Raises
+        ------
+        ValueError
+            If an argument is out of range, a noise level is not positive
+            or an image is smaller than the window of the filters.
         """
         check_is_fitted(self)
         max_iter = self._restoration_args(max_iter, None)[0]
@@ -1004,6 +1067,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         image : array-like of shape (height, width) or (n, height, width)
             Integer images are read as [0, 1] and returned in their dtype.
         factor : int, default=2
+            Upscaling factor per side, at least 2.
         n_iter : int or 'auto', default='auto'
             Steps to run, from 0 (the projected start) to ``max_iter``.
             'auto': chosen for each image from the image itself, by running
@@ -1021,6 +1085,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             depend on the scale of the learned energy; the paper's absolute
             steps overshoot on energies steeper than its own.
         prior_weight : float, default=1.0
+            Weight ``w`` of the prior energy in each step, positive.
         start : {'bicubic', 'paper'}, default='bicubic'
             'bicubic': cubic spline upscaling aligned with the block grid
             (with the projection, the bicubic + back-projection baseline);
@@ -1033,6 +1098,9 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         -------
         upscaled : ndarray of shape (height * factor, width * factor), or \
 (n, height * factor, width * factor)
+            In the dtype of ``image``; every ``factor`` x ``factor`` block
+            averages to the input pixel (before rounding, for integer
+            images).
 
         Raises
         ------
@@ -1083,6 +1151,16 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         :math:`p_i` the pixel filters and :math:`c^2 = \max g''`: the Hessian
         of the energy with respect to the pixels has norm at most ``L``, so a
         gradient step of ``1 / L`` cannot overshoot.
+
+        Returns
+        -------
+        lipschitz : float
+            ``L``, in nats per squared unit of the pixels.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
         """
         check_is_fitted(self)
         l1 = np.abs(self.pixel_filters_).sum(axis=(1, 2))
@@ -1120,6 +1198,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Returns
         -------
         inpainted : ndarray of the shape and dtype of ``image``
+            The known pixels unchanged, the missing ones filled.
 
         Raises
         ------

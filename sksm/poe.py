@@ -154,11 +154,6 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         (:class:`~sksm.objectives.SlicedScoreMatching`) or 'cd'
         (:class:`~sksm.objectives.ContrastiveDivergence`, which needs
         ``solver='adam'``).  See the User Guide, "Objectives".
-    c : float, default=1.0
-        Horizontal scale of the Student-t experts (not learned), in units
-        of the scaled data ``(x - mean_) / scale_``.  The paper's
-        :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
-        deviation is 0.23, is about 1 in these units.
     features : str, default='signed_activation'
         'signed_activation', 'activation' or 'activation_and_response':
         what :meth:`transform` returns, from the responses
@@ -169,6 +164,11 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         'activation_and_response' :math:`[g(z_i), z_i]`, ``2 * n_experts``
         features that keep it (the User Guide compares them as classifier
         features).
+    c : float, default=1.0
+        Horizontal scale of the Student-t experts (not learned), in units
+        of the scaled data ``(x - mean_) / scale_``.  The paper's
+        :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
+        deviation is 0.23, is about 1 in these units.
     learn_weights : bool, default=True
         Learn the expert weights :math:`\alpha_i` (kept at or above
         ``min_expert_weight``).  False fixes :math:`\alpha_i = 1`, the
@@ -434,12 +434,15 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         return split_exponent(X, self.mean_.astype(X.dtype), self._scale())
 
     def transform(self, X):
-        """Expert activations ``g(z_i)``, ``z_i = w_i^T (x - mean_) /
-        scale_``, and with ``features`` the responses' signs or values.
+        """Expert activations, and with ``features`` the responses' signs or values.
+
+        The activations are :math:`g(z_i)` of the responses :math:`z_i =
+        w_i^T (x - \\mu) / s` (``mean_``, ``scale_``), paper section 4.1.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
@@ -450,7 +453,15 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
             responses (0 elsewhere), then those of the negative ones; for
             ``'activation_and_response'``, the activations, then the
             responses, which saturate at the float maximum for inputs that
-            large.
+            large.  :meth:`get_feature_names_out` names the columns.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         Xc, exponent = self._centered(X)
         energy = self._fitted_energy(dtype=Xc.dtype)
@@ -472,10 +483,20 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
         energy : ndarray of shape (n_samples,)
+            Eq. 8 of the paper, in nats, in the dtype of ``X``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         Xc, exponent = self._centered(X)
         return self._fitted_energy(dtype=Xc.dtype).energy(Xc, exponent)
@@ -486,10 +507,20 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
         grad : ndarray of shape (n_samples, n_features)
+            In the dtype of ``X``, in nats per unit of ``X``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         Xc, exponent = self._centered(X)
         d = self._fitted_energy(dtype=Xc.dtype).grad_energy(Xc, exponent)[1]
@@ -508,6 +539,12 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
                       + \sum_i \log Z_i(\alpha_i), \qquad
             Z_i = \frac{\sqrt{2\pi}}{c}
                   \frac{\Gamma(\alpha_i - 1/2)}{\Gamma(\alpha_i)}.
+
+        Returns
+        -------
+        log_partition : float
+            :math:`\log Z` in nats, for the density of ``X`` in its own
+            units (the Jacobian of the change of variables included).
 
         Raises
         ------
@@ -551,6 +588,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
@@ -558,6 +596,15 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
             In float64; finite for every finite row, however large
             (responses beyond the float range are evaluated through their
             logarithms).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity, or the model is undercomplete (``n_experts <
+            n_features``), which is not a density.
         """
         Xc, exponent = self._centered(X)
         log_z = self._log_partition()
@@ -699,7 +746,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         return out.astype(dtype, copy=False)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the columns of :meth:`transform`, one per column.
+        """Get the names of the columns of :meth:`transform`, one per column.
 
         ``regularizedscorematchingpoe_expert<i>`` is the activation
         :math:`g(z_i)` of expert ``i`` (a row of ``filters_``); for
