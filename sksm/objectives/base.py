@@ -37,6 +37,12 @@ class Objective(BaseEstimator):
     def check(self, reg_lambda):
         """Validate the settings against the estimator's ``reg_lambda``.
 
+        Parameters
+        ----------
+        reg_lambda : float
+            The estimator's regularisation strength (the noise level of
+            ``noise_sigma='auto'``).
+
         Raises
         ------
         ValueError, TypeError
@@ -46,15 +52,45 @@ class Objective(BaseEstimator):
         self._validate_params()
 
     def draw(self, batch, loss):
-        """Random inputs of the loss for ``batch`` (None: there are none).
+        """Draw the random inputs of the loss for ``batch``.
 
-        ``loss`` is the :class:`TrainingLoss` asking: its ``rng``, its
-        ``energy``, its ``reg_lambda`` and its ``state``, a dict kept by the
-        estimator across fits and ``partial_fit`` calls.
+        Parameters
+        ----------
+        batch : ndarray of shape (n_samples, ...)
+            The samples of this evaluation.
+        loss : TrainingLoss
+            The loss asking: its ``rng``, its ``energy``, its
+            ``reg_lambda`` and its ``state``, a dict kept by the estimator
+            across fits and ``partial_fit`` calls.
+
+        Returns
+        -------
+        drawn : object or None
+            What :meth:`value_and_grads` takes as ``drawn`` (noise,
+            directions, negative samples); None for a deterministic loss.
         """
 
     def value_and_grads(self, network, batch, drawn, loss):
-        """``(value, network.grads)`` of the loss on ``batch``.
+        """Compute the loss on ``batch`` and its gradients in the layers.
+
+        Parameters
+        ----------
+        network : EnergyNetwork
+            The energy's network, at the parameters to evaluate.
+        batch : ndarray of shape (n_samples, ...)
+            The samples.
+        drawn : object or None
+            What :meth:`draw` returned for ``batch``.
+        loss : TrainingLoss
+            The loss asking (its ``reg_lambda`` and ``n_threads``).
+
+        Returns
+        -------
+        value : float
+            The loss, a mean over the samples.
+        grads : list of dict
+            ``network.grads``: the gradient with respect to every layer's
+            parameters.
         """
         raise NotImplementedError  # pragma: no cover - abstract
 
@@ -65,6 +101,7 @@ class Objective(BaseEstimator):
         Parameters
         ----------
         energy : sksm.energies.base.Energy
+            The energy whose parameters are fitted.
         data : ndarray of shape (n_samples, ...)
             In the energy's dtype.  Not modified.
         rng : numpy.random.RandomState
@@ -80,19 +117,42 @@ class Objective(BaseEstimator):
 
         Returns
         -------
-        TrainingLoss
+        fun : TrainingLoss
+            ``fun(theta, rows=None) -> (loss, gradient)``.
         """
         return TrainingLoss(self, energy, data, rng, reg_lambda, n_threads,
                             {} if state is None else state)
 
 
 def noise_levels(noise_sigma, reg_lambda, objective, single=False):
-    r"""``noise_sigma`` of an objective as a 1-D array of levels.
+    r"""Turn the ``noise_sigma`` of an objective into a 1-D array of levels.
 
     'auto' is :math:`\sqrt{2 \lambda}`, the noise that Kingma & LeCun's
-    eq. 6 relates to the curvature penalty ``reg_lambda``.  ``single``
-    (sliced score matching): one level, 0 allowed for no noise, which is
-    also what 'auto' gives at ``reg_lambda=0``.
+    eq. 6 relates to the curvature penalty ``reg_lambda``.
+
+    Parameters
+    ----------
+    noise_sigma : 'auto', float or sequence of float
+        The setting, in the units of the data.
+    reg_lambda : float
+        The estimator's regularisation strength.
+    objective : str
+        The objective's name, for the messages.
+    single : bool, default=False
+        One level, 0 allowed for no noise, which is also what 'auto' gives
+        at ``reg_lambda=0`` (sliced score matching).
+
+    Returns
+    -------
+    levels : ndarray of shape (n_levels,)
+        In float64.
+
+    Raises
+    ------
+    ValueError
+        For levels that are not finite and positive (or 0 with
+        ``single``), several levels with ``single``, or 'auto' at
+        ``reg_lambda=0`` without ``single``.
     """
     if isinstance(noise_sigma, str):  # "auto"
         if reg_lambda == 0:
@@ -124,12 +184,29 @@ def noise_levels(noise_sigma, reg_lambda, objective, single=False):
 
 
 class TrainingLoss:
-    """``fun(theta, rows=None) -> (loss, grad)`` of an objective on data.
+    """An objective bound to its data: ``fun(theta, rows=None) -> (loss, grad)``.
 
     With ``rows`` None the loss is over all the data and its random inputs
     are drawn once (a deterministic function for L-BFGS), unless the
     objective is stochastic; with ``rows`` (a minibatch, for Adam) they are
-    drawn afresh for every call.
+    drawn afresh for every call.  Made by :meth:`Objective.loss_function`.
+
+    Parameters
+    ----------
+    objective : Objective
+        The loss.
+    energy : sksm.energies.base.Energy
+        The energy whose parameters ``theta`` are.
+    data : ndarray of shape (n_samples, ...)
+        The training data, in the energy's dtype.
+    rng : numpy.random.RandomState
+        The source of what is random in the loss.
+    reg_lambda : float
+        The estimator's regularisation strength.
+    n_threads : int
+        Threads evaluating chunks of rows.
+    state : dict
+        Kept by the caller across calls.
     """
 
     def __init__(self, objective, energy, data, rng, reg_lambda, n_threads,
@@ -143,6 +220,7 @@ class TrainingLoss:
 
     @property
     def stochastic(self):
+        """Whether the objective's gradient is only a stochastic estimate."""
         return self.objective.stochastic
 
     def __call__(self, theta, rows=None):
