@@ -144,7 +144,7 @@ def full_regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     X : ndarray of shape (n_samples, ...)
         Not modified.
     reg_lambda : float
-        Curvature penalty :math:`\\lambda \\ge 0` of eq. 6.
+        Curvature penalty :math:`\lambda \ge 0` of eq. 6.
     chunk_size, n_threads : int, default=None
         As in :func:`regularized_score_matching`.
 
