@@ -434,10 +434,12 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         return split_exponent(X, self.mean_.astype(X.dtype), self._scale())
 
     def transform(self, X):
-        """Expert activations, and with ``features`` the responses' signs or values.
+        """Expert activations, with the signs or values of the responses.
 
         The activations are :math:`g(z_i)` of the responses :math:`z_i =
-        w_i^T (x - \\mu) / s` (``mean_``, ``scale_``), paper section 4.1.
+        w_i^T (x - \\mu) / s` (``mean_``, ``scale_``), paper section 4.1;
+        ``features`` chooses whether the signs or the values of the
+        responses are kept too.
 
         Parameters
         ----------

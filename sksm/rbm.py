@@ -221,7 +221,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return self._fitted_energy(X.dtype).hidden_probabilities(X)
 
     def energy(self, X):
-        """Free energy ``E(x)`` of every row, the negative unnormalised log-density.
+        """Free energy of every row, the negative unnormalised log-density.
 
         Parameters
         ----------

@@ -357,7 +357,7 @@ class Gaussian:
                 - np.sum(np.log(np.diag(self._chol))))
 
     def energy_grad(self, x):
-        """Compute the energy ``E_0 = (x - mean)^T P (x - mean) / 2`` and its gradient.
+        """Compute ``E_0 = (x - mean)^T P (x - mean) / 2`` and its gradient.
 
         Parameters
         ----------

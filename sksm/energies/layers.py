@@ -179,7 +179,7 @@ class Layer:
         raise NotImplementedError
 
     def sm_forward(self, a_h, b_h):  # pragma: no cover - abstract
-        r"""Carry the loss's sensitivities from the input's side to the output's.
+        r"""Carry the loss's sensitivities from the input side to the output.
 
         The paper's "SM forward propagation"; adds the weight gradient
         through the backward rule's dependence on the weights to ``grads``.

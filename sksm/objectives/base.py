@@ -184,7 +184,7 @@ def noise_levels(noise_sigma, reg_lambda, objective, single=False):
 
 
 class TrainingLoss:
-    """An objective bound to its data: ``fun(theta, rows=None) -> (loss, grad)``.
+    """An objective bound to its data, ``fun(theta, rows) -> (loss, grad)``.
 
     With ``rows`` None the loss is over all the data and its random inputs
     are drawn once (a deterministic function for L-BFGS), unless the
