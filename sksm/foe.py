@@ -142,7 +142,8 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
     whole window of a pixel filter lies inside the image (nothing is
     padded).  An image smaller than that window (``filter_size`` pixels a
     side, 4 more with whitening) has no position, so the experts would say
-    nothing about it: every method refuses it with a ``ValueError``.
+    nothing about it: ``fit``, :meth:`energy`, :meth:`grad_log_density` and
+    the restoration methods refuse it with a ``ValueError``.
 
     The whitening filter and every other zero-sum filter do not respond to a
     constant image, so without the mean term :math:`\exp(-E)` would be flat
