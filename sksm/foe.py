@@ -6,10 +6,10 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from scipy.signal import fftconvolve
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import _progress, posterior
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
@@ -115,8 +115,7 @@ def _local_maximum(score, n_rows, n_cols, start):
         current = best
 
 
-class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                      LikelihoodMixin, BaseExpertsEstimator):
+class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
     r"""Field of Student-t experts: a prior over images of any size.
 
     The energy of an image :math:`x` (Kingma & LeCun 2010, eq. 9) sums a
@@ -130,13 +129,22 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                + \frac{(\bar x - \mu)^2}{2 s^2},
         \qquad g(z) = \log\left(1 + \tfrac{1}{2} (c z)^2\right),
 
-    where :math:`L` is the whitening filter (``whiten``), applied at valid
-    positions, and the last term is a weak Gaussian prior on the image mean
+    where :math:`L` is the whitening filter with ``whiten='laplacian'`` (the
+    identity with the default ``whiten=None``), applied at valid positions,
+    and the last term is a weak Gaussian prior on the image mean
     :math:`\bar x` (mean :math:`\mu` and standard deviation :math:`s` of the
-    training images' means).  The filters are learned by regularized score
-    matching (eq. 7) on whitened training images; the Hessian diagonal at a
-    pixel sums the contributions of every filter position covering it, which
-    is exact for this one-layer model.
+    training images' means).  The filters are learned by ``objective``
+    (regularized score matching, eq. 7, by default) on the training images,
+    on the pixels or, with ``whiten='laplacian'``, on the whitened images;
+    the Hessian diagonal at a pixel sums the contributions of every filter
+    position covering it, which is exact for this one-layer model.
+
+    The sum runs over the valid positions :math:`p` only, those where the
+    whole window of a pixel filter lies inside the image (nothing is
+    padded).  An image smaller than that window (``filter_size`` pixels a
+    side, 4 more with whitening) has no position, so the experts would say
+    nothing about it: ``fit``, :meth:`energy`, :meth:`grad_log_density` and
+    the restoration methods refuse it with a ``ValueError``.
 
     The whitening filter and every other zero-sum filter do not respond to a
     constant image, so without the mean term :math:`\exp(-E)` would be flat
@@ -144,16 +152,21 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     it a proper density and does not affect restoration, where the data term
     fixes the brightness.
 
+    Read more in the :ref:`User Guide <user_guide>` ("Fields of Experts").
+
     Parameters
     ----------
     n_experts : int, default=24
-        Number of filters.
+        Number of filters :math:`M`, one expert each.
     filter_size : int, default=5
-        Side of the square filters.
+        Side, in pixels, of the square filters :math:`w_i` (``filters_``).
+        Every image must have at least this many pixels on each side (4
+        more with ``whiten='laplacian'``).
     image_shape : tuple of (int, int), default=None
-        Shape of the images given as rows of ``X`` to ``fit``, ``transform``
-        and ``score``.  None: square if ``n_features`` is a perfect square,
-        else one row of pixels.
+        ``(height, width)`` of the images given as rows of ``X`` to ``fit``,
+        ``partial_fit``, ``transform``, ``score`` and ``score_samples``
+        (row-major pixels).  None: square if ``n_features`` is a perfect
+        square, else one row of pixels.
     reg_lambda : float, default=3e-4
         Curvature penalty of eq. 7 (the noise level of denoising and sliced
         score matching at ``noise_sigma='auto'``, see
@@ -168,11 +181,12 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     whiten : {'laplacian'} or None, default=None
         'laplacian': learn on images filtered with a 5x5 Laplacian
         (high-pass) kernel, as the paper does; the prior on pixels then uses
-        the composed filters.  None (measured better for denoising, see the
-        user guide): learn on the pixels.
+        the composed filters (``pixel_filters_``).  None: learn on the pixels
+        (the User Guide compares the two for denoising).
     c : float, default=e^1.5
-        Horizontal scale of the Student-t experts (not learned).  With images
-        in [0, 1] it sets how heavy-tailed the experts are.
+        Horizontal scale of the Student-t experts (not learned), in the
+        units of the pixels: with images in [0, 1] it sets at which filter
+        response an expert turns from quadratic to heavy-tailed.
     learn_weights : bool, default=True
         Learn the expert weights (kept in [``min_expert_weight``, 1e4]);
         False fixes them to 1.
@@ -190,28 +204,47 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         ``transform`` output: None, every expert at every position; 'sum', the
         activations summed over positions (translation-invariant features).
     solver : {'lbfgs', 'adam'}, default='lbfgs'
+        'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam,
+        which :meth:`partial_fit` needs.
     max_iter : int, default=250
+        Maximum L-BFGS iterations, or Adam epochs.
     tol : float, default=1e-5
         L-BFGS stops when an iteration lowers the loss by less than this
-        fraction of it (or the projected gradient is smaller).
+        fraction of it (or the projected gradient is smaller).  Adam: an
+        epoch that improves the loss by less counts as no progress.
     batch_size : int or 'auto', default='auto'
         Images per Adam minibatch; 'auto' is ``min(200, n_images)``.
     learning_rate : float, default=1e-3
+        Adam step size.
     n_iter_no_change : int, default=10
+        Adam stops after this many epochs without progress.
     warm_start : bool, default=False
+        Start ``fit`` from the fitted filters and weights, when there are
+        some of the same shape, instead of from random orthonormal filters.
     random_state : int, RandomState instance or None, default=None
+        Seeds the initial filters, the random draws of the objective, the
+        minibatch order and the annealed importance sampling of
+        :meth:`score_samples`.
     verbose : int, default=0
+        Print the loss at every iteration (and the progress of annealed
+        importance sampling).
 
     Attributes
     ----------
     filters_ : ndarray of shape (n_experts, filter_size, filter_size)
-        The filters (unit-norm unless ``normalize_filters=False``), acting on
-        whitened images.
+        The filters :math:`w_i` (unit-norm unless
+        ``normalize_filters=False``), acting on the whitened images with
+        ``whiten='laplacian'``, else on the pixels; in the dtype of the
+        training data.
     expert_weights_ : ndarray of shape (n_experts,)
+        Expert weights :math:`\alpha_i`, in [``min_expert_weight``, 1e4]
+        (all 1 with ``learn_weights=False``).
     pixel_filters_ : ndarray of shape (n_experts, k, k)
         The filters acting on pixels: ``filters_`` composed with the
         whitening kernel (``k = filter_size + 4``), or ``filters_``.
     image_shape_ : tuple of (int, int)
+        ``(height, width)`` of the training images, from ``image_shape`` or
+        ``n_features_in_``.
     mean_brightness_, std_brightness_ : float
         Mean and standard deviation (at least 0.1) of the training images'
         means; running statistics of all the images seen by
@@ -222,9 +255,23 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Rows of (noise sigma, prior weight, prior scale) set by
         :meth:`calibrate_denoising` (absent until it is called; training
         again removes it).
+    log_partition_, log_partition_std_ : float
+        The estimate of :math:`\log Z` and its standard error, set by
+        :meth:`estimate_log_partition` (or the first :meth:`score_samples`);
+        refitting removes them.
     n_iter_ : int
+        Iterations (L-BFGS) or epochs (Adam) run by the last ``fit``.
     loss_curve_ : list of float
+        Loss after each iteration or epoch.
     n_features_in_ : int
+        Pixels per training image, ``height * width``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of the columns seen during ``fit``, when they are all strings.
+
+    See Also
+    --------
+    RegularizedScoreMatchingPoE : The same experts on whole vectors.
+    sksm.load_pretrained_foe : A Field of Experts trained on photographs.
 
     References
     ----------
@@ -415,6 +462,11 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # ------------------------------------------------------------------ #
     @property
     def pixel_filters_(self):
+        """The filters acting on pixels, ndarray of shape (n_experts, k, k).
+
+        ``filters_`` composed with the whitening kernel (``k = filter_size +
+        4``) with ``whiten='laplacian'``, else a copy of ``filters_``.
+        """
         check_is_fitted(self)
         kernel = self._kernel()
         if kernel is None:
@@ -476,13 +528,27 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         images : array-like of shape (height, width) or (n, height, width)
+            One image or a stack, each side at least the window of the pixel
+            filters (``filter_size``, 4 more with whitening); integer images
+            are read as [0, 1] by their dtype's range.
 
         Returns
         -------
         energy : float or ndarray of shape (n,)
-            In float64.  Finite for any finite pixels except where the mean
-            brightness term, ``(mean(x) - mean_brightness_)**2 / (2
-            std_brightness_**2)``, exceeds the float range: +inf there.
+            Eq. 9 of the paper plus the mean term, in nats, in float64 (a
+            float for one image).  Finite for any finite pixels except where
+            the mean brightness term, ``(mean(x) - mean_brightness_)**2 /
+            (2 std_brightness_**2)``, exceeds the float range: +inf there.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        TypeError
+            If ``images`` is sparse or does not hold real numbers.
+        ValueError
+            If ``images`` is not 2-D or 3-D, holds NaN or infinity, or is
+            smaller than the window of the filters on either side.
         """
         check_is_fitted(self)
         stack, arr = self._as_stack(images)
@@ -495,10 +561,25 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         images : array-like of shape (height, width) or (n, height, width)
+            One image or a stack, each side at least the window of the pixel
+            filters (``filter_size``, 4 more with whitening); integer images
+            are read as [0, 1] by their dtype's range.
 
         Returns
         -------
-        grad : ndarray of the same shape
+        grad : ndarray of the shape of ``images``
+            In float32 for float32 images, else float64; in nats per unit
+            of the pixels.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        TypeError
+            If ``images`` is sparse or does not hold real numbers.
+        ValueError
+            If ``images`` is not 2-D or 3-D, holds NaN or infinity, or is
+            smaller than the window of the filters on either side.
         """
         check_is_fitted(self)
         stack, arr = self._as_stack(images)
@@ -521,7 +602,17 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X_new : ndarray of shape (n_images, n_experts * n_positions) or \
 (n_images, n_experts)
             ``g(w_i^T (Lx)_(p))`` expert by expert (positions row-major), or
-            summed over positions when ``pooling='sum'``.
+            summed over positions when ``pooling='sum'``; in the dtype of
+            ``X`` (float32 stays float32).  :meth:`get_feature_names_out`
+            names the columns.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         check_is_fitted(self)
         mantissa, exponent = split_exponent(
@@ -532,13 +623,51 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             return act.sum(axis=1)
         return act.transpose(0, 2, 1).reshape(len(mantissa), -1)
 
-    @property
-    def _n_features_out(self):
+    def get_feature_names_out(self, input_features=None):
+        """Get the names of the columns of :meth:`transform`, one per column.
+
+        ``fieldsofexperts_expert<i>_row<r>_col<c>`` is the activation of
+        expert ``i`` (filter ``filters_[i]``) at the position whose window
+        on the image (of the shape of ``pixel_filters_``) has its top-left
+        pixel in row ``r`` and column ``c`` of the image, rows and columns
+        counted from 0; in :meth:`transform`'s order, expert by expert and
+        positions row-major.  With ``pooling='sum'``,
+        ``fieldsofexperts_expert<i>`` is the sum over positions.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``
+            (``feature_names_in_``): every output mixes several pixels.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Of length ``n_experts * n_positions``, or ``n_experts`` with
+            ``pooling='sum'``; ``n_positions`` is ``(height - k + 1) *
+            (width - k + 1)`` for ``image_shape_ = (height, width)`` and
+            pixel filters of side ``k``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``input_features`` differ from ``feature_names_in_`` or have
+            the wrong length.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        experts = [f"{prefix}_expert{i}" for i in range(len(self.filters_))]
         if self.pooling == "sum":
-            return self.n_experts
+            return np.asarray(experts, dtype=object)
         height, width = self.image_shape_
         margin = self._margin()
-        return self.n_experts * (height - margin) * (width - margin)
+        positions = [f"_row{r}_col{c}" for r in range(height - margin)
+                     for c in range(width - margin)]
+        return np.asarray([name + position for name in experts
+                           for position in positions], dtype=object)
 
     def score_samples(self, X):
         r"""Log-likelihood of every image of ``image_shape_``, in nats.
@@ -551,11 +680,20 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         X : array-like of shape (n_images, height * width)
+            Images of ``image_shape_`` as rows of pixels.
 
         Returns
         -------
         log_density : ndarray of shape (n_images,)
-            -inf where :meth:`energy` is +inf.
+            In float64; -inf where :meth:`energy` is +inf.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
 
         Notes
         -----
@@ -565,11 +703,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         default, 100 chains at once), the energy in time proportional to
         ``pixels * n_experts * filter_size**2``, the base (a dense
         precision matrix) to ``pixels**2``, after building the base once
-        (``O(pixels**3)``).  Measured on a shared core for 24 5x5 filters
-        and 100 chains, one evaluation of both took 12 ms at 16x16, 66 ms
-        at 36x36 and 290 ms at 64x64: about 12 minutes for the defaults at
-        36x36.  The time grows linearly in the chains and the
-        temperatures (``benchmarks/bench_ais_cost.py``).  It is stated
+        (``O(pixels**3)``): minutes for the defaults on 36x36 images (the
+        User Guide, "Log-likelihood by annealed importance sampling", gives
+        the times measured).  The time grows linearly in the chains and the
+        temperatures.  It is stated
         before the run starts (printed with ``verbose``, which also shows a
         progress bar; a warning above a minute).  To trade accuracy for time, call
         :meth:`estimate_log_partition` with fewer ``n_chains`` (the standard
@@ -764,6 +901,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Returns
         -------
         denoised : ndarray of the same shape (and dtype) as ``images``
+            The MAP (or, with 'mmse', posterior mean) estimates, in the
+            range and dtype of the input; integer images are rounded and
+            clipped to their dtype.
 
         Raises
         ------
@@ -866,7 +1006,14 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
         Returns
         -------
-        self
+        self : FieldsOfExperts
+            The model, with ``denoise_calibration_`` set.
+
+        Raises
+        ------
+        ValueError
+            If an argument is out of range, a noise level is not positive
+            or an image is smaller than the window of the filters.
         """
         check_is_fitted(self)
         max_iter = self._restoration_args(max_iter, None)[0]
@@ -944,6 +1091,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         image : array-like of shape (height, width) or (n, height, width)
             Integer images are read as [0, 1] and returned in their dtype.
         factor : int, default=2
+            Upscaling factor per side, at least 2.
         n_iter : int or 'auto', default='auto'
             Steps to run, from 0 (the projected start) to ``max_iter``.
             'auto': chosen for each image from the image itself, by running
@@ -961,6 +1109,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             depend on the scale of the learned energy; the paper's absolute
             steps overshoot on energies steeper than its own.
         prior_weight : float, default=1.0
+            Weight ``w`` of the prior energy in each step, positive.
         start : {'bicubic', 'paper'}, default='bicubic'
             'bicubic': cubic spline upscaling aligned with the block grid
             (with the projection, the bicubic + back-projection baseline);
@@ -973,6 +1122,9 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         -------
         upscaled : ndarray of shape (height * factor, width * factor), or \
 (n, height * factor, width * factor)
+            In the dtype of ``image``; every ``factor`` x ``factor`` block
+            averages to the input pixel (before rounding, for integer
+            images).
 
         Raises
         ------
@@ -1023,6 +1175,16 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         :math:`p_i` the pixel filters and :math:`c^2 = \max g''`: the Hessian
         of the energy with respect to the pixels has norm at most ``L``, so a
         gradient step of ``1 / L`` cannot overshoot.
+
+        Returns
+        -------
+        lipschitz : float
+            ``L``, in nats per squared unit of the pixels.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
         """
         check_is_fitted(self)
         l1 = np.abs(self.pixel_filters_).sum(axis=(1, 2))
@@ -1060,6 +1222,7 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Returns
         -------
         inpainted : ndarray of the shape and dtype of ``image``
+            The known pixels unchanged, the missing ones filled.
 
         Raises
         ------

@@ -32,11 +32,13 @@ __all__ = [
 
 
 def to_float(image, data_range=None):
-    """Image as floats on the [0, 1] scale.
+    """Convert an image to floats on the [0, 1] scale.
 
     Parameters
     ----------
     image : array-like
+        An image or a stack of any shape: bool, uint8, uint16 or float (or
+        any integer dtype with ``data_range``).
     data_range : float, default=None
         The white level: the image is divided by it.  None: booleans become
         0/1, uint8 and uint16 images are divided by their dtype's maximum
@@ -45,7 +47,8 @@ def to_float(image, data_range=None):
     Returns
     -------
     image : ndarray
-        float32 for float32 and float16 input, else float64.
+        Of the shape of ``image``; float32 for float32 and float16 input,
+        else float64.
 
     Raises
     ------
@@ -81,6 +84,19 @@ def check_unit_range(image, name="image"):
     Values from -1 to 2 pass (noise takes pixels of a [0, 1] image beyond
     it); an image on the 0-255 scale does not.
 
+    Parameters
+    ----------
+    image : array-like
+        Pixels of any shape; only float pixels are checked (integer images
+        are read on [0, 1] by their dtype's range).
+    name : str, default="image"
+        What the image is called in the message.
+
+    Returns
+    -------
+    image : ndarray
+        ``np.asarray(image)``, unchanged.
+
     Raises
     ------
     ValueError
@@ -105,6 +121,22 @@ def restore_dtype(result, like, data_range=None):
     integer outputs are rounded and clipped to their dtype's range (with
     ``data_range``, to 0 ... ``data_range``), boolean ones thresholded at
     1/2; float inputs get their float dtype back.
+
+    Parameters
+    ----------
+    result : ndarray of float
+        The floats on the [0, 1] scale.
+    like : array-like
+        The original image, whose dtype is restored.
+    data_range : float, default=None
+        The white level ``result`` is multiplied by; None: the integer
+        dtype's maximum, or 1 for float images.
+
+    Returns
+    -------
+    image : ndarray
+        Of the shape of ``result`` and the dtype of ``like`` (float64 for
+        other dtypes).
     """
     dtype = np.asarray(like).dtype
     if dtype.kind in "ui":
@@ -143,6 +175,8 @@ def estimate_sigma(image, *, channel_axis=None, average_sigmas=False):
     image : array-like of shape (height, width), or with a channel axis
         Integer images are read on the [0, 1] scale (see :func:`to_float`).
     channel_axis : int, default=None
+        The axis of the colour channels of a 3-D image; None: a grayscale
+        image.
     average_sigmas : bool, default=False
         With ``channel_axis``: the mean of the channels' estimates instead of
         one per channel.
@@ -198,12 +232,13 @@ def _mad_sigma(x):
 
 
 def extract_patches(images, patch_size, max_patches=None, random_state=None):
-    """Square patches of one or more images of any size, as rows of ``X``.
+    """Cut square patches from one or more images, as rows of ``X``.
 
     Parameters
     ----------
-    images : array-like of shape (height, width), (n, height, width), or a
-        list of 2-D arrays of different sizes
+    images : array-like of shape (height, width) or (n, height, width), or \
+list of array-like
+        One image, a stack, or a list of 2-D images of different sizes.
         Integer images are scaled to [0, 1].
     patch_size : int
         Side of the square patches.
@@ -211,11 +246,22 @@ def extract_patches(images, patch_size, max_patches=None, random_state=None):
         Number of patches in all, drawn at random, each image contributing in
         proportion to its number of positions.  None: every patch.
     random_state : int, RandomState instance or None, default=None
+        Seeds the choice of the patches.
 
     Returns
     -------
     X : ndarray of shape (n_patches, patch_size ** 2)
-        Ready for ``FieldsOfExperts(image_shape=(patch_size, patch_size))``.
+        Ready for ``FieldsOfExperts(image_shape=(patch_size, patch_size))``;
+        float32 for float32 images, else float64.
+
+    Raises
+    ------
+    ValueError
+        If an image is smaller than ``patch_size``, holds NaN or infinity,
+        or is not 2-D.
+    TypeError
+        If an image does not hold real numbers, or ``patch_size`` or
+        ``max_patches`` is not an integer.
     """
     if isinstance(images, np.ndarray) and images.ndim == 2:
         images = [images]
@@ -247,11 +293,23 @@ def extract_patches(images, patch_size, max_patches=None, random_state=None):
 
 
 def laplacian_kernel(size=5, sigma=1.0):
-    """A ``size`` x ``size`` Laplacian (high-pass) whitening kernel.
+    """Make a ``size`` x ``size`` Laplacian (high-pass) whitening kernel.
 
     The identity minus a normalised Gaussian of standard deviation ``sigma``:
     it removes the local mean, as a Laplacian of Gaussian does, flattening the
     ``1/f`` spectrum of natural images.  Its entries sum to zero.
+
+    Parameters
+    ----------
+    size : int, default=5
+        Side of the kernel, odd.
+    sigma : float, default=1.0
+        Standard deviation of the Gaussian, in pixels.
+
+    Returns
+    -------
+    kernel : ndarray of shape (size, size)
+        In float64.
     """
     r = np.arange(size) - (size - 1) / 2
     g = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma ** 2))
@@ -261,7 +319,20 @@ def laplacian_kernel(size=5, sigma=1.0):
 
 
 def whiten(images, kernel):
-    """Correlate images (n, H, W) with ``kernel`` at valid positions."""
+    """Correlate images with ``kernel`` at valid positions.
+
+    Parameters
+    ----------
+    images : array-like of shape (n, height, width)
+        The images.
+    kernel : array-like of shape (k, k)
+        The whitening kernel, for example :func:`laplacian_kernel`.
+
+    Returns
+    -------
+    whitened : ndarray of shape (n, height - k + 1, width - k + 1)
+        In the dtype of ``images``.
+    """
     images = np.asarray(images)
     k = np.asarray(kernel)[::-1, ::-1][None]
     return fftconvolve(images, k, mode="valid", axes=(1, 2)).astype(
@@ -269,10 +340,22 @@ def whiten(images, kernel):
 
 
 def compose_filters(filters, kernel):
-    """Filters applied after ``kernel``: ``f * k`` as one larger filter.
+    """Compose filters with the kernel applied before them.
 
     Correlating with ``kernel`` then with a filter ``f`` equals correlating
-    with the full convolution of ``f`` and ``kernel``.
+    with the full convolution of ``f`` and ``kernel``, one larger filter.
+
+    Parameters
+    ----------
+    filters : array-like of shape (n_filters, f, f)
+        The filters applied after ``kernel``.
+    kernel : array-like of shape (k, k)
+        The kernel applied first.
+
+    Returns
+    -------
+    composed : ndarray of shape (n_filters, f + k - 1, f + k - 1)
+        The filters acting on the original images.
     """
     return np.stack([convolve2d(f, kernel, mode="full") for f in filters])
 
@@ -288,10 +371,13 @@ def add_noise(image, sigma, random_state=None):
         Standard deviation in the units of the float image: for an 8-bit
         image, noise of 15 on the 0-255 scale is ``15 / 255``.
     random_state : int, RandomState instance or None, default=None
+        Seeds the noise.
 
     Returns
     -------
-    noisy : ndarray of floats (float32 for float32 input)
+    noisy : ndarray of the shape of ``image``
+        Floats on the scale of :func:`to_float` (float32 for float32
+        input), not clipped.
 
     Warns
     -----
@@ -316,7 +402,27 @@ def add_noise(image, sigma, random_state=None):
 
 
 def psnr(reference, estimate, data_range=1.0):
-    """Peak signal-to-noise ratio in dB: ``10 log10(range^2 / MSE)``."""
+    """Peak signal-to-noise ratio in dB: ``10 log10(range^2 / MSE)``.
+
+    Parameters
+    ----------
+    reference : array-like
+        The clean image (integer images are read on [0, 1]).
+    estimate : array-like
+        The image to rate, of the same shape.
+    data_range : float, default=1.0
+        The range of the pixels (1 on the [0, 1] scale).
+
+    Returns
+    -------
+    psnr : float
+        In dB; ``inf`` for identical images.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ or an image holds NaN or infinity.
+    """
     reference = to_float(reference)
     estimate = to_float(estimate)
     if reference.shape != estimate.shape:

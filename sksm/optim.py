@@ -12,7 +12,23 @@ __all__ = ["Adam", "OptimizeResult", "lbfgs"]
 
 
 class OptimizeResult:
-    """What an optimiser returns: parameters, iterations, losses, status."""
+    """What an optimiser returns: parameters, iterations, losses, status.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The parameters returned: the last finite point if the run diverged.
+    n_iter : int
+        Iterations run.
+    loss_curve : list of float
+        The loss after each iteration.
+    converged : bool
+        Whether a stopping rule was met (not ``max_iter``).
+    diverged : bool
+        Whether the loss or its gradient became non-finite.
+    message : str
+        The optimiser's reason for stopping.
+    """
 
     def __init__(self, theta, n_iter, loss_curve, converged, diverged, message):
         self.theta = theta
@@ -49,15 +65,40 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
           gtol=None, max_fun=None, verbose=0):
     """Minimise ``fun`` by scipy's L-BFGS-B.
 
-    ``bounds`` is ``(lower, upper)``, arrays like ``theta0`` (``-inf``/``inf``
-    for no bound) or None.  ``tol`` is scipy's ``ftol`` (reduction of the
-    loss relative to its size) and, unless ``gtol`` is given, its ``gtol``
-    (the largest projected gradient entry).  Both are relative to the
-    start: the loss is divided by ``min(1, max(|f0|, |g0|))``, the larger of
-    the starting loss and gradient (largest entry) when that is below 1,
-    so that a problem whose loss is small only because of its units is not
-    taken as converged before its first step.  ``max_fun`` bounds the
-    evaluations of ``fun`` (default ``2 * max_iter + 20``).
+    The tolerances are relative to the start: the loss is divided by
+    ``min(1, max(|f0|, |g0|))``, the larger of the starting loss and
+    gradient (largest entry) when that is below 1, so that a problem whose
+    loss is small only because of its units is not taken as converged
+    before its first step.  A non-finite loss or gradient stops the run at
+    the last finite point.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta) -> (loss, gradient)``, a float and an ndarray of the
+        shape of ``theta``.
+    theta0 : array-like of shape (n_params,)
+        The starting point (used in float64).
+    bounds : tuple of (ndarray or None, ndarray or None), default=(None, None)
+        ``(lower, upper)``, arrays like ``theta0`` (``-inf``/``inf`` for no
+        bound) or None for none.
+    max_iter : int, default=500
+        Maximum iterations.
+    tol : float, default=1e-6
+        The ``ftol`` of scipy (reduction of the loss relative to its size) and,
+        unless ``gtol`` is given, its ``gtol``.
+    gtol : float, default=None
+        The ``gtol`` of scipy, the largest projected gradient entry; None:
+        ``tol``.
+    max_fun : int, default=None
+        Bound on the evaluations of ``fun``; None: ``2 * max_iter + 20``.
+    verbose : int, default=0
+        Print the loss at every iteration.
+
+    Returns
+    -------
+    result : OptimizeResult
+        The parameters, iterations, loss curve and status.
     """
     guard = _FiniteGuard(fun, theta0)
     losses = []
@@ -113,6 +154,28 @@ class Adam:
 
     The state (moments and step count) lives on the object, so minibatches can
     arrive one call at a time (``partial_fit``).
+
+    Parameters
+    ----------
+    n_params : int
+        Length of the parameter vector.
+    learning_rate : float, default=1e-3
+        Step size.
+    lower : ndarray of shape (n_params,) or None, default=None
+        Lower bounds, kept by clipping after every step; None: none.
+    upper : ndarray of shape (n_params,) or None, default=None
+        Upper bounds; None: none.
+    beta1 : float, default=0.9
+        Decay of the first-moment estimate.
+    beta2 : float, default=0.999
+        Decay of the second-moment estimate.
+    epsilon : float, default=1e-8
+        Added to the root of the second moment.
+
+    References
+    ----------
+    D. P. Kingma and J. Ba. Adam: a method for stochastic optimization.
+    ICLR 2015.
     """
 
     def __init__(self, n_params, learning_rate=1e-3, lower=None, upper=None,
@@ -125,7 +188,20 @@ class Adam:
         self.t = 0
 
     def step(self, theta, grad):
-        """Return the parameters after one step along ``grad``."""
+        """Take one step along ``grad``.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The parameters.
+        grad : ndarray of shape (n_params,)
+            The gradient of the loss at ``theta``.
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+            The new parameters (a new array), within the bounds.
+        """
         self.t += 1
         self.m *= self.beta1
         self.m += (1 - self.beta1) * grad
@@ -139,11 +215,33 @@ class Adam:
         return theta
 
     def run_epoch(self, fun, theta, n_samples, batch_size, rng):
-        """One pass over shuffled minibatches; ``fun(theta, rows)``.
+        """Run one pass over shuffled minibatches.
 
-        Returns ``(theta, mean loss)``.  A minibatch whose loss or gradient is
-        non-finite stops the epoch: the parameters of the last finite
-        evaluation are returned with loss nan.
+        A minibatch whose loss or gradient is non-finite stops the epoch:
+        the parameters of the last finite evaluation are returned with loss
+        nan.
+
+        Parameters
+        ----------
+        fun : callable
+            ``fun(theta, rows) -> (loss, gradient)`` on the samples
+            ``rows`` (sorted indices).
+        theta : ndarray of shape (n_params,)
+            The parameters at the start of the epoch.
+        n_samples : int
+            Number of samples to shuffle.
+        batch_size : int
+            Samples per minibatch (the last may be smaller).
+        rng : numpy.random.RandomState
+            Draws the order.
+
+        Returns
+        -------
+        theta : ndarray of shape (n_params,)
+            The parameters after the epoch.
+        loss : float
+            The mean loss over the epoch's minibatches, weighted by their
+            sizes; nan if a minibatch was non-finite.
         """
         order = rng.permutation(n_samples)
         total = 0.0

@@ -4,11 +4,11 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import TransformerMixin
 from sklearn.decomposition import FastICA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import (
     MAX_EXPERT_WEIGHT,
@@ -105,8 +105,7 @@ def _positive_or_one(value):
     return value if np.isfinite(value) and value > 0 else 1.0
 
 
-class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
-                                  TransformerMixin, LikelihoodMixin,
+class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
                                   BaseExpertsEstimator):
     r"""Product of Student-t experts fitted by regularized score matching.
 
@@ -159,11 +158,6 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         (:class:`~sksm.objectives.SlicedScoreMatching`) or 'cd'
         (:class:`~sksm.objectives.ContrastiveDivergence`, which needs
         ``solver='adam'``).  See the User Guide, "Objectives".
-    c : float, default=1.0
-        Horizontal scale of the Student-t experts (not learned), in units
-        of the scaled data ``(x - mean_) / scale_``.  The paper's
-        :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
-        deviation is 0.23, is about 1 in these units.
     features : str, default='signed_activation'
         'signed_activation', 'activation' or 'activation_and_response':
         what :meth:`transform` returns, from the responses
@@ -174,6 +168,11 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         'activation_and_response' :math:`[g(z_i), z_i]`, ``2 * n_experts``
         features that keep it (the User Guide compares them as classifier
         features).
+    c : float, default=1.0
+        Horizontal scale of the Student-t experts (not learned), in units
+        of the scaled data ``(x - mean_) / scale_``.  The paper's
+        :math:`e^{1.5}` on its [0, 1] digits, whose root-mean-square
+        deviation is 0.23, is about 1 in these units.
     learn_weights : bool, default=True
         Learn the expert weights :math:`\alpha_i` (kept at or above
         ``min_expert_weight``).  False fixes :math:`\alpha_i = 1`, the
@@ -184,10 +183,9 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         1/2 every expert is a density.  An expert's marginal is a Student-t
         with :math:`2\alpha - 1` degrees of freedom, so near 1/2 most of its
         mass lies at astronomically large responses, where annealed importance
-        sampling cannot find it.  1.5 (finite variances) gave better exact
-        log-likelihoods on natural 8x8 patches and AIS estimates within
-        0.2 nats (User Guide, "Log-likelihood by annealed importance
-        sampling").
+        sampling cannot find it.  Where likelihoods matter, 1.5 keeps every
+        marginal of finite variance (the User Guide, "Log-likelihood by
+        annealed importance sampling", compares the two bounds).
     solver : {'lbfgs', 'adam'}, default='lbfgs'
         'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam.
     max_iter : int, default=1000
@@ -219,7 +217,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
           :class:`~sklearn.decomposition.FastICA` (logcosh, at most 200
           iterations, its start drawn from ``random_state``) on the data
           whitened within the principal axes that have variance, and the
-          remaining principal axes; it costs seconds on 200 features;
+          remaining principal axes, the slowest start;
         - 'random': random orthonormal filters (QR of a Gaussian matrix
           drawn from ``random_state``), the start of earlier versions.
 
@@ -456,12 +454,17 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         return split_exponent(X, self.mean_.astype(X.dtype), self._scale())
 
     def transform(self, X):
-        """Expert activations ``g(z_i)``, ``z_i = w_i^T (x - mean_) /
-        scale_``, and with ``features`` the responses' signs or values.
+        """Expert activations, with the signs or values of the responses.
+
+        The activations are :math:`g(z_i)` of the responses :math:`z_i =
+        w_i^T (x - \\mu) / s` (``mean_``, ``scale_``), paper section 4.1;
+        ``features`` chooses whether the signs or the values of the
+        responses are kept too.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
@@ -472,7 +475,15 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             responses (0 elsewhere), then those of the negative ones; for
             ``'activation_and_response'``, the activations, then the
             responses, which saturate at the float maximum for inputs that
-            large.
+            large.  :meth:`get_feature_names_out` names the columns.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         Xc, exponent = self._centered(X)
         energy = self._fitted_energy(dtype=Xc.dtype)
@@ -494,10 +505,20 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
         energy : ndarray of shape (n_samples,)
+            Eq. 8 of the paper, in nats, in the dtype of ``X``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         Xc, exponent = self._centered(X)
         return self._fitted_energy(dtype=Xc.dtype).energy(Xc, exponent)
@@ -508,10 +529,20 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
         grad : ndarray of shape (n_samples, n_features)
+            In the dtype of ``X``, in nats per unit of ``X``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         Xc, exponent = self._centered(X)
         d = self._fitted_energy(dtype=Xc.dtype).grad_energy(Xc, exponent)[1]
@@ -530,6 +561,12 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
                       + \sum_i \log Z_i(\alpha_i), \qquad
             Z_i = \frac{\sqrt{2\pi}}{c}
                   \frac{\Gamma(\alpha_i - 1/2)}{\Gamma(\alpha_i)}.
+
+        Returns
+        -------
+        log_partition : float
+            :math:`\log Z` in nats, for the density of ``X`` in its own
+            units (the Jacobian of the change of variables included).
 
         Raises
         ------
@@ -573,6 +610,7 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
@@ -580,6 +618,15 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
             In float64; finite for every finite row, however large
             (responses beyond the float range are evaluated through their
             logarithms).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity, or the model is undercomplete (``n_experts <
+            n_features``), which is not a density.
         """
         Xc, exponent = self._centered(X)
         log_z = self._log_partition()
@@ -720,10 +767,47 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         out[rows] = estimate
         return out.astype(dtype, copy=False)
 
-    @property
-    def _n_features_out(self):
-        n_experts = self.filters_.shape[0]
-        return n_experts if self.features == "activation" else 2 * n_experts
+    def get_feature_names_out(self, input_features=None):
+        """Get the names of the columns of :meth:`transform`, one per column.
+
+        ``regularizedscorematchingpoe_expert<i>`` is the activation
+        :math:`g(z_i)` of expert ``i`` (a row of ``filters_``); for
+        ``features='signed_activation'`` the suffixes ``_pos`` and ``_neg``
+        name its activation where the response is positive and where it is
+        negative, and for ``features='activation_and_response'`` the suffix
+        ``_response`` names the response :math:`z_i` itself.  The columns
+        come in :meth:`transform`'s order: all experts' first part, then all
+        experts' second part.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``
+            (``feature_names_in_``): every output mixes all inputs.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Of length ``n_experts`` or ``2 * n_experts``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``input_features`` differ from ``feature_names_in_`` or have
+            the wrong length.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        experts = [f"{type(self).__name__.lower()}_expert{i}"
+                   for i in range(len(self.filters_))]
+        suffixes = {"activation": [""],
+                    "signed_activation": ["_pos", "_neg"],
+                    "activation_and_response": ["", "_response"]}
+        return np.asarray([name + suffix
+                           for suffix in suffixes[self.features]
+                           for name in experts], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -56,6 +56,9 @@ class ImagePrior:
         A linear map applied to the images before the network (whitening,
         valid correlation), with ``adjoint`` its adjoint.
     adjoint : callable, default=None
+        The adjoint of ``preprocess``, applied to the gradient (the full
+        convolution with the kernel, for a valid correlation); None with no
+        ``preprocess``.
     margin : int, default=None
         Pixels lost on each side by ``preprocess`` and the filters; None:
         ``size - 1``.
@@ -82,12 +85,26 @@ class ImagePrior:
         self.dtype = np.dtype(dtype)
 
     def energy_grad(self, x, n_threads=1, exponent=None):
-        """``(E, dE/dx)`` for a float stack (n, height, width), in float64.
+        """Compute the energy of every image of a stack and its gradient.
 
-        ``n_threads > 1`` splits the filter positions into bands evaluated
-        in threads; call it inside :func:`~sksm._parallel.single_threaded_blas`.
-        ``exponent`` (from :func:`~sksm.energies.layers.split_exponent`):
-        the images are ``x * 2**exponent``.
+        Parameters
+        ----------
+        x : ndarray of shape (n, height, width)
+            Float images, evaluated in :attr:`dtype`.
+        n_threads : int, default=1
+            Above 1: the filter positions are split into bands evaluated in
+            threads; call it inside
+            :func:`~sksm._parallel.single_threaded_blas`.
+        exponent : ndarray of shape (n,) or None, default=None
+            From :func:`~sksm.energies.layers.split_exponent`: the images
+            are ``x * 2**exponent``; None: ``x``.
+
+        Returns
+        -------
+        E : ndarray of shape (n,)
+            The energies, in float64 (without a mean term).
+        dE_dx : ndarray of shape (n, height, width)
+            Their gradients with respect to the pixels, in float64.
         """
         h = x.astype(self.dtype, copy=False)
         if self.preprocess is not None:
@@ -238,6 +255,9 @@ def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
     Parameters
     ----------
     prior : ImagePrior
+        The prior energy on pixels (a fitted
+        :class:`~sksm.FieldsOfExperts` builds the one its restoration
+        methods pass).
     images : list of ndarray of shape (height, width)
         Noisy float images; every one is a problem of its own.
     sigma : float
@@ -259,6 +279,8 @@ def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
     prior_weight : float, default=1.0
         Weight ``w`` of the prior energy.
     max_iter : int, default=None
+        Iterations or steps of ``method``; None: its default (30 for
+        'fista' and 'lbfgs', 300 for 'paper', 200 for 'mmse').
     tol : float, default=1e-9
         L-BFGS tolerance on the relative decrease and on the gradient.
     self_ensemble : {1, 2, 4, 8}, default=1
@@ -275,7 +297,8 @@ def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
 
     Returns
     -------
-    denoised : list of float64 ndarray, one per image
+    denoised : list of ndarray of shape (height, width)
+        One float64 estimate per image, not clipped.
     """
     pad = prior.margin
     jobs = _jobs(images, tile_size, overlap)
@@ -410,9 +433,13 @@ def super_resolve(prior, images, factor, *, n_iter="auto", max_iter=200,
     Parameters
     ----------
     prior : ImagePrior
+        The prior energy on pixels (a fitted
+        :class:`~sksm.FieldsOfExperts` builds the one its restoration
+        methods pass).
     images : list of ndarray of shape (height, width)
         Low-resolution float images.
     factor : int
+        Upscaling factor per side, at least 2.
     n_iter : int or 'auto', default='auto'
         Steps to run, at most ``max_iter``; 0 returns the projected start.
     max_iter : int, default=200
@@ -421,6 +448,7 @@ def super_resolve(prior, images, factor, *, n_iter="auto", max_iter=200,
         First and last step sizes; None: ``1 / (w L)`` to ``1 / (40 w L)``
         (the paper's ratio) with ``L = prior.lipschitz``.
     prior_weight : float, default=1.0
+        Weight ``w`` of the prior energy in each step.
     start : {'bicubic', 'paper'}, default='bicubic'
         'bicubic': cubic spline upscaling aligned with the block grid;
         'paper': linear upscaling and a Gaussian low-pass filter of
@@ -428,11 +456,12 @@ def super_resolve(prior, images, factor, *, n_iter="auto", max_iter=200,
     tile_size, overlap : int
         In low-resolution pixels; see :func:`tiles`.
     n_threads : int, default=None
+        Tiles solved at once; None: as many as BLAS may use.
 
     Returns
     -------
-    upscaled : list of float64 ndarray
-        Of shape (height * factor, width * factor) each.
+    upscaled : list of ndarray of shape (height * factor, width * factor)
+        One float64 image per input, whose block means equal its pixels.
     """
     if step is None:
         first = 1.0 / (prior_weight * prior.lipschitz)
@@ -569,7 +598,11 @@ def inpaint(prior, images, masks, *, prior_weight="auto", smoothness=1.0,
     Parameters
     ----------
     prior : ImagePrior
+        The prior energy on pixels (a fitted
+        :class:`~sksm.FieldsOfExperts` builds the one its restoration
+        methods pass).
     images : list of ndarray of shape (height, width)
+        Float images; the missing pixels' values are ignored.
     masks : list of bool ndarray of the same shapes
         True where a pixel is missing; every image has a known pixel.
     prior_weight : float or 'auto', default='auto'
@@ -581,10 +614,12 @@ def inpaint(prior, images, masks, *, prior_weight="auto", smoothness=1.0,
     tile_size, overlap : int
         See :func:`tiles`.
     n_threads : int, default=None
+        Tiles solved at once; None: as many as BLAS may use.
 
     Returns
     -------
-    inpainted : list of float64 ndarray
+    inpainted : list of ndarray of shape (height, width)
+        One float64 image per input, the known pixels unchanged.
     """
     bounds = [(image[~mask].min(), image[~mask].max())
               for image, mask in zip(images, masks)]
@@ -716,12 +751,14 @@ def biharmonic_fill(image, mask):
     Parameters
     ----------
     image : ndarray of shape (height, width)
+        A float image; the missing pixels' values are ignored.
     mask : bool ndarray of the same shape
         True where a pixel is missing; some pixel is known.
 
     Returns
     -------
-    filled : float64 ndarray of the same shape
+    filled : ndarray of shape (height, width)
+        In float64, the known pixels unchanged.
     """
     from scipy.sparse.linalg import spsolve
 

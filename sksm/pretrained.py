@@ -12,15 +12,17 @@ _FOE_FILE = "foe_5x5x24.npz"
 def load_pretrained_foe():
     """The pretrained Field of Experts image prior, fitted.
 
-    A 5x5 filter, 24 expert :class:`~sksm.FieldsOfExperts` learned by
-    denoising score matching (noise of standard deviation 0.0245, the
-    ``noise_sigma='auto'`` of ``reg_lambda=3e-4``; measured better for
-    denoising than regularized score matching, see
-    ``benchmarks/bench_objectives.py``) on grayscale patches of photographs
-    that ship with scikit-learn and scikit-image (none of the images of the
-    denoising benchmark), with prior weights and scales for denoising
-    calibrated on those training images.
-    ``benchmarks/train_pretrained_foe.py`` retrains it.
+    A :class:`~sksm.FieldsOfExperts` of 24 experts with 5x5 filters on the
+    pixels (``whiten=None``) with learned norms
+    (``normalize_filters=False``), learned by denoising score matching
+    (``objective='dsm'``, noise of standard deviation 0.0245, the
+    ``noise_sigma='auto'`` of ``reg_lambda=3e-4``; chosen over regularized
+    score matching for denoising) on 300 grayscale patches of 36x36 from
+    training photographs (none of the held-out images of the denoising
+    benchmarks), with prior weights and scales for denoising calibrated on
+    crops of other photographs (``denoise_calibration_``).
+    ``benchmarks/train_pretrained_foe.py`` retrains it; the User Guide, "The
+    pretrained prior", describes the images and the choices.
 
     Pixel values are in [0, 1]; noise levels too (sigma 15 on the 0-255 scale
     is ``15 / 255``).
@@ -28,6 +30,7 @@ def load_pretrained_foe():
     Returns
     -------
     model : FieldsOfExperts
+        Fitted, with ``filters_`` of shape (24, 5, 5) in float32.
 
     Examples
     --------

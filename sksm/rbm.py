@@ -64,17 +64,25 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         'cd' (see :class:`RegularizedScoreMatchingPoE` and the User Guide,
         "Objectives").
     solver : {'lbfgs', 'adam'}, default='lbfgs'
+        'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam,
+        which :meth:`partial_fit` needs.
     max_iter : int, default=200
         L-BFGS iterations or Adam epochs.
     tol : float, default=1e-6
+        L-BFGS: relative reduction of the loss and largest gradient entry
+        below which it stops.  Adam: improvement of the epoch loss below
+        which an epoch counts as no progress.
     batch_size : int or 'auto', default='auto'
         Adam minibatch size; 'auto' is ``min(200, n_samples)``.
     learning_rate : float, default=1e-3
         Adam step size.
     n_iter_no_change : int, default=10
+        Adam stops after this many epochs without progress.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and every random draw of the objective.
     verbose : int, default=0
+        Print the loss at every iteration (and the progress of annealed
+        importance sampling).
 
     Attributes
     ----------
@@ -87,9 +95,13 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     log_partition_, log_partition_std_ : float
         The estimate of :math:`\log Z` and its standard error, once computed.
     n_iter_ : int
+        Iterations (L-BFGS) or epochs (Adam) run by the last ``fit``.
     loss_curve_ : list of float
+        Loss after each iteration or epoch.
     n_features_in_ : int
+        Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of features seen during ``fit``, when they are all strings.
 
     See Also
     --------
@@ -192,26 +204,46 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
         h : ndarray of shape (n_samples, n_components)
-            In the dtype of ``X``.
+            In [0, 1], in the dtype of ``X``; the columns are named
+            ``gaussianrbm0``, ``gaussianrbm1``, ... by
+            ``get_feature_names_out``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         X = self._validate(X)
         return self._fitted_energy(X.dtype).hidden_probabilities(X)
 
     def energy(self, X):
-        """Free energy ``E(x)`` of every row (the negative unnormalised
-        log-density).
+        """Free energy of every row, the negative unnormalised log-density.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
         energy : ndarray of shape (n_samples,)
+            In nats, in the dtype of ``X`` (Vincent 2011, Proposition 2).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         X = self._validate(X)
         return self._fitted_energy(X.dtype).energy(X)
@@ -222,10 +254,20 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
         grad : ndarray of shape (n_samples, n_features)
+            In the dtype of ``X``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         X = self._validate(X)
         return -self._fitted_energy(X.dtype).grad_energy(X)[1]
@@ -243,6 +285,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Samples as rows; float32 is kept, other dtypes become float64.
 
         Returns
         -------
@@ -251,6 +294,14 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             the log-density lies below the float64 range (the Gaussian
             visible units make it fall as :math:`-\lVert x \rVert^2 / 2
             \sigma^2`, beyond -1.8e308 for values past about 1e154).
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``X`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity.
         """
         X = self._validate(X).astype(np.float64, copy=False)
         log_z = self._log_partition()
@@ -291,3 +342,9 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     @property
     def _n_features_out(self):
         return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # transform, energy and grad_log_density compute in the dtype of X
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -145,6 +145,7 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     Returns
     -------
     denoised : ndarray of the shape and dtype of ``image``
+        Integer images are rounded and clipped to their dtype.
 
     Raises
     ------
@@ -217,12 +218,15 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     Parameters
     ----------
     image : array-like of shape (height, width), or with a channel axis
-        A :class:`dask.array.Array` is restored chunk by chunk (``n_iter``
-        must then be a number), giving a Dask array.
+        Low-resolution image; see the module's description for dtypes and
+        scales.  A :class:`dask.array.Array` is restored chunk by chunk
+        (``n_iter`` must then be a number), giving a Dask array.
     factor : int, default=2
+        Upscaling factor per side, at least 2.
     model : FieldsOfExperts, default=None
         None: the pretrained prior.
     channel_axis : int, default=None
+        The colour axis of a colour image; None for grayscale.
     data_range : float, default=None
         See :func:`denoise`.
     n_iter : int or 'auto', default='auto'
@@ -231,15 +235,29 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     max_num_iter : int, default=200
         Length of the annealing schedule of the step (``max_iter`` of
         :meth:`FieldsOfExperts.super_resolve`).
-    step, prior_weight, start
+    step : tuple of (float, float), default=None
+        See :meth:`FieldsOfExperts.super_resolve`.
+    prior_weight : float, default=1.0
+        See :meth:`FieldsOfExperts.super_resolve`.
+    start : {'bicubic', 'paper'}, default='bicubic'
         See :meth:`FieldsOfExperts.super_resolve`.
     tile_size : int or None, default=256
         Largest side of a tile of the output.
 
     Returns
     -------
-    upscaled : ndarray, ``factor`` times larger along both spatial axes, of
-        the dtype of ``image``
+    upscaled : ndarray
+        ``factor`` times larger along both spatial axes, of the dtype of
+        ``image``.
+
+    Raises
+    ------
+    ValueError
+        For a float image far outside [0, 1] without ``data_range``, an
+        integer dtype whose white level is unknown, an image smaller than
+        the prior's filters even after upscaling, or a factor below 2.
+    TypeError
+        If ``model`` is not a FieldsOfExperts.
     """
     model = _model(model)
     if is_dask_array(image):
@@ -275,6 +293,7 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     Parameters
     ----------
     image : array-like of shape (height, width), or with a channel axis
+        Damaged image; see the module's description for dtypes and scales.
         A :class:`dask.array.Array` is restored chunk by chunk
         (``prior_weight`` must then be a number), giving a Dask array.
     mask : array-like of bool, shape (height, width)
@@ -282,18 +301,33 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     model : FieldsOfExperts, default=None
         None: the pretrained prior.
     channel_axis : int, default=None
+        The colour axis of a colour image; None for grayscale.
     data_range : float, default=None
         See :func:`denoise`.
     prior_weight : float or 'auto', default='auto'
+        Weight of the prior energy, at least 0; 'auto' chooses it for each
+        image (see :meth:`FieldsOfExperts.inpaint`).
     smoothness : float, default=1.0
         See :meth:`FieldsOfExperts.inpaint`.
     max_num_iter : int, default=300
         L-BFGS-B iterations per tile.
     tile_size : int or None, default=256
+        Largest side of the tiles the image is restored in; None: whole.
 
     Returns
     -------
     inpainted : ndarray of the shape and dtype of ``image``
+        The known pixels unchanged, the missing ones filled.
+
+    Raises
+    ------
+    ValueError
+        For a float image far outside [0, 1] without ``data_range``, an
+        integer dtype whose white level is unknown, an image smaller than
+        the prior's filters, a mask that does not match the image or covers
+        all of it, or both weights 0.
+    TypeError
+        If ``model`` is not a FieldsOfExperts.
     """
     model = _model(model)
     if is_dask_array(image):

@@ -258,10 +258,12 @@ def run_mcmc(energy_grad, x0, *, method="mala", n_steps=100, n_warmup=100,
     keep_samples : bool, default=True
         False keeps only the mean and the last state (less memory).
     random_state : int, RandomState instance or None, default=None
+        Seeds the proposals and the acceptance tests.
 
     Returns
     -------
     result : MCMCResult
+        The samples (or their mean), the last states and the diagnostics.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}.")
@@ -324,8 +326,15 @@ class Gaussian:
     Parameters
     ----------
     mean : ndarray of shape event_shape
+        The mean, of the shape of one sample (a vector, or an image).
     precision : ndarray of shape (n, n)
         Symmetric positive definite, ``n = mean.size``.
+
+    Raises
+    ------
+    ValueError
+        If ``precision`` does not have shape (n, n) or is not positive
+        definite.
     """
 
     def __init__(self, mean, precision):
@@ -348,13 +357,39 @@ class Gaussian:
                 - np.sum(np.log(np.diag(self._chol))))
 
     def energy_grad(self, x):
-        """``(E_0, dE_0/dx)`` with ``E_0 = (x - mean)^T P (x - mean) / 2``."""
+        """Compute ``E_0 = (x - mean)^T P (x - mean) / 2`` and its gradient.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n_chains, \\*event_shape)
+            Points, one per chain.
+
+        Returns
+        -------
+        E : ndarray of shape (n_chains,)
+            The energies, in float64.
+        dE_dx : ndarray of the shape of ``x``
+            Their gradients.
+        """
         r = (x - self.mean).reshape(len(x), -1)
         g = r @ self.precision
         return 0.5 * np.einsum("ij,ij->i", r, g), g.reshape(x.shape)
 
     def sample(self, n, rng):
-        """``n`` independent draws, shape ``(n, *mean.shape)``."""
+        """Draw ``n`` independent samples.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+        rng : numpy.random.RandomState
+            The source of the draws.
+
+        Returns
+        -------
+        samples : ndarray of shape (n, \\*event_shape)
+            In float64.
+        """
         # x = mean + L^{-T} z has covariance (L L^T)^{-1} = P^{-1}
         z = rng.standard_normal((self.mean.size, n))
         r = np.linalg.solve(self._chol.T, z).T
@@ -397,15 +432,22 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
         The tractable start (anything with ``sample(n, rng)``,
         ``energy_grad(x)`` and ``log_partition``).
     n_chains : int, default=100
+        Independent AIS runs, at least 2; the standard error falls as their
+        square root.
     n_temperatures : int, default=1000
+        Intermediate distributions; more reduce the downward bias of the
+        estimate.
     method : {'hmc', 'mala'}, default='hmc'
     n_leapfrog : int, default=5
         Leapfrog steps per HMC transition.
     random_state : int, RandomState instance or None, default=None
+        Seeds the base draws and the HMC transitions.
 
     Returns
     -------
     result : AISResult
+        The estimate of the log normaliser, its standard error and the
+        diagnostics.
 
     Notes
     -----

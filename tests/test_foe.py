@@ -88,7 +88,50 @@ def test_transform_shapes_and_pooling(trained, photo):
     pooled = trained.set_params(pooling="sum").transform(X)
     trained.set_params(pooling=None)
     np.testing.assert_allclose(pooled, full.reshape(3, 8, n_pos).sum(axis=2))
-    assert len(trained.get_feature_names_out()) == 8 * n_pos
+    names = trained.get_feature_names_out()
+    assert len(names) == 8 * n_pos
+    assert list(names[:2]) == ["fieldsofexperts_expert0_row0_col0",
+                               "fieldsofexperts_expert0_row0_col1"]
+    assert names[n_pos] == "fieldsofexperts_expert1_row0_col0"
+    assert names[-1] == "fieldsofexperts_expert7_row11_col11"
+    # the column named expert 3, row 2, column 5 is that expert's activation
+    # on the 9x9 window of pixels whose top-left pixel is (2, 5)
+    column = list(names).index("fieldsofexperts_expert3_row2_col5")
+    window = X.reshape(3, 20, 20)[:, 2:11, 5:14]
+    z = np.einsum("nij,ij->n", window, trained.pixel_filters_[3])
+    np.testing.assert_allclose(full[:, column],
+                               np.log1p(0.5 * (trained.c * z) ** 2),
+                               rtol=1e-6)
+    pooled_names = trained.set_params(pooling="sum").get_feature_names_out()
+    trained.set_params(pooling=None)
+    assert list(pooled_names) == [f"fieldsofexperts_expert{i}"
+                                  for i in range(8)]
+
+
+def test_energy_sums_the_valid_positions_and_refuses_smaller_images():
+    """The boundary rule: experts at every position where the window lies
+    inside the image, no padding; no position, no model of the image."""
+    rng = np.random.RandomState(3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        foe = FieldsOfExperts(n_experts=2, filter_size=3, max_iter=3,
+                              random_state=0).fit(rng.rand(10, 36))
+    image = rng.rand(3, 7)  # the smallest height: one row of positions
+    z = np.array([[np.sum(f * image[:, j:j + 3]) for j in range(5)]
+                  for f in foe.filters_])
+    experts = np.sum(foe.expert_weights_[:, None]
+                     * np.log1p(0.5 * (foe.c * z) ** 2))
+    mean_term = ((image.mean() - foe.mean_brightness_) ** 2
+                 / (2 * foe.std_brightness_ ** 2))
+    assert foe.energy(image) == pytest.approx(experts + mean_term, rel=1e-10)
+    for shape in [(2, 7), (7, 2)]:
+        with pytest.raises(ValueError, match=rf"shape \({shape[0]}, "
+                           rf"{shape[1]}\) is too small.*more than 2 pixels"):
+            foe.energy(rng.rand(*shape))
+        with pytest.raises(ValueError, match="too small"):
+            foe.denoise(rng.rand(*shape), 0.1)
+    with pytest.raises(ValueError, match=r"\(1, 9\) are too small for 3x3"):
+        FieldsOfExperts(filter_size=3, image_shape=(1, 9)).fit(rng.rand(4, 9))
 
 
 def test_image_shape_is_checked():

@@ -140,9 +140,47 @@ def test_transform_is_expert_activations(sparse_sources):
     np.testing.assert_allclose(est.transform(X),
                                np.log1p(0.5 * (est.c * u) ** 2))
     names = est.get_feature_names_out()
-    assert list(names[:2]) == ["regularizedscorematchingpoe0",
-                               "regularizedscorematchingpoe1"]
+    assert list(names[:2]) == ["regularizedscorematchingpoe_expert0",
+                               "regularizedscorematchingpoe_expert1"]
     assert len(names) == 8
+
+
+@pytest.mark.parametrize("features, suffixes", [
+    ("activation", [""]),
+    ("signed_activation", ["_pos", "_neg"]),
+    ("activation_and_response", ["", "_response"]),
+])
+def test_feature_names_say_which_expert_and_which_part(sparse_sources,
+                                                       features, suffixes):
+    est = _fast(n_experts=3, features=features, max_iter=5).fit(
+        sparse_sources)
+    names = est.get_feature_names_out()
+    expected = [f"regularizedscorematchingpoe_expert{i}{suffix}"
+                for suffix in suffixes for i in range(3)]
+    assert list(names) == expected
+    Xt = est.transform(sparse_sources[:50])
+    assert Xt.shape[1] == len(names)
+    # the columns are what their names say
+    z = (sparse_sources[:50] - est.mean_) / est.scale_ @ est.filters_.T
+    g = np.log1p(0.5 * (est.c * z) ** 2)
+    column = dict(zip(names, Xt.T))
+    prefix = "regularizedscorematchingpoe_expert"
+    for i in range(3):
+        if features == "signed_activation":
+            np.testing.assert_allclose(column[f"{prefix}{i}_pos"],
+                                       np.where(z[:, i] > 0, g[:, i], 0))
+            np.testing.assert_allclose(column[f"{prefix}{i}_neg"],
+                                       np.where(z[:, i] < 0, g[:, i], 0))
+        else:
+            np.testing.assert_allclose(column[f"{prefix}{i}"], g[:, i])
+        if features == "activation_and_response":
+            np.testing.assert_allclose(column[f"{prefix}{i}_response"],
+                                       z[:, i])
+    # input names are checked against those seen in fit
+    with pytest.raises(ValueError, match="input_features"):
+        est.get_feature_names_out(["a", "b"])
+    with pytest.raises(NotFittedError):
+        RegularizedScoreMatchingPoE().get_feature_names_out()
 
 
 def test_pipeline_with_logistic_regression(digits):

@@ -32,7 +32,21 @@ def _half_offsets(size):
 
 
 def im2col(images, size):
-    """Patches of ``images`` (n, H, W) as an array (n, n_positions, size**2)."""
+    """Gather the patches of images at every valid position.
+
+    Parameters
+    ----------
+    images : ndarray of shape (n, height, width)
+        The images.
+    size : int
+        Side of the square patches.
+
+    Returns
+    -------
+    cols : ndarray of shape (n, n_positions, size * size)
+        A view where possible; positions row-major, ``n_positions =
+        (height - size + 1) * (width - size + 1)``.
+    """
     n, height, width = images.shape
     windows = sliding_window_view(images, (size, size), axis=(1, 2))
     out_h, out_w = height - size + 1, width - size + 1
@@ -40,7 +54,22 @@ def im2col(images, size):
 
 
 def col2im(cols, size, image_shape):
-    """Adjoint of :func:`im2col`: add patch values back onto the pixels."""
+    """Add patch values back onto the pixels, the adjoint of :func:`im2col`.
+
+    Parameters
+    ----------
+    cols : ndarray of shape (n, n_positions, size * size)
+        Values at every pixel of every patch.
+    size : int
+        Side of the square patches.
+    image_shape : tuple of (int, int)
+        ``(height, width)`` of the images.
+
+    Returns
+    -------
+    images : ndarray of shape (n, height, width)
+        Every pixel's sum over the patches that cover it.
+    """
     n = cols.shape[0]
     height, width = image_shape
     out_h, out_w = height - size + 1, width - size + 1
@@ -119,14 +148,28 @@ class Conv2D(FilterLayer):
                        self._flat(r).T @ self._flat(im2col(v, self.size)))
 
     def hessian_sq_norm(self, d2_o, weight_coef=0.0):
-        r""":math:`\lVert H \rVert_F^2` per image, for :math:`H` the Hessian of
-        ``sum(d2_o * o)``-like energies: :math:`\sum_{p,q,i,k} \delta'_{p,i}
-        \delta'_{q,k} (f_{p,i} \cdot f_{q,k})^2` over filters ``f`` placed at
-        positions ``p``, ``q``.  Filters overlap only when ``|p - q| < size``,
-        so this costs ``(2 size - 1)^2 / 2`` products of ``d2_o`` with
-        (n_filters, n_filters) matrices.  Returns the norms and their gradient
-        with respect to ``d2_o``; a non-zero ``weight_coef`` also adds that
-        multiple of the weight gradient of the summed norms to ``grads``.
+        r"""Squared Frobenius norm of the input Hessian, per image.
+
+        :math:`\sum_{p,q,i,k} \delta'_{p,i} \delta'_{q,k} (f_{p,i} \cdot
+        f_{q,k})^2` over filters ``f`` placed at positions ``p``, ``q``.
+        Filters overlap only when ``|p - q| < size``, so this costs
+        ``(2 size - 1)^2 / 2`` products of ``d2_o`` with (n_filters,
+        n_filters) matrices.
+
+        Parameters
+        ----------
+        d2_o : ndarray of shape (n, n_positions, n_filters)
+            :math:`\delta'_o`.
+        weight_coef : float, default=0.0
+            Non-zero: also add this multiple of the weight gradient of the
+            summed norms to ``grads``.
+
+        Returns
+        -------
+        norms : ndarray of shape (n,)
+            The squared norms.
+        grad : ndarray of the shape of ``d2_o``
+            Their gradient with respect to ``d2_o``.
         """
         M, size = self.weight.shape[0], self.size
         F = self.weight.reshape(M, size, size)

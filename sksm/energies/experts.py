@@ -58,8 +58,7 @@ class _ExpertEnergy(Energy):
         m, n = self.shape
         return m * n + (m if self.learn_weights else 0)
 
-    def set_params(self, theta):
-        """Set the energy's layers from the flat parameter vector ``theta``."""
+    def set_params(self, theta):  # the vector: filters, then log weights
         m, n = self.shape
         theta = np.asarray(theta)
         V = theta[: m * n].reshape(m, n).astype(self.dtype, copy=False)
@@ -71,8 +70,7 @@ class _ExpertEnergy(Energy):
             self._beta = theta[m * n:].astype(self.dtype, copy=True)
             self._weights.weight = np.exp(self._beta)
 
-    def get_params(self):
-        """Return the flat parameter vector (filters, log weights)."""
+    def get_params(self):  # filters, then log weights
         parts = [self.filters.ravel()]
         if self.learn_weights:
             parts.append(self._beta)
@@ -89,7 +87,6 @@ class _ExpertEnergy(Energy):
         return self._weights.weight
 
     def params_gradient(self, grads):
-        """Chain the layer gradients back to the flat parameter vector."""
         gW = grads[0]["weight"]
         if self.unit_norm:  # projection of the unit-norm reparameterisation
             W = self._filter_layer.weight
@@ -101,11 +98,27 @@ class _ExpertEnergy(Energy):
         return np.concatenate([gW.ravel(), gbeta])
 
     def activations(self, X, exponent=None, return_responses=False):
-        """Expert activations ``g(w_i^T x_(p))`` of ``X`` (of ``X *
-        2**exponent``), shape (n_samples, n_experts) for a product and
-        (n_images, n_positions, n_experts) for a field; with
-        ``return_responses``, also the responses ``w_i^T x_(p)`` of ``X``
-        itself (the mantissas, without ``2**exponent``)."""
+        """Expert activations ``g(w_i^T x_(p))`` of the samples.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features) or (n_images, height, \
+width)
+            Vectors for a product, images for a field.
+        exponent : ndarray of shape (n_samples,) or None, default=None
+            The samples are ``X * 2**exponent``; None: ``X``.
+        return_responses : bool, default=False
+            Also return the responses ``w_i^T x_(p)`` of ``X`` itself (the
+            mantissas, without ``2**exponent``).
+
+        Returns
+        -------
+        g : ndarray of shape (n_samples, n_experts) or (n_images, \
+n_positions, n_experts)
+            The activations, in the dtype of ``X``.
+        responses : ndarray of the shape of ``g``
+            Only with ``return_responses``.
+        """
         u = self._responses(X)
         if exponent is None:
             g = self.expert.value(u)

@@ -45,7 +45,7 @@ __all__ = ["Elementwise", "EnergyNetwork", "FilterLayer", "Linear",
 
 
 def split_exponent(X, offset=None, scale=1.0):
-    """Samples as mantissas and power-of-two exponents, where they are large.
+    """Split samples into mantissas and power-of-two exponents, if large.
 
     Filter responses of inputs near the float maximum overflow (and sums of
     them can give NaN) although the energy of a Student-t expert stays
@@ -58,6 +58,7 @@ def split_exponent(X, offset=None, scale=1.0):
     Parameters
     ----------
     X : ndarray of float, shape (n_samples, ...)
+        The samples, as rows.
     offset : ndarray of float broadcastable to ``X[0]``, default=None
         Subtracted from every sample (the mean of a Product of Experts).
     scale : float, default=1.0
@@ -132,11 +133,113 @@ class Layer:
     def _add_grad(self, name, value):
         self.grads[name] += value
 
+    def forward(self, h, value=True):  # pragma: no cover - abstract
+        """Compute the layer's output from its input (and cache the input).
+
+        Parameters
+        ----------
+        h : ndarray of shape (n_samples, ...)
+            The layer's input, one sample per row.
+        value : bool, default=True
+            False: the output's value is not needed (only the derivatives
+            that the backward pass will use), which some layers skip.
+
+        Returns
+        -------
+        o : ndarray of shape (n_samples, ...) or None
+            The layer's output.
+        """
+        raise NotImplementedError
+
+    def backward(self, d_o, d2_o, second=True):  # pragma: no cover
+        r"""Propagate :math:`\delta` and :math:`\delta'` from output to input.
+
+        Becker & LeCun's diagonal rule; call after :meth:`forward`.
+
+        Parameters
+        ----------
+        d_o : ndarray or None
+            :math:`\delta_o = \partial E / \partial o`, of the shape of the
+            output; None at the top of the network, where it is 1.
+        d2_o : ndarray or None
+            :math:`\delta'_o`, the diagonal of :math:`\partial^2 E /
+            \partial o^2`; None where it is zero.
+        second : bool, default=True
+            Propagate :math:`\delta'` too.
+
+        Returns
+        -------
+        d_h : ndarray
+            :math:`\delta_h = \partial E / \partial h`, of the shape of the
+            input.
+        d2_h : ndarray or None
+            :math:`\delta'_h`, or None without ``second`` or where it is
+            zero.
+        """
+        raise NotImplementedError
+
+    def sm_forward(self, a_h, b_h):  # pragma: no cover - abstract
+        r"""Carry the loss's sensitivities from the input side to the output.
+
+        The paper's "SM forward propagation"; adds the weight gradient
+        through the backward rule's dependence on the weights to ``grads``.
+        Call after :meth:`backward`.
+
+        Parameters
+        ----------
+        a_h : ndarray
+            :math:`\partial J / \partial \delta_h`, of the shape of the input.
+        b_h : ndarray or None
+            :math:`\partial J / \partial \delta'_h`; None where zero.
+
+        Returns
+        -------
+        a_o : ndarray or None
+            :math:`\partial J / \partial \delta_o`; None at the top.
+        b_o : ndarray or None
+            :math:`\partial J / \partial \delta'_o`; None where zero.
+        """
+        raise NotImplementedError
+
+    def sm_backward(self, c_o, need_input=True):  # pragma: no cover
+        r"""Backpropagate :math:`c = \partial J / \partial o` to the input.
+
+        The paper's "SM backward propagation"; adds the rest of the weight
+        gradient to ``grads``.  Call after :meth:`sm_forward`.
+
+        Parameters
+        ----------
+        c_o : ndarray or None
+            :math:`\partial J / \partial o`; None where zero.
+        need_input : bool, default=True
+            False for the first layer: :math:`\partial J / \partial h` is
+            not needed.
+
+        Returns
+        -------
+        c_h : ndarray or None
+            :math:`\partial J / \partial h`; None without ``need_input``
+            or where it is zero.
+        """
+        raise NotImplementedError
+
     def param_backward(self, c_o, need_input=True):
         """Backpropagate ``c = dJ/do`` of a loss of the energy's value.
 
-        Adds the weight gradient to ``grads`` and returns ``dJ/dh``; the
-        layers whose ``sm_backward`` only uses ``c`` share it.
+        Adds the weight gradient to ``grads``; the layers whose
+        ``sm_backward`` only uses ``c`` share it.
+
+        Parameters
+        ----------
+        c_o : ndarray or None
+            ``dJ/do``, of the shape of the output; None where zero.
+        need_input : bool, default=True
+            False for the first layer: ``dJ/dh`` is not needed.
+
+        Returns
+        -------
+        c_h : ndarray or None
+            ``dJ/dh``; None without ``need_input`` or where it is zero.
         """
         return self.sm_backward(c_o, need_input)
 
@@ -153,17 +256,61 @@ class FilterLayer(Layer):
 
     @property
     def output_diagonal(self):
-        r""":math:`\delta'_o`, the Hessian diagonal of the energy at this
-        layer's output, as the last backward pass left it (None if no
-        second derivatives were propagated)."""
+        r"""The Hessian diagonal :math:`\delta'_o` at this layer's output.
+
+        As the last backward pass left it (None if no second derivatives
+        were propagated).
+        """
         return self._d2_o
 
     def project(self, v):  # pragma: no cover - abstract
-        """Responses ``W v`` to directions ``v`` (no bias)."""
+        """Compute the responses ``W v`` to directions ``v`` (no bias).
+
+        Parameters
+        ----------
+        v : ndarray of the shape of the layer's input
+            Directions, one per sample.
+
+        Returns
+        -------
+        r : ndarray of the shape of the layer's output
+            The responses.
+        """
         raise NotImplementedError
 
     def add_projection_grad(self, r, v):  # pragma: no cover - abstract
-        """Add ``dJ/dW`` for ``J`` depending on ``W v`` through ``r = dJ/d(W v)``."""
+        """Add ``dJ/dW`` to ``grads``, for ``J`` depending on ``W v``.
+
+        Parameters
+        ----------
+        r : ndarray of the shape of the layer's output
+            ``dJ/d(W v)``.
+        v : ndarray of the shape of the layer's input
+            The directions given to :meth:`project`.
+        """
+        raise NotImplementedError
+
+    def hessian_sq_norm(self, d2_o, weight_coef=0.0):  # pragma: no cover
+        r"""Squared Frobenius norm of the input Hessian, per sample.
+
+        The Hessian :math:`W^T \operatorname{diag}(\delta'_o) W` of an
+        energy whose only non-linearity follows this layer.
+
+        Parameters
+        ----------
+        d2_o : ndarray of the shape of the layer's output
+            :math:`\delta'_o`.
+        weight_coef : float, default=0.0
+            Non-zero: also add this multiple of the weight gradient of the
+            summed norms to ``grads``.
+
+        Returns
+        -------
+        norms : ndarray of shape (n_samples,)
+            The squared norms.
+        grad : ndarray of the shape of ``d2_o``
+            Their gradient with respect to ``d2_o``.
+        """
         raise NotImplementedError
 
 
@@ -173,7 +320,9 @@ class Linear(FilterLayer):
     Parameters
     ----------
     weight : ndarray of shape (n_out, n_in)
-    bias : ndarray of shape (n_out,) or None
+        The filters :math:`W`, as rows.
+    bias : ndarray of shape (n_out,) or None, default=None
+        The bias :math:`b`; None: no bias (and no parameter).
     """
 
     def __init__(self, weight, bias=None):
@@ -224,13 +373,7 @@ class Linear(FilterLayer):
         self._add_grad("weight", r.T @ v)
 
     def hessian_sq_norm(self, d2_o, weight_coef=0.0):
-        r""":math:`\lVert W^T \operatorname{diag}(\delta'_o) W \rVert_F^2` per row.
-
-        Returns the norms (n,) and their gradient with respect to ``d2_o``; a
-        non-zero ``weight_coef`` also adds that multiple of the weight
-        gradient of the summed norms to ``grads``.  With the Gram matrix
-        :math:`G = W W^T` the norm is :math:`\delta'^T (G \circ G) \delta'`.
-        """
+        # With the Gram matrix G = W W^T the norm is d2_o^T (G o G) d2_o.
         W = self.weight
         G = W @ W.T
         t = d2_o @ (G * G)
@@ -241,17 +384,40 @@ class Linear(FilterLayer):
 
 
 class Elementwise(Layer):
-    """Elementwise non-linearity ``o = g(h)`` of an expert (see ``sksm.experts``)."""
+    """Elementwise non-linearity ``o = g(h)`` of an expert.
+
+    Parameters
+    ----------
+    expert : expert
+        An expert of :mod:`sksm.experts` (``value`` and ``derivatives``).
+    """
 
     def __init__(self, expert):
         self.expert = expert
 
     def forward(self, h, value=True, order=3, exponent=None):
-        """``g(h)``; with ``exponent``, ``g(h * 2**exponent)`` sample by sample.
+        """Compute ``g(h)``, or ``g(h * 2**exponent)`` sample by sample.
 
         Where a scaled response overflows, its derivatives are zero (the
         nearest float) and its value comes from the expert's
         ``scaled_value``.
+
+        Parameters
+        ----------
+        h : ndarray of shape (n_samples, ...)
+            The responses.
+        value : bool, default=True
+            False: ``g`` itself is not needed, only its derivatives.
+        order : int, default=3
+            The highest derivative of ``g`` that the later passes need.
+        exponent : ndarray of shape (n_samples,) or None, default=None
+            Power-of-two exponents of the samples (see
+            :func:`split_exponent`); None: ``h`` as it is.
+
+        Returns
+        -------
+        g : ndarray of the shape of ``h`` or None
+            The activations; None without ``value``.
         """
         z = h if exponent is None else rescaled(h, exponent)
         g, self._g1, self._g2, self._g3 = self.expert.derivatives(
@@ -364,25 +530,48 @@ class EnergyNetwork:
         self.layers = list(layers)
 
     def zero_grad(self):
+        """Reset every layer's accumulated gradients to zero."""
         for layer in self.layers:
             layer.zero_grad()
 
     def copy(self):
-        """A network sharing this one's parameters, with its own caches."""
+        """Copy the network: its parameters shared, its caches its own.
+
+        Returns
+        -------
+        network : EnergyNetwork
+            Shallow copies of the layers, so that two threads can run passes
+            on different rows.
+        """
         return EnergyNetwork([copy.copy(layer) for layer in self.layers])
 
     @property
     def grads(self):
+        """The layers' accumulated gradients, a list of dicts by name."""
         return [layer.grads for layer in self.layers]
 
     def forward(self, X, energy=True, order=3, exponent=None):
-        """Forward pass; return the energy per sample (None unless ``energy``).
+        """Run the forward pass of every layer.
 
-        ``order`` is the highest derivative of the experts that the later
-        passes need: 3 for score matching, 1 for ``dE/dx`` alone.
-        ``exponent`` (from :func:`split_exponent`): the samples are
-        ``X * 2**exponent``; the first non-linearity is evaluated at the
-        responses so scaled, beyond the float range if need be.
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, ...)
+            Samples as rows (vectors, or images for a convolutional layer).
+        energy : bool, default=True
+            Compute the energy's value (else only what the derivatives
+            need).
+        order : int, default=3
+            The highest derivative of the experts that the later passes
+            need: 3 for score matching, 1 for ``dE/dx`` alone.
+        exponent : ndarray of shape (n_samples,) or None, default=None
+            From :func:`split_exponent`: the samples are ``X *
+            2**exponent``; the first non-linearity is evaluated at the
+            responses so scaled, beyond the float range if need be.
+
+        Returns
+        -------
+        E : ndarray of shape (n_samples,) or None
+            The energies; None without ``energy``.
         """
         h = X
         last = len(self.layers) - 1
@@ -399,16 +588,37 @@ class EnergyNetwork:
 
     def input_derivatives(self, X, energy=False, second=True, order=None,
                           input_diagonal=True, exponent=None):
-        r"""Return ``(E, dE/dx, diag d2E/dx2)`` for every row of ``X``.
+        r"""Compute the energy, its gradient and Hessian diagonal at every row.
 
-        ``E`` is None unless ``energy``; the diagonal is None unless ``second``.
-        ``order`` (default 3 with ``second``, else 1) is passed to
-        :meth:`forward`: a loss of ``dE/dx`` alone that will be differentiated
-        by :meth:`accumulate_sm_gradients` needs 2.  ``input_diagonal=False``
-        stops the diagonal at the first layer's output (kept by that layer),
-        for losses that need it there and not at the input.  ``exponent``:
-        as in :meth:`forward`; the derivatives are with respect to the
-        scaled samples ``X * 2**exponent``.
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, ...)
+            Samples as rows.
+        energy : bool, default=False
+            Also compute the energies.
+        second : bool, default=True
+            Also compute the Hessian diagonal.
+        order : int, default=None
+            Passed to :meth:`forward`; None: 3 with ``second``, else 1.  A
+            loss of ``dE/dx`` alone that :meth:`accumulate_sm_gradients`
+            will differentiate needs 2.
+        input_diagonal : bool, default=True
+            False: stop the diagonal at the first layer's output (kept by
+            that layer, :attr:`FilterLayer.output_diagonal`), for losses
+            that need it there and not at the input.
+        exponent : ndarray of shape (n_samples,) or None, default=None
+            As in :meth:`forward`; the derivatives are with respect to the
+            scaled samples ``X * 2**exponent``.
+
+        Returns
+        -------
+        E : ndarray of shape (n_samples,) or None
+            The energies; None without ``energy``.
+        dE_dx : ndarray of the shape of ``X``
+            Their gradients.
+        d2E_dx2 : ndarray of the shape of ``X`` or None
+            The Hessian diagonals (diagonal rule); None without ``second``
+            or with ``input_diagonal=False``.
         """
         if order is None:
             order = 3 if second else 1
@@ -429,12 +639,19 @@ class EnergyNetwork:
     def accumulate_sm_gradients(self, a_x, b_x, b_first=None):
         r"""Add the weight gradient of a loss ``J(dE/dx, d2E/dx2)`` to ``grads``.
 
-        Call after :meth:`input_derivatives` on the same rows, with
-        ``a_x = dJ/d(dE/dx)`` and ``b_x = dJ/d(d2E/dx2)`` (``b_x`` may be None).
-        ``b_first`` is ``dJ/d(delta')`` at the output of the first layer, for
-        losses of the Hessian beyond its diagonal (see :class:`FilterLayer`);
-        their direct dependence on the first layer's weights is added by that
-        layer's own methods.
+        Call after :meth:`input_derivatives` on the same rows.
+
+        Parameters
+        ----------
+        a_x : ndarray of the shape of the samples
+            ``dJ/d(dE/dx)``.
+        b_x : ndarray of the shape of the samples or None
+            ``dJ/d(d2E/dx2)``; None where the loss has no Hessian term.
+        b_first : ndarray or None, default=None
+            ``dJ/d(delta')`` at the output of the first layer, for losses of
+            the Hessian beyond its diagonal (see :class:`FilterLayer`);
+            their direct dependence on the first layer's weights is added by
+            that layer's own methods.
         """
         a, b = a_x, b_x
         for i, layer in enumerate(self.layers):
@@ -448,20 +665,26 @@ class EnergyNetwork:
     def accumulate_energy_gradients(self, c):
         """Add ``sum_t c_t dE(x_t)/dtheta`` to ``grads``.
 
-        Call after :meth:`forward` on the same rows (with ``energy=True``);
-        ``c`` has one weight per row.
+        Call after :meth:`forward` on the same rows (with ``energy=True``).
+
+        Parameters
+        ----------
+        c : ndarray of shape (n_samples,)
+            One weight per row.
         """
         for i in range(len(self.layers) - 1, -1, -1):
             c = self.layers[i].param_backward(c, need_input=i > 0)
 
 
 class NetworkEnergy(Energy):
-    """An :class:`EnergyNetwork` with its parameters as one flat vector: the
-    :class:`~sksm.energies.base.Energy` of any stack of layers.
+    """The :class:`~sksm.energies.base.Energy` of any stack of layers.
+
+    An :class:`EnergyNetwork` with its parameters as one flat vector.
 
     Parameters
     ----------
     network : EnergyNetwork
+        The layers; their parameters are used, not copied.
     params : list of (int, str), default=None
         The parameters to learn, as (layer index, parameter name); None:
         every parameter of every layer.
@@ -484,11 +707,9 @@ class NetworkEnergy(Energy):
         return sum(self._get(i, n).size for i, n in self.params)
 
     def get_params(self):
-        """Return the flat parameter vector."""
         return np.concatenate([self._get(i, n).ravel() for i, n in self.params])
 
     def set_params(self, theta):
-        """Set the parameters from the flat vector ``theta``."""
         k = 0
         for i, name in self.params:
             old = self._get(i, name)
@@ -498,6 +719,5 @@ class NetworkEnergy(Energy):
             k += old.size
 
     def params_gradient(self, grads):
-        """The layer gradients ``grads`` as one flat vector."""
         return np.concatenate([grads[i][name].ravel()
                                for i, name in self.params])

@@ -30,6 +30,7 @@ class GaussianRBMEnergy(Energy):
     Parameters
     ----------
     W : ndarray of shape (n_hidden, n_visible)
+        Weights between the hidden and the visible units.
     b : ndarray of shape (n_hidden,)
         Hidden biases.
     c : ndarray of shape (n_visible,)
@@ -59,34 +60,45 @@ class GaussianRBMEnergy(Energy):
 
     @property
     def W(self):
+        """Weights, ndarray of shape (n_hidden, n_visible)."""
         return self._linear.weight[:self.n_hidden]
 
     @property
     def b(self):
+        """Hidden biases, ndarray of shape (n_hidden,)."""
         return self._linear.bias[:self.n_hidden]
 
     @property
     def c(self):
+        """Visible biases, ndarray of shape (n_visible,)."""
         return -self._linear.bias[self.n_hidden:]
 
-    def set_params(self, theta):
-        """Set ``W``, ``b`` and ``c`` from the flat vector ``theta``."""
+    def set_params(self, theta):  # the vector: W, b, then c
         theta = np.asarray(theta).astype(self.dtype, copy=False)
         k, n = self.n_hidden, self.n_hidden * self.n_visible
         self._linear.weight[:k] = theta[:n].reshape(k, self.n_visible)
         self._linear.bias[:k] = theta[n:n + k]
         self._linear.bias[k:] = -theta[n + k:]
 
-    def get_params(self):
-        """Return the flat parameter vector (W, b, c)."""
+    def get_params(self):  # W, b, then c
         return np.concatenate([self.W.ravel(), self.b, self.c])
 
     def params_gradient(self, grads):
-        """Chain the layer gradients back to (W, b, c)."""
         k = self.n_hidden
         gW, gbias = grads[0]["weight"][:k], grads[0]["bias"]
         return np.concatenate([gW.ravel(), gbias[:k], -gbias[k:]])
 
     def hidden_probabilities(self, X):
-        """``P(h_j = 1 | x) = sigmoid(W_j x + b_j)``, shape (n, n_hidden)."""
+        """Hidden unit probabilities ``P(h_j = 1 | x) = sigmoid(W_j x + b_j)``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_visible)
+            Visible units.
+
+        Returns
+        -------
+        p : ndarray of shape (n_samples, n_hidden)
+            In the dtype of ``X``.
+        """
         return expit(X @ self.W.T + self.b)

@@ -37,9 +37,19 @@ OBJECTIVES = {
 
 
 def check_objective(objective):
-    """The :class:`Objective` that ``objective`` (an instance or one of the
-    strings of :data:`OBJECTIVES`) stands for; the instance itself, not a
-    copy.
+    """Return the :class:`Objective` that ``objective`` stands for.
+
+    Parameters
+    ----------
+    objective : str or Objective
+        An instance, or one of the strings of :data:`OBJECTIVES` ('rsm',
+        'rsm_full', 'dsm', 'ssm', 'cd').
+
+    Returns
+    -------
+    objective : Objective
+        The instance itself (not a copy), or a new default instance for a
+        string.
 
     Raises
     ------

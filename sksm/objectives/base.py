@@ -43,6 +43,12 @@ class Objective(BaseEstimator):
     def check(self, reg_lambda):
         """Validate the settings against the estimator's ``reg_lambda``.
 
+        Parameters
+        ----------
+        reg_lambda : float
+            The estimator's regularisation strength (the noise level of
+            ``noise_sigma='auto'``).
+
         Raises
         ------
         ValueError, TypeError
@@ -52,15 +58,45 @@ class Objective(BaseEstimator):
         self._validate_params()
 
     def draw(self, batch, loss):
-        """Random inputs of the loss for ``batch`` (None: there are none).
+        """Draw the random inputs of the loss for ``batch``.
 
-        ``loss`` is the :class:`TrainingLoss` asking: its ``rng``, its
-        ``energy``, its ``reg_lambda`` and its ``state``, a dict kept by the
-        estimator across fits and ``partial_fit`` calls.
+        Parameters
+        ----------
+        batch : ndarray of shape (n_samples, ...)
+            The samples of this evaluation.
+        loss : TrainingLoss
+            The loss asking: its ``rng``, its ``energy``, its
+            ``reg_lambda`` and its ``state``, a dict kept by the estimator
+            across fits and ``partial_fit`` calls.
+
+        Returns
+        -------
+        drawn : object or None
+            What :meth:`value_and_grads` takes as ``drawn`` (noise,
+            directions, negative samples); None for a deterministic loss.
         """
 
     def value_and_grads(self, network, batch, drawn, loss):
-        """``(value, network.grads)`` of the loss on ``batch``.
+        """Compute the loss on ``batch`` and its gradients in the layers.
+
+        Parameters
+        ----------
+        network : EnergyNetwork
+            The energy's network, at the parameters to evaluate.
+        batch : ndarray of shape (n_samples, ...)
+            The samples.
+        drawn : object or None
+            What :meth:`draw` returned for ``batch``.
+        loss : TrainingLoss
+            The loss asking (its ``reg_lambda`` and ``n_threads``).
+
+        Returns
+        -------
+        value : float
+            The loss, a mean over the samples.
+        grads : list of dict
+            ``network.grads``: the gradient with respect to every layer's
+            parameters.
         """
         raise NotImplementedError  # pragma: no cover - abstract
 
@@ -71,6 +107,7 @@ class Objective(BaseEstimator):
         Parameters
         ----------
         energy : sksm.energies.base.Energy
+            The energy whose parameters are fitted.
         data : ndarray of shape (n_samples, ...)
             In the energy's dtype.  Not modified.
         rng : numpy.random.RandomState
@@ -86,19 +123,42 @@ class Objective(BaseEstimator):
 
         Returns
         -------
-        TrainingLoss
+        fun : TrainingLoss
+            ``fun(theta, rows=None) -> (loss, gradient)``.
         """
         return TrainingLoss(self, energy, data, rng, reg_lambda, n_threads,
                             {} if state is None else state)
 
 
 def noise_levels(noise_sigma, reg_lambda, objective, single=False):
-    r"""``noise_sigma`` of an objective as a 1-D array of levels.
+    r"""Turn the ``noise_sigma`` of an objective into a 1-D array of levels.
 
     'auto' is :math:`\sqrt{2 \lambda}`, the noise that Kingma & LeCun's
-    eq. 6 relates to the curvature penalty ``reg_lambda``.  ``single``
-    (sliced score matching): one level, 0 allowed for no noise, which is
-    also what 'auto' gives at ``reg_lambda=0``.
+    eq. 6 relates to the curvature penalty ``reg_lambda``.
+
+    Parameters
+    ----------
+    noise_sigma : 'auto', float or sequence of float
+        The setting, in the units of the data.
+    reg_lambda : float
+        The estimator's regularisation strength.
+    objective : str
+        The objective's name, for the messages.
+    single : bool, default=False
+        One level, 0 allowed for no noise, which is also what 'auto' gives
+        at ``reg_lambda=0`` (sliced score matching).
+
+    Returns
+    -------
+    levels : ndarray of shape (n_levels,)
+        In float64.
+
+    Raises
+    ------
+    ValueError
+        For levels that are not finite and positive (or 0 with
+        ``single``), several levels with ``single``, or 'auto' at
+        ``reg_lambda=0`` without ``single``.
     """
     if isinstance(noise_sigma, str):  # "auto"
         if reg_lambda == 0:
@@ -130,17 +190,33 @@ def noise_levels(noise_sigma, reg_lambda, objective, single=False):
 
 
 def chunk_bounds(n_rows, chunk_size, start=0):
-    """The canonical chunks of rows ``[start, start + n_rows)``: those of
-    ``chunk_size`` rows counted from row 0, as ``(index, a, b)`` with ``a``
-    and ``b`` relative to ``start`` (which must be a multiple of
-    ``chunk_size``)."""
+    """List the canonical chunks of the rows ``[start, start + n_rows)``.
+
+    The chunks of ``chunk_size`` rows counted from row 0.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows.
+    chunk_size : int
+        Rows per chunk.
+    start : int, default=0
+        The index of the first row among all rows, a multiple of
+        ``chunk_size``.
+
+    Returns
+    -------
+    chunks : list of tuple of (int, int, int)
+        ``(index, a, b)``: the chunk's index among all chunks and its rows
+        ``a`` to ``b`` (excluded), relative to ``start``.
+    """
     first = start // chunk_size
     return [(first + k, a, min(a + chunk_size, n_rows))
             for k, a in enumerate(range(0, n_rows, chunk_size))]
 
 
 class TrainingLoss:
-    """``fun(theta, rows=None) -> (loss, grad)`` of an objective on data.
+    """An objective bound to its data, ``fun(theta, rows) -> (loss, grad)``.
 
     With ``rows`` None the loss is over all the data: the mean of the
     objective over the canonical chunks of rows (:func:`chunk_bounds` of
@@ -149,11 +225,35 @@ class TrainingLoss:
     chunks' losses summed by :func:`math.fsum` and their gradients by
     :class:`ExactSum`.  The result is then the same, bit for bit, for any
     number of threads and for data split in blocks of whole chunks
-    (:mod:`sksm.cluster`): ``first_chunk`` is the index of this data's
-    first chunk among all of them and ``n_total`` the number of all rows.
-    A stochastic objective is evaluated on all rows at once, drawn afresh.
-    With ``rows`` (a minibatch, for Adam) the random inputs are drawn afresh
-    for every call.
+    (:mod:`sksm.cluster`).  A stochastic objective is evaluated on all rows
+    at once, drawn afresh.  With ``rows`` (a minibatch, for Adam) the random
+    inputs are drawn afresh for every call.  Made by
+    :meth:`Objective.loss_function`.
+
+    Parameters
+    ----------
+    objective : Objective
+        The loss.
+    energy : sksm.energies.base.Energy
+        The energy whose parameters ``theta`` are.
+    data : ndarray of shape (n_samples, ...)
+        The training data, in the energy's dtype.
+    rng : numpy.random.RandomState
+        The source of what is random in the loss.
+    reg_lambda : float
+        The estimator's regularisation strength.
+    n_threads : int
+        Threads evaluating chunks of rows.
+    state : dict
+        Kept by the caller across calls.
+    first_chunk : int, default=0
+        The index of this data's first chunk among the chunks of all the
+        rows (when ``data`` is one block of a larger array).
+    n_total : int, default=None
+        The number of all rows; None: ``len(data)``.
+    seed : int, default=None
+        The seed from which every chunk's random inputs are drawn; None:
+        drawn from ``rng`` at the first evaluation.
     """
 
     def __init__(self, objective, energy, data, rng, reg_lambda, n_threads,
@@ -170,6 +270,7 @@ class TrainingLoss:
 
     @property
     def stochastic(self):
+        """Whether the objective's gradient is only a stochastic estimate."""
         return self.objective.stochastic
 
     def __call__(self, theta, rows=None):
@@ -208,8 +309,21 @@ class TrainingLoss:
         return self._fixed
 
     def sums(self, theta):
-        """The chunks' losses times their numbers of rows (a list) and the
-        :class:`ExactSum` of their gradients times their numbers of rows."""
+        """Sum the loss and its gradient over the canonical chunks.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (n_params,)
+            The parameters.
+
+        Returns
+        -------
+        losses : list of float
+            Every chunk's loss times its number of rows.
+        grad : ExactSum
+            The exact sum of the chunks' gradients times their numbers of
+            rows.
+        """
         self.energy.set_params(theta)
         bounds, drawn = self._chunks()
         jobs = list(zip(bounds, drawn))

@@ -35,6 +35,8 @@ def contrastive_divergence(network, X, X_negative, chunk_size=None,
     Parameters
     ----------
     network : EnergyNetwork
+        The energy's layers, at the parameters to evaluate; the gradients
+        are accumulated in them.
     X : ndarray of shape (n_samples, ...)
         Data.  Not modified.
     X_negative : ndarray of shape (n_negative, ...)
@@ -45,7 +47,9 @@ def contrastive_divergence(network, X, X_negative, chunk_size=None,
     Returns
     -------
     loss : float
+        The value of ``J`` above on ``X``, a mean over the samples.
     grads : list of dict
+        ``network.grads``: per layer, the gradient of each parameter.
 
     References
     ----------
@@ -118,8 +122,8 @@ class ContrastiveDivergence(Objective):
         self.persistent = persistent
 
     def draw(self, batch, loss):
-        """Negative samples; the chains and the step size live in
-        ``loss.state``, so ``partial_fit`` continues them."""
+        # negative samples; the chains and the step size live in
+        # loss.state, so that partial_fit continues them
         state = loss.state
         chains = state.get("chains")
         if not self.persistent or chains is None:

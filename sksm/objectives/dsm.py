@@ -40,6 +40,8 @@ def denoising_score_matching(network, X, noise, noise_sigma, chunk_size=None,
     Parameters
     ----------
     network : EnergyNetwork
+        The energy's layers, at the parameters to evaluate; the gradients
+        are accumulated in them.
     X : ndarray of shape (n_samples, ...)
         Clean samples (a sample corrupted at several levels appears once per
         level).  Not modified.
@@ -53,7 +55,9 @@ def denoising_score_matching(network, X, noise, noise_sigma, chunk_size=None,
     Returns
     -------
     loss : float
+        The value of ``J`` above on ``X``, a mean over the samples.
     grads : list of dict
+        ``network.grads``: per layer, the gradient of each parameter.
 
     References
     ----------
@@ -126,7 +130,7 @@ class DenoisingScoreMatching(Objective):
         noise_levels(self.noise_sigma, reg_lambda, type(self).__name__)
 
     def draw(self, batch, loss):
-        """Every sample once per level, with its standard normal noise."""
+        # every sample once per level, with its standard normal noise
         sigmas = noise_levels(self.noise_sigma, loss.reg_lambda,
                               type(self).__name__)
         clean = np.concatenate([batch] * len(sigmas))

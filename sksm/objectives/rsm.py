@@ -16,7 +16,21 @@ CHUNK_ELEMENTS = 512 * 196
 
 
 def chunk_rows(X):
-    """Rows of ``X`` per chunk (images count as rows of all their pixels)."""
+    """Choose how many rows of ``X`` an objective evaluates at once.
+
+    About ``CHUNK_ELEMENTS`` input values per chunk, which bounds memory;
+    images count as rows of all their pixels.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+        The samples.
+
+    Returns
+    -------
+    n_rows : int
+        At least 1.
+    """
     return max(1, CHUNK_ELEMENTS // int(np.prod(X.shape[1:])))
 
 
@@ -42,6 +56,8 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     Parameters
     ----------
     network : EnergyNetwork
+        The energy's layers, at the parameters to evaluate; the gradients
+        are accumulated in them.
     X : ndarray of shape (n_samples, n_features)
         Not modified.
     reg_lambda : float
@@ -55,6 +71,7 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     Returns
     -------
     loss : float
+        The value of ``J`` above on ``X``, a mean over the samples.
     grads : list of dict
         ``network.grads``: per layer, the gradient of each parameter.
 
@@ -121,17 +138,22 @@ def full_regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     Parameters
     ----------
     network : EnergyNetwork
+        The energy's layers, at the parameters to evaluate; the gradients
+        are accumulated in them.
         Its first layer must be a :class:`~sksm.energies.layers.FilterLayer`.
     X : ndarray of shape (n_samples, ...)
         Not modified.
     reg_lambda : float
+        Curvature penalty :math:`\lambda \ge 0` of eq. 6.
     chunk_size, n_threads : int, default=None
         As in :func:`regularized_score_matching`.
 
     Returns
     -------
     loss : float
+        The value of ``J`` above on ``X``, a mean over the samples.
     grads : list of dict
+        ``network.grads``: per layer, the gradient of each parameter.
     """
     _filter_layer(network, "rsm_full")
     n_samples = X.shape[0]
@@ -203,7 +225,7 @@ class RegularizedScoreMatching(Objective):
         self.hessian = hessian
 
     def value_and_grads(self, network, batch, drawn, loss):
-        """Eq. 7 (or eq. 6) on ``batch`` at the loss's ``reg_lambda``."""
+        # eq. 7 (or eq. 6) on the batch at the loss's reg_lambda
         function = (regularized_score_matching if self.hessian == "diagonal"
                     else full_regularized_score_matching)
         return function(network, batch, loss.reg_lambda,

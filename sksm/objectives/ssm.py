@@ -38,6 +38,8 @@ def sliced_score_matching(network, X, projections, chunk_size=None,
     Parameters
     ----------
     network : EnergyNetwork
+        The energy's layers, at the parameters to evaluate; the gradients
+        are accumulated in them.
         Its first layer must be a :class:`~sksm.energies.layers.FilterLayer`.
     X : ndarray of shape (n_samples, ...)
         Not modified.
@@ -49,7 +51,9 @@ def sliced_score_matching(network, X, projections, chunk_size=None,
     Returns
     -------
     loss : float
+        The value of ``J`` above on ``X``, a mean over the samples.
     grads : list of dict
+        ``network.grads``: per layer, the gradient of each parameter.
 
     References
     ----------
@@ -139,7 +143,7 @@ class SlicedScoreMatching(Objective):
         self._sigma(reg_lambda)
 
     def draw(self, batch, loss):
-        """The directions, and the perturbed batch."""
+        # the directions, and the perturbed batch
         rng = loss.rng
         shape = (len(batch), self.n_projections) + batch.shape[1:]
         if self.projection == "gaussian":
