@@ -79,7 +79,7 @@ intersphinx_mapping = {
 }
 intersphinx_timeout = 1
 
-# -- The gallery ---------------------------------------------------------------
+# -- The gallery -------------------------------------------------------------
 
 # Small settings for the examples in the docs build (each example reads this
 # variable); SKSM_QUICK_EXAMPLES=0 in the environment keeps their full ones.
@@ -100,7 +100,7 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
 }
 
-# -- The command line ----------------------------------------------------------
+# -- The command line --------------------------------------------------------
 
 # doc/generated/cli/*.txt: the help of every command, as ``sksm ... --help``
 # prints it (doc/cli.rst includes them).

@@ -13,8 +13,8 @@ The names are found in the sources: cross-reference roles
 ``examples/*.py`` and ``sksm/``, the "See Also" entries of the docstrings,
 the objects the gallery's code uses (sphinx-gallery records them in
 ``doc/auto_examples/*.codeobj.json`` during a docs build: build the docs
-first) and the few names of :data:`EXTRA`.  Each name is imported to learn what it
-is (class, function, method, exception, module).  Run it from the root of
+first) and the few names of :data:`EXTRA`.  Each name is imported to learn
+what it is (class, function, method, exception, module).  Run it from the root of
 the checkout after referencing a new outside name, and commit the result::
 
     python doc/make_inventories.py

@@ -35,7 +35,8 @@ QUICK = os.environ.get("SKSM_QUICK_EXAMPLES") == "1"
 X_train, X_test = load_mnist_subset()[:2]
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", ConvergenceWarning)
-    poe = RegularizedScoreMatchingPoE(reg_lambda=0.2, max_iter=30 if QUICK else 100,
+    poe = RegularizedScoreMatchingPoE(reg_lambda=0.2,
+                                      max_iter=30 if QUICK else 100,
                                       random_state=0).fit(X_train)
 digits = poe.sample(12, random_state=0, n_steps=300 if QUICK else 1000)
 print(f"PoE test log-likelihood {poe.score(X_test):.1f} nats per digit "

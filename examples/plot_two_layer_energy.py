@@ -99,7 +99,8 @@ for name, objective in OBJECTIVES.items():
             for _ in range(5 if QUICK else 15):
                 theta, _ = opt.run_epoch(fun, theta, len(X_train), 100, rng)
         else:
-            theta = lbfgs(fun, energy.get_params(), max_iter=40 if QUICK else 150).theta
+            theta = lbfgs(fun, energy.get_params(),
+                          max_iter=40 if QUICK else 150).theta
     energy.set_params(theta)
     fitted[name] = energy
     print(f"{name:>10} {time.perf_counter() - start:7.1f}")

@@ -160,14 +160,14 @@ def test_links_to_other_projects_resolve_offline(site):
     text = "".join(_read(page) for page in (
         site / "user_guide.html", site / "auto_examples" /
         "plot_mnist_poe.html", site / "generated" / "sksm.io.save_model.html"))
-    for url in ("https://scikit-learn.org/stable/modules/generated/"
-                "sklearn.pipeline.Pipeline.html",
-                "https://docs.scipy.org/doc/scipy/reference/generated/"
-                "scipy.optimize.minimize.html",
+    for url in (("https://scikit-learn.org/stable/modules/generated/"
+                 "sklearn.pipeline.Pipeline.html"),
+                ("https://docs.scipy.org/doc/scipy/reference/generated/"
+                 "scipy.optimize.minimize.html"),
                 "https://numpy.org/doc/stable/reference/generated/",
                 "https://docs.python.org/3/library/",
-                "https://pillow.readthedocs.io/en/stable/reference/"
-                "Image.html#PIL.Image.open"):
+                ("https://pillow.readthedocs.io/en/stable/reference/"
+                 "Image.html#PIL.Image.open")):
         assert f'href="{url}' in text, url
 
 
