@@ -59,6 +59,57 @@ autodoc_member_order = "bysource"
 # numpydoc: the autosummary class template already lists the members.
 numpydoc_show_class_members = False
 
+# numpydoc: link the words of parameter types that name an object ("ndarray
+# of shape (n_samples, n_features)" links ndarray), these words only.  Every
+# target is in our pages or in doc/_inventories, so no link needs the network.
+numpydoc_xref_param_type = True
+numpydoc_xref_ignore = "all"
+numpydoc_xref_aliases = {
+    # Python
+    "None": ":data:`python:None`",
+    "True": ":data:`python:True`",
+    "False": ":data:`python:False`",
+    "bool": ":class:`python:bool`",
+    "boolean": ":class:`python:bool`",
+    "int": ":class:`python:int`",
+    "float": ":class:`python:float`",
+    "str": ":class:`python:str`",
+    "string": ":class:`python:str`",
+    "list": ":class:`python:list`",
+    "tuple": ":class:`python:tuple`",
+    "dict": ":class:`python:dict`",
+    "callable": ":func:`python:callable`",
+    "iterable": ":term:`python:iterable`",
+    "sequence": ":term:`python:sequence`",
+    "generator": ":term:`python:generator`",
+    "contextmanager": ":func:`python:contextlib.contextmanager`",
+    "namedtuple": ":func:`python:collections.namedtuple`",
+    "path-like": ":class:`path-like <os.PathLike>`",
+    # NumPy
+    "array": "numpy.ndarray",
+    "ndarray": "numpy.ndarray",
+    "np.ndarray": "numpy.ndarray",
+    "array-like": ":term:`array-like <numpy:array_like>`",
+    "array_like": ":term:`numpy:array_like`",
+    "scalar": ":ref:`scalar <numpy:arrays.scalars>`",
+    "dtype": "numpy.dtype",
+    "RandomState": "numpy.random.RandomState",
+    "np.random.RandomState": "numpy.random.RandomState",
+    "Generator": "numpy.random.Generator",
+    "np.inf": ":data:`numpy.inf`",
+    "np.nan": ":data:`numpy.nan`",
+    "numpy": ":mod:`numpy`",
+    # sksm
+    **{name: f"sksm.{name}" for name in (
+        "RegularizedScoreMatchingPoE", "FieldsOfExperts", "GaussianRBM")},
+    "ImagePrior": "sksm.posterior.ImagePrior",
+    "Objective": "sksm.objectives.Objective",
+    "Energy": "sksm.energies.Energy",
+    "EnergyNetwork": "sksm.energies.EnergyNetwork",
+    "MCMCResult": "sksm.sampling.MCMCResult",
+    "AISResult": "sksm.sampling.AISResult",
+}
+
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 
 # -- Links to other projects (offline) ---------------------------------------

@@ -67,6 +67,36 @@ EXTRA = [
     "importlib.metadata.version",
 ]
 
+#: Names outside the Python domain, and Python names the scan cannot see,
+#: that numpydoc's type links (numpydoc_xref_aliases in doc/conf.py) use:
+#: (project, domain:type, name, page, anchor, display name).
+OTHER = [
+    ("python", "py:data", "True", "library/constants.html", "True", "-"),
+    ("python", "py:data", "False", "library/constants.html", "False", "-"),
+    ("python", "py:function", "callable", "library/functions.html",
+     "callable", "-"),
+    ("python", "py:function", "contextlib.contextmanager",
+     "library/contextlib.html", "contextlib.contextmanager", "-"),
+    ("python", "py:function", "collections.namedtuple",
+     "library/collections.html", "collections.namedtuple", "-"),
+    ("python", "std:term", "iterable", "glossary.html", "term-iterable",
+     "iterable"),
+    ("python", "std:term", "sequence", "glossary.html", "term-sequence",
+     "sequence"),
+    ("python", "std:term", "generator", "glossary.html", "term-generator",
+     "generator"),
+    ("numpy", "std:term", "array_like", "glossary.html", "term-array_like",
+     "array_like"),
+    ("numpy", "std:label", "arrays.scalars", "reference/arrays.scalars.html",
+     "arrays-scalars", "Scalars"),
+    ("numpy", "py:module", "numpy", "reference/index.html", "module-numpy",
+     "-"),
+    ("numpy", "py:data", "numpy.inf", "reference/constants.html",
+     "numpy.inf", "-"),
+    ("numpy", "py:data", "numpy.nan", "reference/constants.html",
+     "numpy.nan", "-"),
+]
+
 _ROLE = re.compile(
     r":(?:py:)?(?:class|func|meth|attr|exc|mod|data|obj):`~?"
     r"(?:[^`<]*<)?([A-Za-z_][\w.]*)>?`")
@@ -244,17 +274,25 @@ def page_of(name, role):
 def write_inventories(names, folder=OUT):
     """Write one inventory per project into ``folder``; return their paths."""
     folder.mkdir(parents=True, exist_ok=True)
-    by_project = {project: [] for project in PROJECTS}
+    # project -> domain -> entries as Sphinx's domains give them
+    by_project = {project: {"py": {}, "std": {}} for project in PROJECTS}
     for name in names:
         role = role_of(name)
         anchor = f"module-{name}" if role == "module" else name
-        by_project[project_of(name)].append(
-            (name, name, role, page_of(name, role), anchor, 1))
+        by_project[project_of(name)]["py"][name] = (
+            name, name, role, page_of(name, role), anchor, 1)
+    for project, kind, name, page, anchor, display in OTHER:
+        domain, role = kind.split(":")
+        by_project[project][domain][name] = (
+            name, name if display == "-" else display, role, page, anchor,
+            -1 if domain == "std" else 1)
     written = []
-    for project, objects in by_project.items():
+    for project, entries in by_project.items():
         title, version = PROJECTS[project]
-        domain = SimpleNamespace(name="py", get_objects=lambda o=objects: o)
-        domains = _Domains(py=domain)
+        domains = _Domains(**{
+            name: SimpleNamespace(name=name, get_objects=lambda o=objects:
+                                  sorted(o.values()))
+            for name, objects in entries.items() if objects})
         env = SimpleNamespace(
             config=SimpleNamespace(project=title, version=version),
             domains=domains)

@@ -159,12 +159,16 @@ def test_api_reference_has_a_page_for_each_estimator_html_link(site):
 def test_links_to_other_projects_resolve_offline(site):
     text = "".join(_read(page) for page in (
         site / "user_guide.html", site / "auto_examples" /
-        "plot_mnist_poe.html", site / "generated" / "sksm.io.save_model.html"))
+        "plot_mnist_poe.html", site / "generated" / "sksm.io.save_model.html",
+        site / "generated" / "sksm.RegularizedScoreMatchingPoE.html"))
     for url in (("https://scikit-learn.org/stable/modules/generated/"
                  "sklearn.pipeline.Pipeline.html"),
                 ("https://docs.scipy.org/doc/scipy/reference/generated/"
                  "scipy.optimize.minimize.html"),
-                "https://numpy.org/doc/stable/reference/generated/",
+                # numpydoc's parameter types
+                ("https://numpy.org/doc/stable/reference/generated/"
+                 "numpy.ndarray.html"),
+                "https://numpy.org/doc/stable/glossary.html#term-array_like",
                 "https://docs.python.org/3/library/",
                 ("https://pillow.readthedocs.io/en/stable/reference/"
                  "Image.html#PIL.Image.open")):
