@@ -112,6 +112,11 @@ numpydoc_xref_aliases = {
 
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 
+# doc/_templates/autosummary: Sphinx's pages for classes and functions, each
+# followed by the gallery's examples that use the object (sphinx-gallery's
+# minigallery, from the back-references it records).
+templates_path = ["_templates"]
+
 # -- Links to other projects (offline) ---------------------------------------
 
 # The real base addresses, with the inventories read from local files: the

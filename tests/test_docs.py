@@ -133,6 +133,13 @@ def test_every_public_name_is_documented(site):
     assert len(names) > 60
 
 
+def test_api_pages_show_the_examples_that_use_them(site):
+    page = _read(site / "generated" / "sksm.RegularizedScoreMatchingPoE.html")
+    assert "Examples using" in page
+    for name in ("plot_mnist_poe", "plot_sampling"):
+        assert f'href="../auto_examples/{name}.html' in page, name
+
+
 def test_documented_constants_have_their_values(site):
     text = html.unescape(re.sub(r"<[^>]+>", "", _read(site / "api.html")))
     from sksm.poe import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT
