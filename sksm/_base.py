@@ -18,11 +18,13 @@ from sklearn.utils.metaestimators import available_if
 
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
+from ._reductions import exact_moments
 from ._validation import Fitted
+from .cluster import ClusterData, cluster_fit_data, is_dask_array
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, lbfgs
 
-__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "running_moments"]
+__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT"]
 
 #: Learned expert weights are kept at or above this value by default
 #: (``min_expert_weight``): an expert ``exp(-alpha g)`` with ``alpha <= 1/2``
@@ -37,45 +39,6 @@ MAX_EXPERT_WEIGHT = 1e4
 #: links to its page of the API reference there (doc/conf.py builds the site
 #: with this base address).
 DOC_URL = "https://sksm.readthedocs.io/en/stable/"
-
-
-def running_moments(n_old, mean_old, var_old, batch):
-    """The mean and variance of all rows seen, updated with ``batch``.
-
-    Chan, Golub & LeVeque's pairwise update, written with mean squares
-    rather than sums of squares, so that nothing overflows for data that
-    :func:`~sksm._validation.check_fit_range` accepts.
-
-    Parameters
-    ----------
-    n_old : int
-        Rows seen before (0 for the first batch).
-    mean_old : float or ndarray of shape (n_columns,)
-        Their column means.
-    var_old : float
-        Their variance: the mean over all entries of the squared deviations
-        from the column means.
-    batch : ndarray of shape (n_new, n_columns)
-
-    Returns
-    -------
-    n : int
-    mean : ndarray of shape (n_columns,), float64
-    var : float
-    """
-    n_new = len(batch)
-    n = n_old + n_new
-    batch_mean = batch.mean(axis=0)
-    deviations = batch - batch_mean
-    # divided by the largest deviation first: squares cannot overflow
-    big = float(np.abs(deviations).max(initial=0.0))
-    batch_var = 0.0 if big == 0 else big ** 2 * float(
-        np.mean((deviations / big) ** 2, dtype=np.float64))
-    delta = (batch_mean - mean_old).astype(np.float64)
-    w_old, w_new = n_old / n, n_new / n
-    var = (w_old * var_old + w_new * batch_var
-           + w_old * w_new * float(np.mean(delta * delta)))
-    return n, mean_old + delta * w_new, var
 
 
 def _random_filters(n_filters, n_inputs, rng):
@@ -181,6 +144,46 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     def _defines_model(self, energy):
         return self._model_fault(energy) is None
 
+    # Data held in blocks of rows on a Dask cluster (:mod:`sksm.cluster`):
+    # the blocks are validated and summarised where they live, the summaries
+    # merged here, and the energy's input is made block by block.  The fit
+    # in memory takes the same path with one block, so both give the same
+    # statistics to the last bit.
+    def _cluster_shape(self, n_features):
+        """Set what the number of features fixes, for a fit on a Dask array
+        (the array's rows carry no feature names)."""
+        self.n_features_in_ = n_features
+        self.__dict__.pop("feature_names_in_", None)
+
+    def _input_row_shape(self):
+        """The shape of one row of the energy's input."""
+        return (self.n_features_in_,)
+
+    def _check_block(self, block):
+        """Raise ValueError for rows the fit refuses (where they live)."""
+
+    def _statistics_values(self, block):
+        """The per-row values whose moments the fit needs (2-D), or None."""
+
+    def _set_statistics(self, n, mean, var, low, high):
+        """Set the data-derived attributes from the moments of the
+        ``_statistics_values`` of all the rows (see :func:`exact_moments`)."""
+
+    def _energy_input(self, block):
+        """The energy's input made of one block of validated rows."""
+        return block
+
+    def _fit_rows(self, X):
+        """The statistics and the energy's input of validated rows ``X``
+        in memory (one block)."""
+        self._check_block(X)
+        values = self._statistics_values(X)
+        if values is not None:
+            from .objectives.rsm import chunk_rows
+            size = chunk_rows(np.empty((0,) + self._input_row_shape()))
+            self._set_statistics(*exact_moments(values, size))
+        return self._energy_input(X)
+
     def _objective(self, energy, data, rng, n_threads=1):
         """``theta -> (loss, grad)`` of ``objective`` on ``data`` (or its
         ``rows``), with the state it keeps across calls (``_objective_state``).
@@ -190,6 +193,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         """
         objective = check_objective(self.objective)
         objective.check(self.reg_lambda)
+        if isinstance(data, ClusterData):
+            return data.loss_function(objective, energy, rng,
+                                      reg_lambda=self.reg_lambda)
         if not hasattr(self, "_objective_state"):
             self._objective_state = {}
         return objective.loss_function(energy, data, rng,
@@ -204,9 +210,16 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Fit the model to ``X`` by minimising ``objective``.
 
+        A :class:`dask.array.Array` is fitted where its blocks of rows live
+        (on the cluster of the active :class:`distributed.Client`, else by
+        Dask's local scheduler): every L-BFGS step sums the blocks' losses and
+        gradients (:func:`sksm.cluster.chunk_loss_and_gradient`), so only
+        parameter and gradient vectors travel, and the model equals the one
+        fitted on the same rows in memory, up to rounding.
+
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or dask.array.Array of shape (n_samples, n_features)
             Training data; float32 data is fitted in float32.  Not modified.
         y : None
             Ignored.
@@ -215,12 +228,22 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            For data that cannot be fitted (non-finite values, values whose
+            squares overflow, too few rows), a stochastic objective with
+            ``solver='lbfgs'``, or a Dask array with ``solver='adam'``.
         """
         if check_objective(self.objective).stochastic and self.solver == "lbfgs":
             raise ValueError(
                 f"objective={self.objective!r} gives a stochastic gradient "
                 "and no loss to line-search on; use solver='adam' with it.")
-        data = self._fit_data(X)
+        if is_dask_array(X):
+            data = cluster_fit_data(self, X)
+        else:
+            data = self._fit_data(X)
         rng = check_random_state(self.random_state)
         best, n_runs = None, self._n_runs()
         for k in range(n_runs):

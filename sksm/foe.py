@@ -12,8 +12,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
-from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator, running_moments
+from ._base import (
+    MIN_EXPERT_WEIGHT,
+    BaseExpertsEstimator,
+)
 from ._likelihood import LikelihoodMixin
+from ._reductions import running_moments
 from ._validation import (
     Fitted,
     check_count,
@@ -339,19 +343,20 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         if fit:
             check_fit_range(X, "Field of Experts")
         if reset:
-            self.image_shape_ = _resolve_image_shape(self.image_shape,
-                                                     X.shape[1])
-            height, width = self.image_shape_
-            if min(height, width) <= self._margin():
-                raise ValueError(
-                    f"Images of shape {self.image_shape_} are too small for "
-                    f"{self.filter_size}x{self.filter_size} filters"
-                    f"{' after 5x5 whitening' if self.whiten else ''}: each "
-                    f"side needs more than {self._margin()} pixels.  fit "
-                    "takes images as rows of X: cut photographs into square "
-                    "patches with sksm.image.extract_patches, or give the "
-                    "shape of the rows as image_shape=(height, width).")
+            self._set_image_shape(X.shape[1])
         return X.reshape((len(X),) + self.image_shape_)
+
+    def _set_image_shape(self, n_features):
+        self.image_shape_ = _resolve_image_shape(self.image_shape, n_features)
+        if min(self.image_shape_) <= self._margin():
+            raise ValueError(
+                f"Images of shape {self.image_shape_} are too small for "
+                f"{self.filter_size}x{self.filter_size} filters"
+                f"{' after 5x5 whitening' if self.whiten else ''}: each "
+                f"side needs more than {self._margin()} pixels.  fit "
+                "takes images as rows of X: cut photographs into square "
+                "patches with sksm.image.extract_patches, or give the "
+                "shape of the rows as image_shape=(height, width).")
 
     def _whitened(self, images):
         kernel = self._kernel()
@@ -359,8 +364,26 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def _fit_data(self, X):
         images = self._images_from_rows(X, reset=True, fit=True)
-        self._brightness(images.mean(axis=(1, 2), dtype=np.float64), True)
-        return self._whitened(images)
+        return self._fit_rows(images.reshape(len(images), -1))
+
+    def _cluster_shape(self, n_features):
+        super()._cluster_shape(n_features)
+        self._set_image_shape(n_features)
+
+    def _input_row_shape(self):
+        return self._whitened(np.zeros((1,) + self.image_shape_)).shape[1:]
+
+    def _check_block(self, block):
+        check_fit_range(block, "Field of Experts")
+
+    def _statistics_values(self, block):
+        return block.mean(axis=1, dtype=np.float64)[:, None]
+
+    def _set_statistics(self, n, mean, var, low, high):
+        self._set_brightness(n, mean, var)
+
+    def _energy_input(self, block):
+        return self._whitened(block.reshape((len(block),) + self.image_shape_))
 
     def _brightness(self, means, first):
         """Set ``mean_brightness_`` and ``std_brightness_`` from the images'
@@ -373,7 +396,10 @@ class FieldsOfExperts(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             # the unfloored variance; from the floored std for a model
             # loaded from a file (which does not keep it)
             var = getattr(self, "_brightness_var", self.std_brightness_ ** 2)
-        n, mean, var = running_moments(n_old, mean, var, means[:, None])
+        self._set_brightness(*running_moments(n_old, mean, var,
+                                              means[:, None]))
+
+    def _set_brightness(self, n, mean, var):
         self.n_samples_seen_ = n
         self._brightness_var = var
         self.mean_brightness_ = float(mean[0])

@@ -15,9 +15,9 @@ from ._base import (
     MIN_EXPERT_WEIGHT,
     BaseExpertsEstimator,
     _random_filters,
-    running_moments,
 )
 from ._likelihood import LikelihoodMixin
+from ._reductions import running_moments
 from ._validation import (
     Fitted,
     check_bool,
@@ -27,6 +27,7 @@ from ._validation import (
     check_positive,
     validate_float_data,
 )
+from .cluster import ClusterData, gram
 from .energies import ProductOfExperts
 from .energies.layers import rescaled, split_exponent
 from .experts import StudentT
@@ -46,8 +47,7 @@ _ICA_MAX_ITER = 200
 def _principal_axes(Z):
     """Eigenvalues (descending) and eigenvectors (as rows) of the
     covariance of the centred rows ``Z``, in float64."""
-    Z = np.asarray(Z, dtype=np.float64)
-    values, vectors = np.linalg.eigh(Z.T @ Z / len(Z))
+    values, vectors = np.linalg.eigh(gram(Z) / len(Z))
     return np.clip(values[::-1], 0, None), vectors[:, ::-1].T
 
 
@@ -78,6 +78,10 @@ def _start_filters(Z, n_experts, init, rng, rotate=False):
             if n < n_features:
                 V = V[np.sort(rng.choice(n_features, n, replace=False))]
     else:  # 'ica': FastICA in the principal subspace with variance
+        if isinstance(Z, ClusterData):
+            raise ValueError(
+                "init='ica' runs FastICA on all the rows in memory; for a "
+                "fit on a Dask array use init='zca', 'pca' or 'random'.")
         r = min(n, rank)
         V = axes[:n].copy()
         if r:
@@ -380,9 +384,25 @@ class RegularizedScoreMatchingPoE(ClassNamePrefixFeaturesOutMixin,
         return None
 
     def _fit_data(self, X):
-        X = check_fit_range(validate_float_data(self, X, ensure_min_samples=2),
-                            "Product of Experts")
-        return self._statistics(X, first=True)
+        return self._fit_rows(validate_float_data(self, X,
+                                                  ensure_min_samples=2))
+
+    def _check_block(self, block):
+        check_fit_range(block, "Product of Experts")
+
+    def _statistics_values(self, block):
+        return block
+
+    def _set_statistics(self, n, mean, var, low, high):
+        """``mean_``, ``scale_``, ``data_min_``, ``data_max_`` and
+        ``n_samples_seen_`` of all the training rows."""
+        self.data_min_, self.data_max_ = low, high
+        self.n_samples_seen_ = n
+        self.mean_ = mean.astype(low.dtype)
+        self.scale_ = _positive_or_one(np.sqrt(var))
+
+    def _energy_input(self, block):
+        return (block - self.mean_) / block.dtype.type(self._scale())
 
     def _statistics(self, X, first):
         """Set (first batch) or update ``mean_``, ``scale_``,

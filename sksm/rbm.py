@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseEnergyEstimator
 from ._likelihood import LikelihoodMixin
 from ._validation import Fitted, check_fit_range, validate_float_data
+from .cluster import column_mean
 from .energies import GaussianRBMEnergy
 from .sampling import Gaussian
 
@@ -147,8 +148,11 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # Hooks of BaseEnergyEstimator
     # ------------------------------------------------------------------ #
     def _fit_data(self, X):
-        X = validate_float_data(self, X, ensure_min_samples=2)
-        return check_fit_range(X, "Gaussian RBM")
+        return self._fit_rows(validate_float_data(self, X,
+                                                  ensure_min_samples=2))
+
+    def _check_block(self, block):
+        check_fit_range(block, "Gaussian RBM")
 
     def _partial_fit_data(self, X, first):
         X = validate_float_data(self, X, reset=first)
@@ -160,7 +164,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         W = 0.01 * rng.standard_normal((self.n_components, data.shape[1]))
         return GaussianRBMEnergy(
             W.astype(data.dtype), np.zeros(self.n_components, dtype=data.dtype),
-            data.mean(axis=0), self.sigma)
+            column_mean(data), self.sigma)
 
     def _fitted_energy(self, dtype=None):
         dtype = dtype or self.components_.dtype

@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import check_count, check_image, check_noise_sigma
+from .cluster import is_dask_array, restore_chunks
 from .foe import _warn_if_implausible as warn_if_implausible
 from .image import estimate_sigma, restore_dtype, to_float
 
@@ -53,6 +54,15 @@ def _model(model):
 def _iterations(max_num_iter):
     return None if max_num_iter is None else check_count(max_num_iter,
                                                           "max_num_iter")
+
+
+def _explicit_on_dask(value, name, doing):
+    """Refuse a per-image 'auto' choice for a Dask image, restored by parts."""
+    if isinstance(value, str) and value == "auto":
+        raise ValueError(
+            f"{name}='auto' is chosen from the whole image, which {doing} a "
+            f"Dask array never holds in one place; pass {name} as a number "
+            "(choose it on a crop of the image).")
 
 
 def _channels(image, channel_axis, data_range):
@@ -103,6 +113,9 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     ----------
     image : array-like of shape (height, width), or with a channel axis
         Noisy image; see the module's description for dtypes and scales.
+        A :class:`dask.array.Array` is restored chunk by chunk where the
+        chunks live, and a Dask array is returned (``sigma`` is then
+        required).
     sigma : float, default=None
         Noise standard deviation, in the units of the float image (15 on the
         0-255 scale is ``15 / 255`` for an 8-bit image).  None: estimated by
@@ -138,7 +151,8 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     ValueError
         For a float image far outside [0, 1] without ``data_range``, an
         integer dtype whose white level is unknown, a non-positive
-        ``sigma``, or an image smaller than the prior's filters.
+        ``sigma``, an image smaller than the prior's filters, or a Dask
+        image without ``sigma``.
     TypeError
         If ``model`` is not a FieldsOfExperts.
 
@@ -160,6 +174,20 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     """
     model = _model(model)
     check_is_fitted(model)
+    if is_dask_array(image):
+        if sigma is None:
+            raise ValueError(
+                "Denoising a Dask array needs sigma: estimate it on a crop "
+                "with sksm.image.estimate_sigma (the whole image is not read "
+                "into one place).")
+        return restore_chunks(
+            lambda window: denoise(
+                window, sigma, model=model, channel_axis=channel_axis,
+                data_range=data_range, method=method,
+                max_num_iter=max_num_iter, rng=rng, prior_weight=prior_weight,
+                prior_scale=prior_scale, self_ensemble=self_ensemble,
+                tile_size=tile_size),
+            [image], model.tile_overlap_, channel_axis=channel_axis)
     stack, arr, axis = _channels(image, channel_axis, data_range)
     stack = model._as_stack(stack, "image", restoration=True)[0]
     if sigma is None:
@@ -189,6 +217,8 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     Parameters
     ----------
     image : array-like of shape (height, width), or with a channel axis
+        A :class:`dask.array.Array` is restored chunk by chunk (``n_iter``
+        must then be a number), giving a Dask array.
     factor : int, default=2
     model : FieldsOfExperts, default=None
         None: the pretrained prior.
@@ -212,6 +242,18 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
         the dtype of ``image``
     """
     model = _model(model)
+    if is_dask_array(image):
+        check_is_fitted(model)
+        _explicit_on_dask(n_iter, "n_iter", "super-resolving")
+        factor = check_count(factor, "factor")
+        return restore_chunks(
+            lambda window: super_resolve(
+                window, factor, model=model, channel_axis=channel_axis,
+                data_range=data_range, n_iter=n_iter,
+                max_num_iter=max_num_iter, step=step,
+                prior_weight=prior_weight, start=start, tile_size=tile_size),
+            [image], -(-model.tile_overlap_ // factor), factor=factor,
+            channel_axis=channel_axis)
     stack, arr, axis = _channels(image, channel_axis, data_range)
     max_num_iter = _iterations(max_num_iter)
     out = model.super_resolve(stack, factor, n_iter=n_iter,
@@ -233,6 +275,8 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     Parameters
     ----------
     image : array-like of shape (height, width), or with a channel axis
+        A :class:`dask.array.Array` is restored chunk by chunk
+        (``prior_weight`` must then be a number), giving a Dask array.
     mask : array-like of bool, shape (height, width)
         True where a pixel is missing (in every channel).
     model : FieldsOfExperts, default=None
@@ -252,6 +296,18 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
     inpainted : ndarray of the shape and dtype of ``image``
     """
     model = _model(model)
+    if is_dask_array(image):
+        check_is_fitted(model)
+        _explicit_on_dask(prior_weight, "prior_weight", "inpainting")
+        import dask.array as da
+
+        return restore_chunks(
+            lambda window, holes: inpaint(
+                window, holes, model=model, channel_axis=channel_axis,
+                data_range=data_range, prior_weight=prior_weight,
+                smoothness=smoothness, max_num_iter=max_num_iter,
+                tile_size=tile_size),
+            [image, da.asarray(mask)], model.tile_overlap_, channel_axis=channel_axis)
     stack, arr, axis = _channels(image, channel_axis, data_range)
     mask = np.asarray(mask)
     masks = np.broadcast_to(mask, stack.shape) if mask.shape == \

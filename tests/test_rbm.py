@@ -150,6 +150,11 @@ def test_every_objective_learns_structure(objective):
     objective = check_objective(objective)
     if "noise_sigma" in objective.get_params():
         objective.set_params(noise_sigma=0.3)
+    if "n_projections" in objective.get_params():
+        # One projection per point leaves the fixed-sample loss so noisy
+        # that the margin over seeds 0-5 ranged from 0.18 to 0.75; with
+        # four, from 0.62 to 0.88.
+        objective.set_params(n_projections=4)
     rbm = _fit(GaussianRBM(n_components=4, sigma=0.5, objective=objective,
                            random_state=0, **params), X)
     np.testing.assert_array_equal(X, X_before)

@@ -10,10 +10,16 @@ is random in the loss) and :meth:`value_and_grads` (the loss and the layer
 gradients, a function of :mod:`sksm.objectives`).
 """
 
+import copy
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from sklearn.base import BaseEstimator
 
-__all__ = ["Objective", "TrainingLoss", "noise_levels"]
+from .._parallel import single_threaded_blas
+from .._reductions import ExactSum, exact_total
+
+__all__ = ["Objective", "TrainingLoss", "chunk_bounds", "noise_levels"]
 
 
 class Objective(BaseEstimator):
@@ -123,22 +129,43 @@ def noise_levels(noise_sigma, reg_lambda, objective, single=False):
     return levels
 
 
+def chunk_bounds(n_rows, chunk_size, start=0):
+    """The canonical chunks of rows ``[start, start + n_rows)``: those of
+    ``chunk_size`` rows counted from row 0, as ``(index, a, b)`` with ``a``
+    and ``b`` relative to ``start`` (which must be a multiple of
+    ``chunk_size``)."""
+    first = start // chunk_size
+    return [(first + k, a, min(a + chunk_size, n_rows))
+            for k, a in enumerate(range(0, n_rows, chunk_size))]
+
+
 class TrainingLoss:
     """``fun(theta, rows=None) -> (loss, grad)`` of an objective on data.
 
-    With ``rows`` None the loss is over all the data and its random inputs
-    are drawn once (a deterministic function for L-BFGS), unless the
-    objective is stochastic; with ``rows`` (a minibatch, for Adam) they are
-    drawn afresh for every call.
+    With ``rows`` None the loss is over all the data: the mean of the
+    objective over the canonical chunks of rows (:func:`chunk_bounds` of
+    :func:`~sksm.objectives.rsm.chunk_rows`), each chunk's random inputs
+    drawn once from its own seed (a deterministic function for L-BFGS), the
+    chunks' losses summed by :func:`math.fsum` and their gradients by
+    :class:`ExactSum`.  The result is then the same, bit for bit, for any
+    number of threads and for data split in blocks of whole chunks
+    (:mod:`sksm.cluster`): ``first_chunk`` is the index of this data's
+    first chunk among all of them and ``n_total`` the number of all rows.
+    A stochastic objective is evaluated on all rows at once, drawn afresh.
+    With ``rows`` (a minibatch, for Adam) the random inputs are drawn afresh
+    for every call.
     """
 
     def __init__(self, objective, energy, data, rng, reg_lambda, n_threads,
-                 state):
+                 state, first_chunk=0, n_total=None, seed=None):
         self.objective = objective
         self.energy, self.data, self.rng = energy, data, rng
         self.reg_lambda = float(reg_lambda)
         self.n_threads = n_threads
         self.state = state
+        self.first_chunk = first_chunk
+        self.n_total = len(data) if n_total is None else n_total
+        self.seed = seed
         self._fixed = None
 
     @property
@@ -146,6 +173,9 @@ class TrainingLoss:
         return self.objective.stochastic
 
     def __call__(self, theta, rows=None):
+        if rows is None and not self.stochastic:
+            loss, grad = self.sums(theta)
+            return exact_total(loss) / self.n_total, grad.value() / self.n_total
         self.energy.set_params(theta)
         if rows is None:
             batch = self.data
@@ -159,3 +189,54 @@ class TrainingLoss:
             loss, grads = self.objective.value_and_grads(
                 self.energy.network, batch, drawn, self)
             return loss, self.energy.params_gradient(grads).astype(np.float64)
+
+    def _chunks(self):
+        """``(bounds, drawn)`` of the canonical chunks, drawn once."""
+        if self._fixed is None:
+            from .rsm import chunk_rows
+
+            if self.seed is None:
+                self.seed = int(self.rng.randint(np.iinfo(np.int32).max))
+            bounds = chunk_bounds(len(self.data), chunk_rows(self.data),
+                                  self.first_chunk * chunk_rows(self.data))
+            single = copy.copy(self)
+            drawn = []
+            for index, a, b in bounds:
+                single.rng = np.random.RandomState([self.seed, index])
+                drawn.append(self.objective.draw(self.data[a:b], single))
+            self._fixed = (bounds, drawn)
+        return self._fixed
+
+    def sums(self, theta):
+        """The chunks' losses times their numbers of rows (a list) and the
+        :class:`ExactSum` of their gradients times their numbers of rows."""
+        self.energy.set_params(theta)
+        bounds, drawn = self._chunks()
+        jobs = list(zip(bounds, drawn))
+        n_threads = max(1, min(self.n_threads, len(jobs)))
+
+        def work(k):
+            single = copy.copy(self)
+            single.n_threads = 1
+            network = (self.energy.network if k == 0
+                       else self.energy.network.copy())
+            losses, grad = [], ExactSum()
+            for (_, a, b), chunk_drawn in jobs[k::n_threads]:
+                with np.errstate(over="ignore", invalid="ignore"):
+                    value, grads = self.objective.value_and_grads(
+                        network, self.data[a:b], chunk_drawn, single)
+                    g = self.energy.params_gradient(grads)
+                losses.append(float(value) * (b - a))
+                grad.add(g.astype(np.float64) * (b - a))
+            return losses, grad
+
+        if n_threads == 1:
+            results = [work(0)]
+        else:
+            with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
+                results = list(pool.map(work, range(n_threads)))
+        losses, grad = results[0]
+        for more, other in results[1:]:
+            losses = losses + more
+            grad.merge(other)
+        return losses, grad
