@@ -131,6 +131,9 @@ intersphinx_mapping = {
         "scipy": "https://docs.scipy.org/doc/scipy/",
         "sklearn": "https://scikit-learn.org/stable/",
         "pillow": "https://pillow.readthedocs.io/en/stable/",
+        "dask": "https://docs.dask.org/en/stable/",
+        "distributed": "https://distributed.dask.org/en/stable/",
+        "dask_ml": "https://ml.dask.org/",
     }.items()
 }
 intersphinx_timeout = 1

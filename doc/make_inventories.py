@@ -45,6 +45,9 @@ PROJECTS = {
     "scipy": ("SciPy", "stable"),
     "sklearn": ("scikit-learn", "stable"),
     "pillow": ("Pillow", "stable"),
+    "dask": ("Dask", "stable"),
+    "distributed": ("Dask.distributed", "stable"),
+    "dask_ml": ("dask-ml", "stable"),
 }
 
 #: Names the pages use without a role that the scan would see: numpydoc's
@@ -100,8 +103,9 @@ OTHER = [
 _ROLE = re.compile(
     r":(?:py:)?(?:class|func|meth|attr|exc|mod|data|obj):`~?"
     r"(?:[^`<]*<)?([A-Za-z_][\w.]*)>?`")
-_SEE_ALSO = re.compile(r"^\s*((?:sklearn|numpy|scipy|PIL)\.[\w.]+)\s*:",
-                       re.M)
+_SEE_ALSO = re.compile(
+    r"^\s*((?:sklearn|numpy|scipy|PIL|dask|distributed|dask_ml)\.[\w.]+)\s*:",
+    re.M)
 
 
 def referenced_names():
@@ -163,7 +167,8 @@ def _importable(name):
 def project_of(name):
     """The project that documents ``name``, or None."""
     top = name.split(".")[0]
-    if top in ("sklearn", "numpy", "scipy"):
+    if top in ("sklearn", "numpy", "scipy", "dask", "distributed",
+               "dask_ml"):
         return top
     if top == "PIL":
         return "pillow"
@@ -228,7 +233,9 @@ def page_of(name, role):
     - scikit-learn: ``modules/generated/<name>.html`` for classes and
       functions (a method on its class's page), ``api/<module>.html`` for
       modules;
-    - Pillow: ``reference/<Module>.html`` for ``PIL.<Module>``'s names.
+    - Pillow: ``reference/<Module>.html`` for ``PIL.<Module>``'s names;
+    - Dask: ``generated/<name>.html``; distributed: all on ``api.html``;
+      dask-ml: ``modules/generated/<name>.html``.
     """
     project, parts = project_of(name), name.split(".")
     if project == "python":
@@ -268,6 +275,14 @@ def page_of(name, role):
         return f"modules/generated/{name}.html"
     if project == "pillow":
         return f"reference/{parts[1]}.html"
+    if project == "dask":
+        return f"generated/{name}.html"
+    if project == "distributed":
+        return "api.html"
+    if project == "dask_ml":
+        if role in ("method", "attribute"):
+            return f"modules/generated/{'.'.join(parts[:-1])}.html"
+        return f"modules/generated/{name}.html"
     raise ValueError(name)
 
 
