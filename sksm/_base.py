@@ -35,6 +35,11 @@ MIN_EXPERT_WEIGHT = 0.501
 #: data, which unregularized score matching rewards without bound.
 MAX_EXPERT_WEIGHT = 1e4
 
+#: Where the documentation lives: the "?" of every estimator's HTML repr
+#: links to its page of the API reference there (doc/conf.py builds the site
+#: with this base address).
+DOC_URL = "https://sksm.readthedocs.io/en/stable/"
+
 
 def _random_filters(n_filters, n_inputs, rng):
     """Random orthonormal rows (by QR of a Gaussian matrix), then random
@@ -56,6 +61,12 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     and may bound the parameters (``_box``).  Sampling and log-likelihood
     estimation come from :class:`~sksm._likelihood.SamplingMixin`.
     """
+
+    # The "?" link of the HTML repr (scikit-learn's
+    # _HTMLDocumentationLinkMixin): every public estimator is documented as
+    # sksm.<Name> in the API reference, whatever module defines it.
+    _doc_link_module = "sksm"
+    _doc_link_template = DOC_URL + "generated/sksm.{estimator_name}.html"
 
     _parameter_constraints = {
         "reg_lambda": [Interval(Real, 0, None, closed="left")],

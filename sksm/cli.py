@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def _demo(args):
@@ -230,31 +230,50 @@ def _train(args):
     return 0
 
 
-def main(argv=None):
-    """Run the ``sksm`` command; return its exit code.
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that names every option's default.
 
-    Parameters
-    ----------
-    argv : list of str, default=None
-        The arguments after the command name; None: ``sys.argv[1:]``.
+    An option whose help does not say its default gets " (default: X)",
+    as with :class:`argparse.ArgumentDefaultsHelpFormatter`; options whose
+    default is not a value (None: estimated, on a terminal, ...) say it in
+    their own words.
+    """
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (action.option_strings and not action.required
+                and action.default not in (None, argparse.SUPPRESS)
+                and "default" not in text):
+            text += " (default: %(default)s)"
+        return text
+
+
+def build_parser():
+    """The argument parser of the ``sksm`` command.
 
     Returns
     -------
-    status : int
-        0 on success, 2 for an error (reported in one line on stderr).
+    parser : argparse.ArgumentParser
+        The parser :func:`main` runs; its sub-commands are ``denoise``,
+        ``super-resolve``, ``inpaint``, ``train`` and ``demo``.
     """
-    parser = argparse.ArgumentParser(
-        prog="sksm",
-        description="Energy-based models of images learned by score matching.")
     from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sksm", formatter_class=_HelpFormatter,
+        description="Energy-based models of images learned by score "
+                    "matching: restore image files with a Field of Experts "
+                    "prior, train one, or run the demo.")
     parser.add_argument("--version", action="version",
-                        version=f"sksm {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+                        version=f"%(prog)s {__version__}",
+                        help="print the version of sksm and exit")
+    sub = parser.add_subparsers(dest="command", required=True,
+                                metavar="COMMAND")
 
     def restoring(name, help_text, func):
-        p = sub.add_parser(
-            name, help=help_text,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        p = sub.add_parser(name, help=help_text,
+                           description=help_text.capitalize() + ".",
+                           formatter_class=_HelpFormatter)
         p.add_argument("input", help="image file (PNG, JPEG, TIFF, ...; 8 "
                                      "or 16 bit or float; colour is restored "
                                      "per channel; every frame of a "
@@ -264,72 +283,112 @@ def main(argv=None):
                                         "missing")
         p.add_argument("output", help="where to write the result (the format "
                                       "follows the extension)")
-        p.add_argument("--model", help="a FieldsOfExperts .npz from "
-                                        "'sksm train' (default: the "
-                                        "pretrained prior)")
+        p.add_argument("--model", metavar="MODEL.npz",
+                       help="a FieldsOfExperts .npz from 'sksm train' "
+                            "(default: the pretrained prior)")
         p.add_argument("--data-range", type=float, default=None,
+                       metavar="WHITE",
                        help="white level of a float image not on the [0, 1] "
-                            "scale (e.g. 255)")
-        p.add_argument("--tile-size", type=int, default=256,
+                            "scale, e.g. 255 (default: 1 for float images, "
+                            "the dtype's maximum for 8 and 16 bit ones)")
+        p.add_argument("--tile-size", type=int, default=256, metavar="PIXELS",
                        help="largest side of the tiles the image is restored "
-                            "in (memory grows with it)")
+                            "in; memory grows with it")
         p.add_argument("--overwrite", action="store_true",
-                       help="allow the output to replace the input file")
+                       help="allow the output to replace the input file "
+                            "(default: refuse)")
         p.add_argument("--progress", action=argparse.BooleanOptionalAction,
                        default=None,
-                       help="show a progress bar (default: on a terminal)")
+                       help="show a progress bar (default: when stderr is a "
+                            "terminal)")
         p.set_defaults(func=func)
         return p
 
     p = restoring("denoise", "remove additive Gaussian noise", _denoise)
     p.add_argument("--sigma", type=float, default=None,
                    help="noise standard deviation on the 0-255 scale (on the "
-                        "image's scale with --data-range); default: "
-                        "estimated from the image")
+                        "image's scale with --data-range) (default: "
+                        "estimated from the image)")
     p.add_argument("--method", choices=["fista", "lbfgs", "paper", "mmse"],
-                   default="fista", help="how the posterior is solved (see "
-                   "FieldsOfExperts.denoise)")
+                   default="fista",
+                   help="how the posterior is solved: accelerated proximal "
+                        "gradient, L-BFGS, the paper's annealed descent or "
+                        "the posterior mean by MALA (see "
+                        "FieldsOfExperts.denoise)")
     p.add_argument("--self-ensemble", type=int, choices=[1, 2, 4, 8],
-                   default=1, help="average the restorations of this many "
-                   "mirrored and turned copies (as many times slower, "
-                   "better)")
+                   default=1, metavar="{1,2,4,8}",
+                   help="average the restorations of this many mirrored and "
+                        "turned copies (as many times slower, better)")
     p = restoring("super-resolve", "upscale an image of block means",
                   _super_resolve)
     p.add_argument("--factor", type=int, default=2,
-                   help="upscaling factor (an integer >= 2)")
+                   help="upscaling factor, an integer >= 2")
     restoring("inpaint", "fill missing pixels", _inpaint)
 
-    p = sub.add_parser("train", help="train a Fields of Experts prior")
+    p = sub.add_parser("train", help="train a Fields of Experts prior",
+                       description="Train a Fields of Experts prior on "
+                                   "patches of grayscale photographs "
+                                   "(colour files are read as luminance).",
+                       formatter_class=_HelpFormatter)
     p.add_argument("images", nargs="+", help="training image files")
-    p.add_argument("-o", "--output", required=True, help="model .npz to write")
-    p.add_argument("--patch-size", type=int, default=36)
-    p.add_argument("--n-patches", type=int, default=300)
-    p.add_argument("--reg-lambda", type=float, default=3e-4)
-    p.add_argument("--max-iter", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, metavar="MODEL.npz",
+                   help="model file to write (required)")
+    p.add_argument("--patch-size", type=int, default=36, metavar="PIXELS",
+                   help="side of the square training patches")
+    p.add_argument("--n-patches", type=int, default=300,
+                   help="number of patches cut at random from the images")
+    p.add_argument("--reg-lambda", type=float, default=3e-4,
+                   help="curvature penalty of regularized score matching "
+                        "(FieldsOfExperts(reg_lambda=...))")
+    p.add_argument("--max-iter", type=int, default=500,
+                   help="largest number of L-BFGS iterations")
+    p.add_argument("--seed", type=int, default=0,
+                   help="random seed of the patches, the fit and the "
+                        "calibration")
     p.add_argument("--no-calibrate", dest="calibrate", action="store_false",
                    help="skip choosing the denoising prior weight and scale "
-                        "(about a minute); denoising then uses 1 and 1")
+                        "(about a minute); denoising then uses 1 and 1 "
+                        "(default: calibrate)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction,
                    default=None,
-                   help="show the calibration's progress (default: on a "
-                        "terminal)")
+                   help="show the calibration's progress (default: when "
+                        "stderr is a terminal)")
     p.set_defaults(func=_train)
     demo = sub.add_parser(
-        "demo", help="fit a PoE on the bundled digits, choose lambda by "
-                     "cross-validated likelihood, compare features; denoise "
-                     "a photograph with the pretrained prior")
+        "demo", formatter_class=_HelpFormatter,
+        help="fit a PoE on the bundled digits, choose lambda by "
+             "cross-validated likelihood, compare features; denoise a "
+             "photograph with the pretrained prior",
+        description="Fit a Product of Student-t experts on scikit-learn's "
+                    "digits, choose reg_lambda by cross-validated "
+                    "likelihood, compare its features with raw pixels; "
+                    "denoise a photograph with the pretrained prior.")
     demo.add_argument("--labels-per-class", type=int, default=20,
-                      help="labelled digits per class for the classifier "
-                           "(default: 20)")
+                      help="labelled digits per class for the classifier")
     demo.add_argument("--n-jobs", type=int, default=2,
-                      help="parallel jobs for GridSearchCV (default: 2)")
+                      help="parallel jobs for GridSearchCV")
     demo.add_argument("--seed", type=int, default=0, help="random seed")
-    demo.add_argument("--output-dir", default="sksm-demo",
-                      help="where to write the denoising demo's images "
-                           "(default: ./sksm-demo)")
+    demo.add_argument("--output-dir", default="sksm-demo", metavar="DIR",
+                      help="where to write the denoising demo's images")
     demo.set_defaults(func=_demo)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``sksm`` command; return its exit code.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after ``sksm``; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    code : int
+        0 on success, 2 for an error the user can fix (a missing file, a
+        wrong argument), after one line on stderr.
+    """
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except (_UsageError, ValueError, TypeError, OSError) as exc:

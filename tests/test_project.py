@@ -48,25 +48,6 @@ def test_unknown_command_exits_with_usage_error():
     assert exc.value.code == 2
 
 
-def test_docs_build_offline_without_warnings(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html",
-         str(ROOT / "doc"), str(tmp_path / "html")],
-        capture_output=True, text=True, timeout=600, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "html" / "user_guide.html").exists()
-
-
-@pytest.mark.parametrize("name", ["plot_mnist_poe", "plot_foe_denoising",
-                                  "plot_sampling", "plot_two_layer_energy"])
-def test_example_runs_and_draws(tmp_path, name):
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / f"{name}.py")],
-        capture_output=True, text=True, timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / f"{name}.png").stat().st_size > 10_000
-
-
 def test_readme_quickstart_runs(monkeypatch):
     """The README's Python block as it is, without a warning (issue 15,
     part 5: it printed ten ConvergenceWarnings)."""
