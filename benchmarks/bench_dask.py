@@ -17,8 +17,8 @@ For the fits the table gives the wall time of ``fit`` (statistics, start
 and iterations), the L-BFGS iterations, the time per iteration, the
 speed-up against the fit in memory, and whether the model equals the
 in-memory one bit for bit; then the bytes that travel per evaluation of the
-loss (the pickled parameter vector, with the task of each block, and the
-pickled losses and gradient sums of each block, back) and the latency floor
+loss (the pickled parameter vector, to each worker, and the pickled
+losses and gradient sums of each block, back) and the latency floor
 of one iteration (a fit of 8 features, where computing costs nothing).  These
 numbers feed the scaling model of the user guide ("Past one machine").
 
@@ -185,8 +185,9 @@ def main():
               f"{agree}")
     n_blocks = -(-n_rows // 7680)
     theta_b, answer_b = _payload(poe, X_local, n_blocks)
-    print(f"\nPoE, per evaluation: parameters {theta_b / 1e6:.2f} MB out and "
-          f"{answer_b / 1e6:.2f} MB back per block ({n_blocks} blocks)")
+    print(f"\nPoE, per evaluation: parameters {theta_b / 1e6:.2f} MB to each "
+          f"worker, {answer_b / 1e6:.2f} MB back per block ({n_blocks} "
+          "blocks)")
     for n_workers, value in latency.items():
         print(f"latency floor per iteration ({n_workers} worker(s), 8 "
               f"features; cluster minus memory): {1000 * value:.1f} ms")

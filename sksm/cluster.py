@@ -5,8 +5,8 @@ positions of each image for a Field of Experts), so its value and gradient
 are sums of what each block of rows contributes.  A fit on a
 :class:`dask.array.Array` therefore keeps the blocks where they live: the
 blocks are validated and summarised there, the energy's input is made
-there, and every step of L-BFGS sends the parameter vector with the task
-of each block and receives, per block, its chunks' losses and the sum of their gradients
+there, and every step of L-BFGS sends the parameter vector to each worker
+and receives, per block, its chunks' losses and the sum of their gradients
 (:func:`chunk_loss_and_gradient`).  Everything is summed over the canonical
 chunks of :class:`~sksm.objectives.TrainingLoss` and merged by the
 order-independent sums of :mod:`sksm._reductions`, so the result is the fit
@@ -325,8 +325,9 @@ class ClusterData:
 class ClusterLoss:
     """The mean loss and gradient over the blocks of :class:`ClusterData`.
 
-    The energy goes to the workers once; each call sends ``theta`` with the
-    task of every block (one round trip: a broadcast before it cost another)
+    The energy goes to the workers once; each call sends ``theta`` once to
+    every worker (scattered under a key of its own: passed inline, a large
+    vector became one task named 'theta' shared by successive calls)
     and gathers, per block, its chunks' losses and the
     :class:`~sksm._reductions.ExactSum` of their gradients, so that the
     result equals the loss of the same rows in memory
@@ -349,9 +350,12 @@ class ClusterLoss:
             raise ValueError("A fit on a Dask array uses solver='lbfgs'; "
                              "minibatches are not drawn across the cluster.")
         theta = np.asarray(theta, dtype=np.float64)
+        client = self.data.client
+        sent = (theta if client is None else  # to each worker, a unique key
+                client.scatter(theta, broadcast=True, hash=False))
         results = self.data._map(
             _block_loss, self.data.first_chunks, objective=self.objective,
-            energy=self._energy, theta=theta,
+            energy=self._energy, theta=sent,
             reg_lambda=self.reg_lambda, seed=self.seed)
         losses, grad = [], ExactSum(len(theta))
         for block_losses, block_grad in results:

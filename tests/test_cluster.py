@@ -176,6 +176,16 @@ def test_poe_fit_on_the_cluster_equals_the_fit_in_memory(client, init):
     assert remote.score(X) == local.score(X)
 
 
+def test_a_large_parameter_vector_goes_to_the_workers_at_every_step(client):
+    # 196 features: 38,612 parameters (300 kB), which distributed once
+    # turned into a single task named 'theta' shared by successive steps
+    X = _heavy_tailed(n_samples=1100, n_features=196, seed=4)
+    local, remote = _fit_both(
+        lambda: RegularizedScoreMatchingPoE(max_iter=5, random_state=0),
+        X, (400, 196))
+    _assert_same_poe(local, remote)
+
+
 def test_fit_on_a_dask_array_without_a_client_equals_the_fit_in_memory():
     X = _heavy_tailed(n_samples=4000, n_features=64, seed=3)
     with distributed_client_absent():
