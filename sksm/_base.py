@@ -175,14 +175,17 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
 
     def _fit_rows(self, X):
         """The statistics and the energy's input of validated rows ``X``
-        in memory (one block)."""
+        in memory (one block).  Rows and input in C order and aligned, as
+        the blocks of a Dask array are made: the sums of a chunk depend on
+        its memory layout."""
+        X = np.require(X, requirements=["C", "A"])
         self._check_block(X)
         values = self._statistics_values(X)
         if values is not None:
             from .objectives.rsm import chunk_rows
             size = chunk_rows(np.empty((0,) + self._input_row_shape()))
             self._set_statistics(*exact_moments(values, size))
-        return self._energy_input(X)
+        return np.require(self._energy_input(X), requirements=["C", "A"])
 
     def _objective(self, energy, data, rng, n_threads=1):
         """``theta -> (loss, grad)`` of ``objective`` on ``data`` (or its

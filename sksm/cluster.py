@@ -221,23 +221,31 @@ def _column_sums(block, *, size):
     return column_sums(block, size)
 
 
+def _rows(block):
+    """A validated block in C order and aligned, as the rows in memory: the
+    sums of a chunk depend on its layout (blocks of a matrix product come
+    in Fortran order, blocks sent between processes unaligned)."""
+    block = check_array(block, dtype=[np.float64, np.float32])
+    return np.require(block, requirements=["C", "A"])
+
+
 def _pass_one(estimator, block, size):
     """Validate a block of rows where it lives; its column sums."""
-    block = check_array(block, dtype=[np.float64, np.float32])
+    block = _rows(block)
     estimator._check_block(block)
     values = estimator._statistics_values(block)
     return None if values is None else column_sums(values, size)
 
 
 def _pass_two(estimator, block, mean, big, size):
-    block = check_array(block, dtype=[np.float64, np.float32])
+    block = _rows(block)
     return squared_deviations(estimator._statistics_values(block), mean, big,
                               size)
 
 
 def _prepare(estimator, block):
-    block = check_array(block, dtype=[np.float64, np.float32])
-    return estimator._energy_input(block)
+    return np.require(estimator._energy_input(_rows(block)),
+                      requirements=["C", "A"])
 
 
 def _block_loss(block, first_chunk, *, objective, energy, theta,

@@ -5,6 +5,9 @@ import warnings
 import numpy as np
 import pytest
 
+dask = pytest.importorskip(
+    "dask", reason="the dask extra is not installed: pip install "
+    "'sksm[dask]'")
 da = pytest.importorskip(
     "dask.array", reason="the dask extra is not installed: pip install "
     "'sksm[dask]'")
@@ -184,6 +187,20 @@ def test_a_large_parameter_vector_goes_to_the_workers_at_every_step(client):
         lambda: RegularizedScoreMatchingPoE(max_iter=5, random_state=0),
         X, (400, 196))
     _assert_same_poe(local, remote)
+
+
+def test_blocks_in_fortran_order_give_the_fit_of_rows_in_c_order(client):
+    # the blocks of a matrix product are often in Fortran order, and the
+    # sums of a chunk depend on its memory layout
+    X = _heavy_tailed(n_samples=4000, n_features=64, seed=5)
+    make = lambda: RegularizedScoreMatchingPoE(
+        max_iter=20, random_state=0)
+    local = _quietly_fit(make(), X)
+    blocks = da.from_array(X, chunks=(1000, 64)).map_blocks(
+        np.asfortranarray)
+    first = blocks.to_delayed().ravel()[0]
+    assert dask.delayed(lambda b: b.flags.f_contiguous)(first).compute()
+    _assert_same_poe(local, _quietly_fit(make(), blocks))
 
 
 def test_fit_on_a_dask_array_without_a_client_equals_the_fit_in_memory():

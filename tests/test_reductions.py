@@ -122,6 +122,17 @@ def test_a_fit_is_the_same_to_the_last_bit_with_any_number_of_threads(
     assert one.loss_curve_ == two.loss_curve_
 
 
+def test_a_fit_does_not_depend_on_the_memory_layout_of_the_data():
+    rng = np.random.RandomState(3)
+    X = rng.standard_t(3, size=(4000, 64)) @ rng.randn(64, 64)
+    make = lambda: RegularizedScoreMatchingPoE(
+        max_iter=30, random_state=0)
+    c_order = _fit(make(), X)
+    f_order = _fit(make(), np.asfortranarray(X))
+    np.testing.assert_array_equal(c_order.filters_, f_order.filters_)
+    assert c_order.loss_curve_ == f_order.loss_curve_
+
+
 def test_a_field_of_experts_fit_is_the_same_with_any_number_of_threads():
     patches = np.random.RandomState(2).rand(1200, 100)  # 10x10, 2 chunks
     make = lambda: FieldsOfExperts(
