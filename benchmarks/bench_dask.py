@@ -22,8 +22,16 @@ losses and gradient sums of each block, back) and the latency floor
 of one iteration (a fit of 8 features, where computing costs nothing).  These
 numbers feed the scaling model of the user guide ("Past one machine").
 
-Run (nothing else on the machine; about 6 minutes):
-    python benchmarks/bench_dask.py [--quick] [--max-iter 25]
+The workers get ``MALLOC_MMAP_THRESHOLD_=33554432`` (``--default-malloc``
+leaves distributed's environment as it is): distributed's nanny sets
+``MALLOC_TRIM_THRESHOLD_``, which turns off glibc's adaptive mmap threshold,
+so every large temporary array of a loss evaluation is mapped afresh and
+the workers computed the same block 1.5 to 1.8 times slower than this
+process.  The data are synthesised with one BLAS thread everywhere, so
+that the rows in memory are the rows on the workers.
+
+Run (nothing else on the machine; about 12 minutes):
+    python benchmarks/bench_dask.py [--quick] [--max-iter 25] [--default-malloc]
 """
 
 import argparse
@@ -112,6 +120,8 @@ def main():
                         help="L-BFGS iterations of the fits (default 25)")
     parser.add_argument("--workers", default="1,2",
                         help="cluster sizes, comma-separated (default 1,2)")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="keep distributed's malloc settings")
     args = parser.parse_args()
     import dask.array as da
     from distributed import Client, LocalCluster
@@ -127,8 +137,12 @@ def main():
         max_iter=args.max_iter, random_state=0)
     tiny = lambda: RegularizedScoreMatchingPoE(
         max_iter=args.max_iter, random_state=0, tol=0)
-    X_poe = _poe_data(n_rows, 196)
-    X_local = X_poe.compute(scheduler="threads")
+    if not args.default_malloc:
+        import dask
+        dask.config.set({"distributed.nanny.pre-spawn-environ"
+                         ".MALLOC_MMAP_THRESHOLD_": 2 ** 25})
+    with threadpool_limits(1):  # as on the workers: the same rows
+        X_local = _poe_data(n_rows, 196).compute(scheduler="sync")
     crops = _foe_crops(n_crops)
     photo = _big_photo(height, width)
     tiny_local = np.random.RandomState(0).standard_t(3, size=(2000, 8))

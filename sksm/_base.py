@@ -316,7 +316,8 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         """One fit from a new start drawn from ``rng``; returns what
         ``fit`` needs to compare the runs (``compare``: its final loss, even
         without an iteration) and keep the best."""
-        energy = self._initial_energy(data, rng, restart=restart)
+        with single_threaded_blas():  # the start, as every thread count
+            energy = self._initial_energy(data, rng, restart=restart)
         self._objective_state, self._optimizer = {}, None
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
         theta0 = energy.get_params().astype(np.float64)

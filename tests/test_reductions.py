@@ -110,7 +110,9 @@ def _fit(estimator, X):
 def test_a_fit_is_the_same_to_the_last_bit_with_any_number_of_threads(
         objective):
     rng = np.random.RandomState(1)
-    X = rng.standard_t(3, size=(4000, 64)) @ rng.randn(64, 64)  # 3 chunks
+    # 196 features: 512-row chunks, and a start (an eigendecomposition of
+    # their Gram matrix) that LAPACK splits between threads
+    X = rng.standard_t(3, size=(1500, 196)) @ rng.randn(196, 196)
     make = lambda: RegularizedScoreMatchingPoE(
         objective=objective, max_iter=40, random_state=0)
     with threadpool_limits(1):
