@@ -160,11 +160,6 @@ def _chunk_sums(objective, energy, theta, X, *, reg_lambda, seed,
     return losses, grad, len(X)
 
 
-def _size(data):
-    from .objectives.rsm import chunk_rows
-    return chunk_rows(data)
-
-
 def gram(Z):
     """Compute ``Z.T @ Z`` of the rows of ``Z``, summed over canonical chunks.
 
@@ -183,8 +178,8 @@ def gram(Z):
     """
     if isinstance(Z, ClusterData):
         return Z.gram()
-    part = _gram_sums(Z, size=_size(Z))
-    return part.value().reshape(int(np.sqrt(part.hi.size)), -1)
+    side = int(np.prod(Z.shape[1:]))
+    return _gram_sums(Z, size=chunk_rows(Z)).value().reshape(side, side)
 
 
 def column_mean(data):
@@ -205,7 +200,7 @@ def column_mean(data):
     """
     if isinstance(data, ClusterData):
         return data.mean(axis=0)
-    part = _column_sums(data, size=_size(data))
+    part = _column_sums(data, size=chunk_rows(data))
     return merge_column_sums([part])[1].astype(data.dtype)
 
 
@@ -288,12 +283,18 @@ class ClusterData:
     """The energy's input of a fit, in blocks of rows where they live.
 
     ``blocks`` are :class:`distributed.Future` objects with a client, else
-    NumPy arrays; ``len`` and ``dtype`` are those of all the rows.
+    NumPy arrays, each of whole canonical chunks of ``chunk_size`` rows
+    (the last may be shorter), the first of them ``first_chunks[k]``
+    chunks into all the rows; ``len`` and ``dtype`` are those of all the
+    rows, ``row_shape`` the shape of one row.
     """
 
-    def __init__(self, blocks, n_samples, dtype, client):
+    def __init__(self, blocks, n_samples, dtype, client, *, row_shape,
+                 chunk_size, first_chunks):
         self.blocks, self.n_samples = blocks, n_samples
         self.dtype, self.client = np.dtype(dtype), client
+        self.row_shape = tuple(row_shape)
+        self.chunk_size, self.first_chunks = chunk_size, first_chunks
 
     def __len__(self):
         return self.n_samples
@@ -309,10 +310,11 @@ class ClusterData:
 
     def gram(self):
         """``Z.T @ Z`` of the rows (flattened), float64, as :func:`gram`."""
-        total = ExactSum(int(np.prod(self._row_shape)) ** 2)
+        side = int(np.prod(self.row_shape))
+        total = ExactSum(side ** 2)
         for part in self._map(_gram_sums, size=self.chunk_size):
             total.merge(part)
-        return total.value().reshape(int(np.sqrt(total.hi.size)), -1)
+        return total.value().reshape(side, side)
 
     def mean(self, axis=0):
         """The column means, in the data's dtype, as :func:`column_mean`."""
@@ -323,7 +325,7 @@ class ClusterData:
 
     @property
     def shape(self):
-        return (self.n_samples,) + self._row_shape
+        return (self.n_samples,) + self.row_shape
 
     def loss_function(self, objective, energy, rng, *, reg_lambda):
         """``theta -> (loss, grad)`` of ``objective`` on all the rows."""
@@ -414,11 +416,9 @@ def cluster_fit_data(estimator, X):
     tasks = [dask.delayed(_prepare, pure=True)(estimator, b) for b in raw]
     blocks = (list(dask.compute(*tasks)) if client is None else
               client.compute(tasks))
-    data = ClusterData(blocks, X.shape[0], X.dtype, client)
-    data._row_shape = tuple(estimator._input_row_shape())
-    data.chunk_size = size
-    data.first_chunks = [int(s) // size for s in starts]
-    return data
+    return ClusterData(blocks, X.shape[0], X.dtype, client,
+                       row_shape=estimator._input_row_shape(), chunk_size=size,
+                       first_chunks=[int(s) // size for s in starts])
 
 
 # ---------------------------------------------------------------------- #
