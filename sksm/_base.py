@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
@@ -522,6 +523,14 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         the filters beyond ``n_inputs``; subclasses may derive them from
         ``data`` (``restart``: a later start of ``n_init``)."""
         return _random_filters(n_experts, n_inputs, rng)
+
+    def _expert_names(self, input_features):
+        """``<class name>_expert<i>`` for every expert, after the checks of
+        ``get_feature_names_out`` (fitted, ``input_features`` as seen)."""
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = type(self).__name__.lower()
+        return [f"{prefix}_expert{i}" for i in range(len(self.filters_))]
 
     def _raw_filters(self):
         """The learned filters as rows (n_experts, n_filter_inputs)."""

@@ -9,7 +9,7 @@ from scipy.signal import fftconvolve
 from sklearn.base import TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
@@ -656,10 +656,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             If ``input_features`` differ from ``feature_names_in_`` or have
             the wrong length.
         """
-        check_is_fitted(self)
-        _check_feature_names_in(self, input_features, generate_names=False)
-        prefix = type(self).__name__.lower()
-        experts = [f"{prefix}_expert{i}" for i in range(len(self.filters_))]
+        experts = self._expert_names(input_features)
         if self.pooling == "sum":
             return np.asarray(experts, dtype=object)
         height, width = self.image_shape_

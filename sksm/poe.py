@@ -8,7 +8,7 @@ from sklearn.base import TransformerMixin
 from sklearn.decomposition import FastICA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     MAX_EXPERT_WEIGHT,
@@ -798,10 +798,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
             If ``input_features`` differ from ``feature_names_in_`` or have
             the wrong length.
         """
-        check_is_fitted(self)
-        _check_feature_names_in(self, input_features, generate_names=False)
-        experts = [f"{type(self).__name__.lower()}_expert{i}"
-                   for i in range(len(self.filters_))]
+        experts = self._expert_names(input_features)
         suffixes = {"activation": [""],
                     "signed_activation": ["_pos", "_neg"],
                     "activation_and_response": ["", "_response"]}
