@@ -99,7 +99,7 @@ def _payload(make, X_local, n_blocks):
     """Pickled bytes of one parameter vector, and of one block's answer."""
     from sklearn.utils import check_random_state
 
-    from sksm.cluster import _block_loss
+    from sksm._dask import _block_loss
     est = make()
     Z = est._fit_data(X_local)
     energy = est._initial_energy(Z, check_random_state(0))

@@ -41,6 +41,7 @@ from scipy.sparse.linalg import LinearOperator, cg
 from sksm.energies.conv import col2im, im2col
 from sksm.experts import StudentT
 from sksm.image import extract_patches, psnr
+from sksm.restoration._policy import _calibrated
 
 
 class MAPProblem:
@@ -114,8 +115,8 @@ class MAPProblem:
 
 def start_parameters(model, sigma):
     """Filters and log-weights of the calibrated prior at ``sigma``."""
-    weight = model._calibrated("auto", sigma, 1, "prior_weight")
-    scale = model._calibrated("auto", sigma, 2, "prior_scale")
+    weight = _calibrated(model, "auto", sigma, 1, "prior_weight")
+    scale = _calibrated(model, "auto", sigma, 2, "prior_scale")
     W = model._raw_filters().astype(np.float64) * scale
     return W, np.log(model.expert_weights_ * weight)
 

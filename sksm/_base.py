@@ -20,8 +20,16 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._reductions import exact_moments
+from ._filters import random_filters
 from ._validation import Fitted
-from .cluster import ClusterData, cluster_fit_data, is_dask_array
+from ._dask import (
+    ClusterData,
+    RowBlocks,
+    block_inputs,
+    block_moments,
+    check_dask_rows,
+    is_dask_array,
+)
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, lbfgs
 
@@ -40,17 +48,6 @@ MAX_EXPERT_WEIGHT = 1e4
 #: links to its page of the API reference there (doc/conf.py builds the site
 #: with this base address).
 DOC_URL = "https://sksm.readthedocs.io/en/stable/"
-
-
-def _random_filters(n_filters, n_inputs, rng):
-    """Random orthonormal rows (by QR of a Gaussian matrix), then random
-    Gaussian directions for the rows beyond ``n_inputs``; float64."""
-    G = rng.standard_normal((n_inputs, min(n_filters, n_inputs)))
-    V = np.linalg.qr(G)[0].T  # orthonormal rows
-    if n_filters > n_inputs:
-        V = np.vstack([V, rng.standard_normal((n_filters - n_inputs,
-                                               n_inputs))])
-    return V
 
 
 class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
@@ -174,6 +171,18 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         """The energy's input made of one block of validated rows."""
         return block
 
+    def _dask_fit_data(self, X):
+        """The statistics and the energy's input of the Dask array ``X``,
+        validated and made where its blocks live (:mod:`sksm._dask`)."""
+        X = check_dask_rows(X, type(self).__name__, self.solver)
+        self._cluster_shape(X.shape[1])
+        blocks = RowBlocks(X, self._input_row_shape())
+        moments = block_moments(blocks, self._check_block,
+                                self._statistics_values)
+        if moments is not None:
+            self._set_statistics(*moments)
+        return block_inputs(blocks, self._energy_input)
+
     def _fit_rows(self, X):
         """The statistics and the energy's input of validated rows ``X``
         in memory (one block).  Rows and input in C order and aligned, as
@@ -258,7 +267,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 f"objective={self.objective!r} gives a stochastic gradient "
                 "and no loss to line-search on; use solver='adam' with it.")
         if is_dask_array(X):
-            data = cluster_fit_data(self, X)
+            data = self._dask_fit_data(X)
         else:
             data = self._fit_data(X)
         rng = check_random_state(self.random_state)
@@ -522,7 +531,7 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         """Random orthonormal filters (rows), and random directions for
         the filters beyond ``n_inputs``; subclasses may derive them from
         ``data`` (``restart``: a later start of ``n_init``)."""
-        return _random_filters(n_experts, n_inputs, rng)
+        return random_filters(n_experts, n_inputs, rng)
 
     def _expert_names(self, input_features):
         """``<class name>_expert<i>`` for every expert, after the checks of

@@ -16,6 +16,8 @@ every other estimator of the package passes every check at every setting
 that the tests run.
 """
 
+from .foe import FieldsOfExperts
+
 __all__ = ["expected_failed_checks"]
 
 #: The checks that fit (or fit and then use) a Field of Experts on the
@@ -67,11 +69,10 @@ def expected_failed_checks(estimator):
         (``filter_size > 1`` or ``whiten='laplacian'``, as at its defaults),
         the checks of :data:`IMAGE_SIZE_CHECKS`; empty otherwise.
     """
-    from .foe import FieldsOfExperts
-
     if not isinstance(estimator, FieldsOfExperts):
         return {}
-    margin = estimator._margin()
+    # the pixels a filter response spans beyond one (FieldsOfExperts.reach_)
+    margin = estimator.filter_size - 1 + (4 if estimator.whiten else 0)
     if margin == 0:
         return {}
     side = margin + 1

@@ -7,6 +7,7 @@ a ``TypeError`` (wrong kind of value) or a ``ValueError`` (right kind, wrong
 value) that names what was received and what to pass instead.
 """
 
+import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -14,8 +15,8 @@ import numpy as np
 from sklearn.utils.validation import validate_data
 
 __all__ = ["Fitted", "check_count", "check_fit_range", "check_image",
-           "check_mask", "check_noise_sigma", "check_positive",
-           "validate_float_data"]
+           "check_image_shape", "check_mask", "check_positive", "check_sigma",
+           "renamed_argument", "validate_float_data"]
 
 
 def check_count(value, name, minimum=1):
@@ -101,20 +102,60 @@ def check_positive(value, name, meaning="", *, allow_zero=False):
     return float(value)
 
 
-def check_noise_sigma(noise_sigma, name="noise_sigma"):
+def check_sigma(sigma, name="sigma"):
     """Return a noise standard deviation as a float, or raise a clear error.
 
     Its square must be a normal positive float: the posterior divides by it.
     """
-    sigma = check_positive(noise_sigma, name,
+    value = check_positive(sigma, name,
                            "the standard deviation of the noise, in the units "
                            "of the data")
-    if not 1e-150 <= sigma <= 1e150:
-        raise ValueError(f"{name}={sigma!r} is out of range: its square "
+    if not 1e-150 <= value <= 1e150:
+        raise ValueError(f"{name}={value!r} is out of range: its square "
                          "must be a normal float (sigma between 1e-150 and "
                          "1e150); for data with no noise, use the data "
                          "themselves.")
-    return sigma
+    return value
+
+
+def renamed_argument(value, old_value, name, old_name):
+    """The value of an argument that was renamed ``old_name`` -> ``name``.
+
+    ``old_value`` is the string "deprecated" unless the caller used the old
+    spelling, which then warns (FutureWarning, at the caller's caller) and
+    gives the value; both spellings at once are a TypeError.
+    """
+    if isinstance(old_value, str) and old_value == "deprecated":
+        return value
+    if value is not None:
+        raise TypeError(f"Pass {name} only; {old_name} is its old spelling.")
+    warnings.warn(f"{old_name} was renamed {name} in sksm 0.2 and will be "
+                  f"removed in 0.3; pass {name}.", FutureWarning,
+                  stacklevel=3)
+    return old_value
+
+
+def check_image_shape(image_shape, n_features):
+    """``(height, width)`` of rows of ``n_features`` pixels, or raise.
+
+    None: square if ``n_features`` is a perfect square, else one row.
+    """
+    if image_shape is None:
+        side = int(round(np.sqrt(n_features)))
+        return (side, side) if side * side == n_features else (1, n_features)
+    if (len(image_shape) != 2
+            or not all(isinstance(v, Integral) and not isinstance(v, bool)
+                       and v > 0 for v in image_shape)):
+        raise ValueError(f"image_shape must be (height, width), two positive "
+                         f"integers (grayscale images), got "
+                         f"{tuple(image_shape)!r}; for colour, fit on one "
+                         "channel or on the luminance.")
+    height, width = image_shape
+    if height * width != n_features:
+        raise ValueError(
+            f"image_shape={tuple(image_shape)} has {height * width} pixels but "
+            f"X has {n_features} features per row.")
+    return int(height), int(width)
 
 
 def check_mask(mask, shape, meaning="True where the chains move",

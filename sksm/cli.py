@@ -3,19 +3,36 @@
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
+from sklearn.datasets import load_sample_image
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+
+from . import __version__, _progress
+from ._validation import check_sigma
+from .datasets import few_labels, load_digits_pixels
+from .foe import FieldsOfExperts
+from .image import (
+    add_noise,
+    check_output_path,
+    check_unit_range,
+    extract_patches,
+    psnr,
+    read_image,
+    to_float,
+    write_image,
+)
+from .io import load_model, save_model
+from .poe import RegularizedScoreMatchingPoE
+from .pretrained import load_pretrained_foe
+from .restoration import denoise, inpaint, super_resolve
 
 __all__ = ["build_parser", "main"]
 
 
 def _demo(args):
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, train_test_split
-
-    from . import RegularizedScoreMatchingPoE
-    from .datasets import few_labels, load_digits_pixels
-
     start = time.perf_counter()
     X, y = load_digits_pixels()
     X_train, X_test, y_train, y_test = train_test_split(
@@ -66,15 +83,6 @@ def _demo(args):
 
 
 def _demo_denoising(args):
-    from pathlib import Path
-
-    import numpy as np
-    from sklearn.datasets import load_sample_image
-
-    from .image import add_noise, psnr, write_image
-    from .pretrained import load_pretrained_foe
-    from .restoration import denoise
-
     sigma = 15 / 255
     # flower.jpg is not among the pretrained prior's training images.
     rgb = load_sample_image("flower.jpg") / 255.0
@@ -114,12 +122,10 @@ def _log(message, start=None):
 
 def _load(args):
     if args.model is None:
-        from .pretrained import load_pretrained_foe
         return load_pretrained_foe()
-    from .io import load_model
 
     model = load_model(args.model)
-    if type(model).__name__ != "FieldsOfExperts":
+    if not isinstance(model, FieldsOfExperts):
         raise _UsageError(f"{args.model} holds a {type(model).__name__}, "
                           "not a FieldsOfExperts image prior")
     return model
@@ -130,9 +136,6 @@ def _restore_command(args, restore):
 
     ``restore(model, image, channel_axis)`` restores one frame.
     """
-    from . import _progress
-    from .image import check_output_path, read_image, write_image
-
     image = read_image(args.input, all_frames=True)
     n_frames = len(image)
     kind = "colour" if image.ndim == 4 else "gray"
@@ -156,13 +159,13 @@ def _restore_command(args, restore):
 
 
 def _denoise(args):
-    from .restoration import denoise
-
-    if args.sigma is not None and not args.sigma > 0:
-        raise _UsageError(f"--sigma must be positive, got {args.sigma}")
-    sigma = None if args.sigma is None else args.sigma / 255.0
-    if sigma is not None and args.data_range is not None:
-        sigma = args.sigma  # on the image's own scale
+    # --sigma is on the 0-255 scale, or with --data-range on the image's
+    # own: checked in those units, by the check of sksm.restoration
+    sigma = args.sigma
+    if sigma is not None:
+        sigma = check_sigma(sigma, "--sigma")
+        if args.data_range is None:
+            sigma = sigma / 255.0
     return _restore_command(args, lambda model, image, axis: denoise(
         image, sigma, model=model, channel_axis=axis, method=args.method,
         self_ensemble=args.self_ensemble, data_range=args.data_range,
@@ -170,17 +173,12 @@ def _denoise(args):
 
 
 def _super_resolve(args):
-    from .restoration import super_resolve
-
     return _restore_command(args, lambda model, image, axis: super_resolve(
         image, args.factor, model=model, channel_axis=axis,
         data_range=args.data_range, tile_size=args.tile_size))
 
 
 def _inpaint(args):
-    from .image import read_image
-    from .restoration import inpaint
-
     mask = read_image(args.mask)
     if mask.ndim == 3:
         mask = mask.max(axis=2)
@@ -191,12 +189,6 @@ def _inpaint(args):
 
 
 def _train(args):
-    import numpy as np
-
-    from . import FieldsOfExperts, _progress
-    from .image import check_unit_range, extract_patches, read_image, to_float
-    from .io import save_model
-
     images = []
     for path in args.images:
         im = check_unit_range(to_float(read_image(path)), str(path))
@@ -257,7 +249,6 @@ def build_parser():
         The parser :func:`main` runs; its sub-commands are ``denoise``,
         ``super-resolve``, ``inpaint``, ``train`` and ``demo``.
     """
-    from . import __version__
 
     parser = argparse.ArgumentParser(
         prog="sksm", formatter_class=_HelpFormatter,

@@ -1,118 +1,50 @@
-"""The FieldsOfExperts estimator: a convolutional image prior."""
+"""The FieldsOfExperts estimator: a convolutional image prior.
 
-import warnings
-from numbers import Integral, Real
+A thin estimator: the energy is :class:`sksm.energies.FieldOfExperts`, its
+prior on pixels :mod:`sksm.energies.pixel_prior`, the fit
+:class:`~sksm._base.BaseExpertsEstimator`, and the restoration methods are
+doors onto :mod:`sksm.restoration`, which checks their inputs and calls the
+numerics of :mod:`sksm.posterior`.
+"""
+
+from numbers import Integral
 
 import numpy as np
-from scipy import sparse
-from scipy.signal import fftconvolve
 from sklearn.base import TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from . import _progress, posterior
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._likelihood import LikelihoodMixin
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
-    check_count,
     check_fit_range,
-    check_mask,
-    check_noise_sigma,
-    check_positive,
+    check_image_shape,
+    renamed_argument,
     validate_float_data,
 )
 from .energies import FieldOfExperts
 from .energies.layers import split_exponent
-from .experts import DEFAULT_C
-from .image import (
-    check_image,
-    check_unit_range,
-    compose_filters,
-    estimate_sigma,
-    laplacian_kernel,
-    psnr,
-    restore_dtype,
-    to_float,
-    whiten,
+from .energies.pixel_prior import (
+    curvature_bound,
+    image_prior,
+    mode_hessian,
+    pixel_filters,
+    prior_energy_grad,
+    whitening_kernel,
 )
-from .posterior import ImagePrior
+from .experts import DEFAULT_C
+from .image import whiten
+from .restoration._policy import (
+    calibrate_images,
+    check_images,
+    denoise_images,
+    inpaint_images,
+    super_resolve_images,
+)
 
 __all__ = ["FieldsOfExperts"]
-
-
-def _resolve_image_shape(image_shape, n_features):
-    if image_shape is None:
-        side = int(round(np.sqrt(n_features)))
-        return (side, side) if side * side == n_features else (1, n_features)
-    if (len(image_shape) != 2
-            or not all(isinstance(v, Integral) and not isinstance(v, bool)
-                       and v > 0 for v in image_shape)):
-        raise ValueError(f"image_shape must be (height, width), two positive "
-                         f"integers (grayscale images), got "
-                         f"{tuple(image_shape)!r}; for colour, fit on one "
-                         "channel or on the luminance.")
-    height, width = image_shape
-    if height * width != n_features:
-        raise ValueError(
-            f"image_shape={tuple(image_shape)} has {height * width} pixels but "
-            f"X has {n_features} features per row.")
-    return int(height), int(width)
-
-
-def _warn_if_implausible(sigma, stack):
-    """Warn when ``sigma`` is far from the noise the images seem to hold.
-
-    Catches a level in the wrong units (15 for 15/255, or the reverse):
-    more than ten times the estimated noise (at least 1/255) or less than a
-    tenth of it.
-    """
-    estimated = float(np.median([estimate_sigma(im) for im in stack]))
-    if sigma > 10 * max(estimated, 1 / 255) or sigma < estimated / 10:
-        warnings.warn(
-            f"The noise level {sigma:.4g} is far from the noise these images "
-            f"seem to hold (estimated {estimated:.3g}, that is "
-            f"{255 * estimated:.2g} on the 0-255 scale): noise levels are in "
-            "the units of the float image, [0, 1] for integer images (15 on "
-            "the 0-255 scale is 15 / 255).  sigma=None in sksm.restoration "
-            "uses the estimate.", UserWarning, stacklevel=3)
-
-
-def _check_ensemble(self_ensemble):
-    if isinstance(self_ensemble, (bool, np.bool_)) or \
-            self_ensemble not in (1, 2, 4, 8):
-        raise ValueError(f"self_ensemble must be 1, 2, 4 or 8, got "
-                         f"{self_ensemble!r}.")
-    return int(self_ensemble)
-
-
-def _grid_maximum(score, n_rows, n_cols):
-    """The (i, j) of the highest ``score(i, j)`` over the whole grid."""
-    scores = {(i, j): score(i, j) for j in range(n_cols) for i in range(n_rows)}
-    return max(scores, key=scores.get)
-
-
-def _local_maximum(score, n_rows, n_cols, start):
-    """Climb from ``start`` to the best of the eight neighbours until none is
-    better; every ``score(i, j)`` is evaluated once."""
-    scores = {}
-
-    def value(cell):
-        if cell not in scores:
-            scores[cell] = score(*cell)
-        return scores[cell]
-
-    current = start
-    while True:
-        i, j = current
-        cells = [(i + a, j + b) for a in (-1, 0, 1) for b in (-1, 0, 1)
-                 if 0 <= i + a < n_rows and 0 <= j + b < n_cols]
-        best = max(cells, key=value)
-        if value(best) <= value(current):
-            return current
-        current = best
 
 
 class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
@@ -288,7 +220,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
     >>> foe = FieldsOfExperts(n_experts=4, max_iter=5, random_state=0).fit(X)
     >>> foe.filters_.shape
     (4, 5, 5)
-    >>> foe.denoise(rng.rand(32, 40), noise_sigma=0.1).shape
+    >>> foe.denoise(rng.rand(32, 40), sigma=0.1).shape
     (32, 40)
     """
 
@@ -350,7 +282,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
 
     def _check_fitted_state(self):
         super()._check_fitted_state()
-        shape = _resolve_image_shape(self.image_shape_, self.n_features_in_)
+        shape = check_image_shape(self.image_shape_, self.n_features_in_)
         if min(shape) <= self._margin():
             raise ValueError(f"image_shape_ {shape} is too small for "
                              f"{self.filter_size}x{self.filter_size} filters.")
@@ -376,7 +308,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         self._forget_log_partition()
 
     def _kernel(self):
-        return laplacian_kernel(5) if self.whiten == "laplacian" else None
+        return whitening_kernel(self.whiten)
 
     def _margin(self):
         """Pixels lost on each side by whitening and filtering."""
@@ -391,7 +323,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         return X.reshape((len(X),) + self.image_shape_)
 
     def _set_image_shape(self, n_features):
-        self.image_shape_ = _resolve_image_shape(self.image_shape, n_features)
+        self.image_shape_ = check_image_shape(self.image_shape, n_features)
         if min(self.image_shape_) <= self._margin():
             raise ValueError(
                 f"Images of shape {self.image_shape_} are too small for "
@@ -456,10 +388,6 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         images = self._images_from_rows(X, reset=False, fit=True)
         self._brightness(images.mean(axis=(1, 2), dtype=np.float64), False)
         return self._whitened(images)
-
-    # ------------------------------------------------------------------ #
-    # The prior on pixels
-    # ------------------------------------------------------------------ #
     @property
     def pixel_filters_(self):
         """The filters acting on pixels, ndarray of shape (n_experts, k, k).
@@ -468,59 +396,15 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         4``) with ``whiten='laplacian'``, else a copy of ``filters_``.
         """
         check_is_fitted(self)
-        kernel = self._kernel()
-        if kernel is None:
-            return self.filters_.copy()
-        return compose_filters(self.filters_, kernel)
+        return pixel_filters(self.filters_, self._kernel())
 
     def _prior_energy_grad(self, images, energy=None):
-        """``(E, dE/dx)`` of the prior for a stack (n, H, W) of float images,
-        the mean term included.
-
-        Images near the float maximum are evaluated through their mantissas
-        (:func:`~sksm.energies.layers.split_exponent`); ``E`` is then +inf
-        only where the mean term itself exceeds the float range.
-        """
+        """``(E, dE/dx)`` of the prior, mean term included, for a float
+        stack (n, H, W) (:func:`~sksm.energies.pixel_prior.prior_energy_grad`)."""
         if energy is None:
             energy = self._fitted_energy(dtype=images.dtype)
-        mantissa, exponent = split_exponent(images)
-        E, d = self._image_prior(energy).energy_grad(mantissa,
-                                                     exponent=exponent)
-        n_pixels = images.shape[1] * images.shape[2]
-        mean = mantissa.mean(axis=(1, 2), dtype=np.float64)
-        with np.errstate(over="ignore"):
-            if exponent is not None:
-                mean = np.ldexp(mean, exponent)
-            excess = mean - self.mean_brightness_
-            var = self.std_brightness_ ** 2
-            E = E + excess ** 2 / (2 * var)
-        d = d + (excess / (var * n_pixels))[:, None, None]
-        return E, d.astype(images.dtype, copy=False)
-
-    def _as_stack(self, images, name="images", restoration=False):
-        """Float stack (n, H, W) from an image or a stack; remember the form.
-
-        ``restoration``: the pixels must be on the [0, 1] scale, where the
-        prior and its calibration work.
-        """
-        arr = check_image(images, name, ndim=(2, 3))
-        height, width = arr.shape[-2:]
-        if min(height, width) <= self._margin():
-            hint = ""
-            if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-                hint = (" A colour image? Use sksm.restoration with "
-                        "channel_axis=-1, which restores each channel.")
-            elif min(height, width) == 1:
-                hint = (" A flattened image? Pass it as (height, width).")
-            raise ValueError(
-                f"{name} of shape {arr.shape} is too small for this model: "
-                f"each side needs more than {self._margin()} pixels "
-                f"(filters of {self.filter_size}x{self.filter_size}"
-                f"{' after 5x5 whitening' if self.whiten else ''}).{hint}")
-        stack = to_float(arr)
-        if restoration:
-            check_unit_range(stack, name)
-        return (stack[None] if arr.ndim == 2 else stack), arr
+        return prior_energy_grad(image_prior(energy, self._kernel()), images,
+                                 self.mean_brightness_, self.std_brightness_)
 
     def energy(self, images):
         """Energy of each image (any size, at least the filters' support).
@@ -551,7 +435,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             smaller than the window of the filters on either side.
         """
         check_is_fitted(self)
-        stack, arr = self._as_stack(images)
+        stack, arr = check_images(self, images)
         E = self._prior_energy_grad(stack)[0]
         return float(E[0]) if arr.ndim == 2 else E
 
@@ -582,7 +466,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             smaller than the window of the filters on either side.
         """
         check_is_fitted(self)
-        stack, arr = self._as_stack(images)
+        stack, arr = check_images(self, images)
         d = -self._prior_energy_grad(stack)[1]
         return d[0] if arr.ndim == 2 else d
 
@@ -737,28 +621,11 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         ``sum_i alpha_i c^2 A_i^T A_i`` with ``A_i`` the valid correlation
         with pixel filter i, plus the mean term's ``1 1^T / (s^2 N^2)``.
         """
-        height, width = self.image_shape_
-        filters = self.pixel_filters_.astype(np.float64)
-        k = filters.shape[1]
-        rows, cols = np.meshgrid(np.arange(height - k + 1),
-                                 np.arange(width - k + 1), indexing="ij")
-        di, dj = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
-        n_pos = rows.size
-        # pixel index of every (position, filter tap) pair
-        pixel = ((rows.reshape(-1, 1) + di.reshape(1, -1)) * width
-                 + cols.reshape(-1, 1) + dj.reshape(1, -1))
-        position = np.repeat(np.arange(n_pos), k * k)
-        n = height * width
-        H = np.zeros((n, n))
-        for f, alpha in zip(filters, self.expert_weights_):
-            A = sparse.csr_matrix(
-                (np.tile(f.ravel(), n_pos), (position, pixel.ravel())),
-                shape=(n_pos, n))
-            H += alpha * self.c ** 2 * (A.T @ A).toarray()
-        return H + 1.0 / (self.std_brightness_ ** 2 * n ** 2)
+        return mode_hessian(self.pixel_filters_, self.expert_weights_, self.c,
+                            self.image_shape_, self.std_brightness_)
 
     # ------------------------------------------------------------------ #
-    # Restoration (the numerics live in sksm.posterior)
+    # Restoration: doors onto sksm.restoration
     # ------------------------------------------------------------------ #
     @property
     def reach_(self):
@@ -783,117 +650,74 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         """
         return 4 * self.reach_
 
-    def _image_prior(self, energy, lipschitz=None):
-        """The energy as an :class:`~sksm.posterior.ImagePrior` on pixels:
-        whitening (if any) before it, its adjoint after."""
-        kernel = self._kernel()
-        preprocess = adjoint = None
-        if kernel is not None:
-            kernel = kernel.astype(energy.filters.dtype)
+    def prior_lipschitz(self):
+        r"""An upper bound on the curvature of the prior energy.
 
-            def preprocess(h):
-                return whiten(h, kernel)
+        :math:`L = 1.01 \max_\omega \sum_i \alpha_i c^2 |\hat p_i(\omega)|^2`
+        over a 128 x 128 grid of frequencies, with :math:`p_i` the pixel
+        filters and :math:`c^2 = \max g''`
+        (:func:`~sksm.energies.pixel_prior.curvature_bound`): the Hessian of
+        the energy with respect to the pixels has norm at most ``L``, so a
+        gradient step of ``1 / L`` cannot overshoot.  The step sizes of
+        restoration ('fista', and the schedule of super-resolution) come
+        from it.
 
-            def adjoint(d):  # of valid correlation: full convolution
-                return fftconvolve(d, kernel[None], mode="full", axes=(1, 2))
+        Returns
+        -------
+        lipschitz : float
+            ``L``, in nats per squared unit of the pixels.
 
-        return ImagePrior(energy.network, energy.size, preprocess=preprocess,
-                          adjoint=adjoint, margin=self._margin(),
-                          lipschitz=lipschitz, dtype=energy.filters.dtype)
-
-    def _restoration_prior(self, scale=1.0):
-        """The prior as :mod:`sksm.posterior` takes it, filters times ``scale``.
-
-        It evaluates in float32 (measured on 256x256 crops: the same PSNR to
-        0.01 dB as float64, at a fifth of the time) and leaves out the mean
-        term, which the data fix in every restoration.
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
         """
-        return self._image_prior(
-            FieldOfExperts((self._raw_filters() * scale).astype(np.float32),
-                           np.log(self.expert_weights_).astype(np.float32),
-                           self.c, unit_norm=False),
-            lipschitz=scale ** 2 * self._curvature_bound())
+        check_is_fitted(self)
+        return curvature_bound(self.pixel_filters_, self.expert_weights_,
+                               self.c)
 
-    def _curvature_bound(self):
-        r"""The largest curvature of the prior energy, a tight bound.
-
-        The Hessian is :math:`\sum_i \alpha_i A_i^T D_i A_i`, with
-        :math:`A_i` the correlation with pixel filter :math:`p_i` and
-        :math:`|g''| \le c^2` on the diagonal of :math:`D_i`; its norm is at
-        most :math:`\max_\omega \sum_i \alpha_i c^2 |\hat p_i(\omega)|^2`,
-        taken here on a 128 x 128 frequency grid plus 1% for the frequencies
-        between.
-        """
-        spectra = np.abs(np.fft.rfft2(self.pixel_filters_.astype(np.float64),
-                                      s=(128, 128))) ** 2
-        weights = self.expert_weights_[:, None, None] * self.c ** 2
-        return 1.01 * float((weights * spectra).sum(axis=0).max())
-
-    def _restoration_args(self, max_iter, tile_size):
-        if max_iter is not None:
-            max_iter = check_count(max_iter, "max_iter")
-        if tile_size is not None:
-            tile_size = check_count(tile_size, "tile_size")
-        return max_iter, tile_size
-
-    def denoise(self, images, noise_sigma, *, method="fista",
+    def denoise(self, images, sigma=None, *, method="fista",
                 prior_weight="auto", prior_scale="auto", max_iter=None,
-                self_ensemble=1, tile_size=256, random_state=None):
+                self_ensemble=1, tile_size=256, random_state=None,
+                noise_sigma="deprecated"):
         r"""MAP restoration of images with additive white Gaussian noise.
 
         Minimises :math:`w\,E(x) + \lVert x - y\rVert^2 / (2 \sigma^2)`
         over an image extended by :attr:`reach_` pixels on every side
-        (reflected), the data term covering the original pixels only, so that
-        border pixels get the full prior.  Every image of a stack, and every
-        tile of a large image, is a problem of its own
-        (:func:`sksm.posterior.denoise`).
+        (reflected), the data term covering the original pixels only.  Every
+        image of a stack, and every tile of a large image, is a problem of
+        its own.  The door of this model onto :func:`sksm.restoration.denoise`,
+        which describes the methods and settings, for one grayscale image or
+        a stack.
 
         Parameters
         ----------
         images : array-like of shape (height, width) or (n, height, width)
             Noisy images of any size.  Integer images are read as [0, 1] (by
             their dtype's range) and returned in their dtype and range.
-        noise_sigma : float
+        sigma : float, default=None
             Noise standard deviation, in [0, 1] units for integer images and
-            in the images' units for float images.
+            in the images' units for float images.  None: estimated from the
+            images (the mean of :func:`sksm.image.estimate_sigma` over
+            them).
         method : {'fista', 'lbfgs', 'paper', 'mmse'}, default='fista'
-            'fista': accelerated proximal gradient descent (Beck & Teboulle
-            2009) from the noisy image, with the fixed step that the prior's
-            largest curvature allows (``max_iter`` default 30).  Its steps
-            are local, so tiled and whole-image results agree.
-            'lbfgs': L-BFGS from the noisy image (``max_iter`` default 30);
-            tiles are solved on their own, so a large image's result differs
-            from the whole-image solve by up to a few levels of 255 per
-            pixel, at the same PSNR.
-            'paper': the paper's procedure, steepest descent from the noisy
-            image with the step annealed geometrically from 2e-2 to 5e-4
-            (``max_iter`` default 300 steps).
-            'mmse': the posterior mean instead of its mode: the average of a
-            Metropolis-adjusted Langevin chain on the same posterior, started
-            at the L-BFGS estimate (``max_iter`` default 200 steps, the first
-            half adapting the step size and not averaged).
-        prior_weight : float or 'auto', default='auto'
-            Weight ``w`` of the prior energy.  'auto': the weight chosen for
-            this noise level by :meth:`calibrate_denoising` (interpolated
-            between the calibrated levels), or 1 if the model was not
-            calibrated.
-        prior_scale : float or 'auto', default='auto'
-            Factor ``s`` on every filter response, ``g(s w_i^T x_(p))``: above
-            1 the experts turn heavy-tailed at smaller responses.  'auto' as
-            for ``prior_weight``.
+            As in :func:`sksm.restoration.denoise`.
+        prior_weight, prior_scale : float or 'auto', default='auto'
+            As in :func:`sksm.restoration.denoise`: 'auto' takes them from
+            :meth:`calibrate_denoising` (1 without a calibration).
         max_iter : int, default=None
             Iterations or steps of ``method``; None: its default.
         self_ensemble : {1, 2, 4, 8}, default=1
-            Restore this many mirrored and turned copies of the image and
-            average the results (the geometric self-ensemble), at as many
-            times the cost: the filters are not symmetric, so the estimates
-            differ, and their mean is closer to the truth.
+            As in :func:`sksm.restoration.denoise`.
         tile_size : int or None, default=256
             Largest side, in pixels, of the tiles a large image is restored
             in (each with :attr:`tile_overlap_` pixels of context); None
             restores every image whole.
         random_state : int, RandomState instance or None, default=None
             Seeds the sampler of ``method='mmse'``.
+        noise_sigma : float
+            Deprecated spelling of ``sigma`` (a ``FutureWarning``); removed
+            in 0.3.
 
         Returns
         -------
@@ -905,61 +729,27 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Raises
         ------
         ValueError
-            If ``noise_sigma`` is not a positive number, an image is smaller
-            than the filters' support, or an argument is out of range.
+            If ``sigma`` is not a positive number, an image is smaller than
+            the filters' support or not on the [0, 1] scale, or an argument
+            is out of range.
+
+        Warns
+        -----
+        UserWarning
+            When ``sigma`` is far from the noise the images seem to hold
+            (most likely a level in other units).
         """
-        check_is_fitted(self)
-        sigma = check_noise_sigma(noise_sigma)
-        stack, arr = self._as_stack(images, restoration=True)
-        _warn_if_implausible(sigma, stack)
-        out = self._denoise_stack(
-            stack, sigma, method=method, prior_weight=prior_weight,
+        sigma = renamed_argument(sigma, noise_sigma, "sigma", "noise_sigma")
+        return denoise_images(
+            self, images, sigma, method=method, prior_weight=prior_weight,
             prior_scale=prior_scale, max_iter=max_iter,
             self_ensemble=self_ensemble, tile_size=tile_size,
             random_state=random_state)
-        return self._restored(out, stack, arr)
 
-    def _denoise_stack(self, stack, sigma, *, method, prior_weight,
-                       prior_scale, max_iter, self_ensemble, tile_size,
-                       random_state):
-        """:meth:`denoise` of a float stack that :meth:`_as_stack` checked,
-        with a checked ``sigma``; the other arguments are checked here."""
-        if method not in ("fista", "lbfgs", "paper", "mmse"):
-            raise ValueError(f"method must be 'fista', 'lbfgs', 'paper' or "
-                             f"'mmse', got {method!r}.")
-        max_iter, tile_size = self._restoration_args(max_iter, tile_size)
-        weight = self._calibrated(prior_weight, sigma, 1, "prior_weight")
-        scale = self._calibrated(prior_scale, sigma, 2, "prior_scale")
-        return posterior.denoise(
-            self._restoration_prior(scale), list(stack), sigma, method=method,
-            prior_weight=weight, max_iter=max_iter,
-            self_ensemble=_check_ensemble(self_ensemble), tile_size=tile_size,
-            overlap=self.tile_overlap_, random_state=random_state)
-
-    @staticmethod
-    def _restored(out, stack, arr):
-        """Results of :mod:`sksm.posterior` in the form and dtype of ``arr``."""
-        out = out[0] if arr.ndim == 2 else np.stack(out)
-        return restore_dtype(out.astype(stack.dtype, copy=False), arr)
-
-    def _calibrated(self, value, sigma, column, name):
-        """A positive number, or for 'auto' the calibration at ``sigma``."""
-        if isinstance(value, str) and value == "auto":
-            table = getattr(self, "denoise_calibration_", None)
-            if table is None:
-                return 1.0
-            # log-log interpolation, constant beyond the calibrated range
-            return float(np.exp(np.interp(np.log(sigma), np.log(table[:, 0]),
-                                          np.log(table[:, column]))))
-        if not (isinstance(value, Real) and np.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a positive number or 'auto', "
-                             f"got {value!r}.")
-        return float(value)
-
-    def calibrate_denoising(self, images, noise_sigmas=None,
-                            prior_weights=None, prior_scales=None, *,
-                            method="fista", max_iter=None, self_ensemble=1,
-                            search="local", random_state=0):
+    def calibrate_denoising(self, images, sigmas=None, prior_weights=None,
+                            prior_scales=None, *, method="fista",
+                            max_iter=None, self_ensemble=1, search="local",
+                            random_state=0, noise_sigmas="deprecated"):
         """Choose the prior weight and scale of :meth:`denoise` per noise level.
 
         A prior learned by score matching is not tuned for any noise level.
@@ -977,7 +767,7 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             Clean images: one (height, width) image, a stack (n, height,
             width) or a list of images of any sizes, in [0, 1] units
             (integer images are scaled by their dtype's range).
-        noise_sigmas : sequence of float, default=None
+        sigmas : sequence of float, default=None
             None: 5, 10, 15, 25, 35 and 50 on the 0-255 scale (divided by
             255).
         prior_weights : sequence of float, default=None
@@ -1000,6 +790,9 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             grid with a small fraction of the evaluations.
         random_state : int, RandomState instance or None, default=0
             Seeds the noise.
+        noise_sigmas : sequence of float
+            Deprecated spelling of ``sigmas`` (a ``FutureWarning``); removed
+            in 0.3.
 
         Returns
         -------
@@ -1012,61 +805,12 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             If an argument is out of range, a noise level is not positive
             or an image is smaller than the window of the filters.
         """
-        check_is_fitted(self)
-        max_iter = self._restoration_args(max_iter, None)[0]
-        self_ensemble = _check_ensemble(self_ensemble)
-        if search not in ("local", "grid"):
-            raise ValueError(f"search must be 'local' or 'grid', got "
-                             f"{search!r}.")
-        if method not in ("fista", "lbfgs", "paper"):
-            raise ValueError(f"method must be 'fista', 'lbfgs' or 'paper', got "
-                             f"{method!r}.")
-        rng = check_random_state(random_state)
-        if isinstance(images, (list, tuple)):
-            stacks = [self._as_stack(im, restoration=True)[0]
-                      for im in images]
-        else:
-            stacks = [self._as_stack(images, restoration=True)[0]]
-        clean = [im.astype(np.float64) for stack in stacks for im in stack]
-        if noise_sigmas is None:
-            noise_sigmas = np.array([5, 10, 15, 25, 35, 50]) / 255
-        sigmas = sorted(check_noise_sigma(s) for s in noise_sigmas)
-        if prior_weights is None:
-            prior_weights = 2.0 * 20.0 ** (-np.arange(8, -1, -1) / 6)
-        if prior_scales is None:
-            prior_scales = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0, 10.0,
-                            14.0, 20.0, 28.0, 40.0)
-        weights = [self._calibrated(float(w), 1.0, 1, "prior_weights")
-                   for w in prior_weights]
-        scales = [self._calibrated(float(s), 1.0, 2, "prior_scales")
-                  for s in prior_scales]
-        reporter = _progress.current()
-        reporter.start(len(sigmas))
-        table, best = [], None
-        for sigma in sigmas:
-            noisy = [x + sigma * rng.standard_normal(x.shape) for x in clean]
-
-            def score(i, j):
-                prior = self._restoration_prior(scales[j])
-                with _progress.silenced():
-                    out = posterior.denoise(prior, noisy, sigma, method=method,
-                                            prior_weight=weights[i],
-                                            max_iter=max_iter,
-                                            self_ensemble=self_ensemble,
-                                            overlap=self.tile_overlap_)
-                return np.mean([psnr(x, y) for x, y in zip(clean, out)])
-
-            if search == "grid":
-                best = _grid_maximum(score, len(weights), len(scales))
-            else:
-                if best is None:
-                    best = (len(weights) // 2, len(scales) // 2)
-                best = _local_maximum(score, len(weights), len(scales), best)
-            table.append((sigma, weights[best[0]], scales[best[1]]))
-            reporter.note(f"sigma {sigma:.3g}: weight {weights[best[0]]:.3g}, "
-                          f"scale {scales[best[1]]:.3g}")
-            reporter.update()
-        self.denoise_calibration_ = np.array(table)
+        sigmas = renamed_argument(sigmas, noise_sigmas, "sigmas",
+                                  "noise_sigmas")
+        self.denoise_calibration_ = calibrate_images(
+            self, images, sigmas, prior_weights, prior_scales, method=method,
+            max_iter=max_iter, self_ensemble=self_ensemble, search=search,
+            random_state=random_state)
         return self
 
     def super_resolve(self, image, factor=2, *, n_iter="auto", max_iter=200,
@@ -1074,14 +818,9 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
                       tile_size=256):
         """Upscale images whose pixels are block means (paper section 4.3).
 
-        The low-resolution image is taken to be the ``factor`` x ``factor``
-        block mean of the unknown original.  Start from an upscaling (see
-        ``start``), then alternate ``n_iter`` times (1) a step down the prior
-        energy, ``x <- x - step * dE/dx`` with the step annealed
-        geometrically over ``max_iter`` steps, and (2) a projection that
-        restores every block's mean exactly
-        (:func:`sksm.posterior.super_resolve`).  ``n_iter=max_iter=200``
-        with ``start='paper'`` is the paper's procedure.
+        The door of this model onto :func:`sksm.restoration.super_resolve`,
+        which describes the procedure and its settings, for one grayscale
+        image or a stack.
 
         Parameters
         ----------
@@ -1090,30 +829,18 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         factor : int, default=2
             Upscaling factor per side, at least 2.
         n_iter : int or 'auto', default='auto'
-            Steps to run, from 0 (the projected start) to ``max_iter``.
-            'auto': chosen for each image from the image itself, by running
-            the procedure on the image's own block means and keeping a
-            fraction (:data:`sksm.posterior.AUTO_FRACTION`) of the number of
-            steps that restores the image best; costs about a quarter of
-            ``max_iter`` steps on the image.
+            Steps to run, from 0 (the projected start) to ``max_iter``;
+            'auto' chooses them for each image from the image itself.
         max_iter : int, default=200
             Length of the annealing schedule of the step (None: 200).
         step : tuple of (float, float), default=None
-            First and last step sizes.  None: from ``1 / (w L)`` to
-            ``1 / (40 w L)`` (the paper's ratio, 2e-2 to 5e-4), where ``L``
-            is the largest curvature of the prior energy (computed from the
-            filters' frequency responses), so that the schedule does not
-            depend on the scale of the learned energy; the paper's absolute
-            steps overshoot on energies steeper than its own.
+            First and last step sizes; None: from :meth:`prior_lipschitz`.
         prior_weight : float, default=1.0
-            Weight ``w`` of the prior energy in each step, positive.
+            Weight of the prior energy in each step, positive.
         start : {'bicubic', 'paper'}, default='bicubic'
-            'bicubic': cubic spline upscaling aligned with the block grid
-            (with the projection, the bicubic + back-projection baseline);
-            'paper': linear upscaling followed by a Gaussian low-pass filter
-            (standard deviation ``factor / 2``), as in the paper.
+            The upscaling the steps start from.
         tile_size : int or None, default=256
-            Largest side of a tile of the output (see :meth:`denoise`).
+            Largest side of a tile of the output.
 
         Returns
         -------
@@ -1126,77 +853,22 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         Raises
         ------
         ValueError
-            If ``factor`` is not an integer of at least 2 or the upscaled
-            image is smaller than the filters' support.
+            If ``factor`` is not an integer of at least 2, the upscaled
+            image is smaller than the filters' support, or an argument is
+            out of range.
         """
-        check_is_fitted(self)
-        factor = check_count(factor, "factor", minimum=2)
-        if start not in ("bicubic", "paper"):
-            raise ValueError(f"start must be 'bicubic' or 'paper', got "
-                             f"{start!r}.")
-        max_iter, tile_size = self._restoration_args(max_iter, tile_size)
-        max_iter = 200 if max_iter is None else max_iter
-        if isinstance(n_iter, str):
-            if n_iter != "auto":
-                raise ValueError(f"n_iter must be 'auto' or an integer, got "
-                                 f"{n_iter!r}.")
-        else:
-            n_iter = check_count(n_iter, "n_iter", minimum=0)
-            if n_iter > max_iter:
-                raise ValueError(f"n_iter must be 'auto' or at most max_iter "
-                                 f"({max_iter}), got {n_iter}.")
-        weight = check_positive(prior_weight, "prior_weight")
-        arr = check_image(image, "image", ndim=(2, 3))
-        if min(arr.shape[-2:]) * factor <= self._margin():
-            raise ValueError(f"image of shape {arr.shape} is too small for "
-                             f"this model even after upscaling by {factor}: "
-                             f"each side needs more than {self._margin()} "
-                             "pixels.")
-        stack = check_unit_range(to_float(arr), "image")
-        stack = stack[None] if arr.ndim == 2 else stack
-        # tiles and their overlap in low-resolution pixels, so that a tile
-        # of the output is at most tile_size pixels a side
-        overlap = -(-self.tile_overlap_ // factor)
-        if tile_size is not None:
-            tile_size = max(1, tile_size // factor)
-        out = posterior.super_resolve(
-            self._restoration_prior(), list(stack), int(factor),
-            n_iter=n_iter, max_iter=max_iter, step=step, prior_weight=weight,
-            start=start, tile_size=tile_size, overlap=overlap)
-        return self._restored(out, stack, arr)
-
-    def prior_lipschitz(self):
-        r"""An upper bound on the curvature of the prior energy.
-
-        :math:`L = \sum_i \alpha_i c^2 \lVert p_i \rVert_1^2`, with
-        :math:`p_i` the pixel filters and :math:`c^2 = \max g''`: the Hessian
-        of the energy with respect to the pixels has norm at most ``L``, so a
-        gradient step of ``1 / L`` cannot overshoot.
-
-        Returns
-        -------
-        lipschitz : float
-            ``L``, in nats per squared unit of the pixels.
-
-        Raises
-        ------
-        sklearn.exceptions.NotFittedError
-            If the model is not fitted.
-        """
-        check_is_fitted(self)
-        l1 = np.abs(self.pixel_filters_).sum(axis=(1, 2))
-        return float(np.sum(self.expert_weights_ * self.c ** 2 * l1 ** 2))
+        return super_resolve_images(
+            self, image, factor, n_iter=n_iter, max_iter=max_iter, step=step,
+            prior_weight=prior_weight, start=start, tile_size=tile_size)
 
     def inpaint(self, image, mask, *, prior_weight="auto", smoothness=1.0,
                 max_iter=300, tile_size=256):
         r"""Fill the pixels where ``mask`` is True under the prior.
 
-        The other pixels stay fixed; the missing ones minimise
-        :math:`w E(x) + \frac{s}{2} \lVert \Delta x \rVert^2`, the prior
-        energy plus the smoothness term of the biharmonic fill, by L-BFGS-B
-        from the biharmonic fill, within the range of the known pixels
-        (:func:`sksm.posterior.inpaint`).  ``smoothness=0`` is the paper's
-        MAP under the prior alone (section 4.3).
+        The missing pixels minimise :math:`w E(x) + \frac{s}{2} \lVert
+        \Delta x \rVert^2`; the door of this model onto
+        :func:`sksm.restoration.inpaint`, which describes the procedure and
+        its settings, for one grayscale image or a stack.
 
         Parameters
         ----------
@@ -1205,10 +877,8 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
         mask : array-like of bool, shape of ``image``
             True where a pixel is missing.
         prior_weight : float or 'auto', default='auto'
-            ``w``, at least 0; 0 gives the biharmonic fill.  'auto': chosen
-            for each image from :data:`sksm.posterior.PRIOR_WEIGHTS` by
-            filling known pixels hidden under a shifted copy of the mask
-            (costs about four more fills of up to eight tiles an image).
+            ``w``, at least 0; 0 gives the biharmonic fill; 'auto' chooses it
+            for each image.
         smoothness : float, default=1.0
             ``s``, at least 0.
         max_iter : int, default=300
@@ -1227,33 +897,9 @@ class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
             If the mask does not match the image or covers every pixel of an
             image, or if both ``prior_weight`` and ``smoothness`` are 0.
         """
-        check_is_fitted(self)
-        max_iter, tile_size = self._restoration_args(max_iter, tile_size)
-        stack, arr = self._as_stack(image, "image", restoration=True)
-        mask = check_mask(mask, arr.shape, "True = missing", "image")
-        smoothness = check_positive(smoothness, "smoothness", allow_zero=True)
-        if isinstance(prior_weight, str):
-            if prior_weight != "auto":
-                raise ValueError(f"prior_weight must be 'auto' or a number, "
-                                 f"got {prior_weight!r}.")
-        else:
-            prior_weight = check_positive(prior_weight, "prior_weight",
-                                          allow_zero=True)
-            if prior_weight == 0 and smoothness == 0:
-                raise ValueError("prior_weight and smoothness are both 0: "
-                                 "nothing would decide the missing pixels.")
-        masks = mask[None] if arr.ndim == 2 else mask
-        if any(m.all() for m in masks):
-            raise ValueError("mask covers every pixel of an image: nothing "
-                             "to start from.")
-        if not mask.any():
-            return arr.copy()
-        out = posterior.inpaint(self._restoration_prior(), list(stack),
-                                list(masks), prior_weight=prior_weight,
-                                smoothness=smoothness, max_iter=max_iter,
-                                tile_size=tile_size,
-                                overlap=self.tile_overlap_)
-        return self._restored(out, stack, arr)
+        return inpaint_images(
+            self, image, mask, prior_weight=prior_weight,
+            smoothness=smoothness, max_iter=max_iter, tile_size=tile_size)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import objectives
 from ._base import BaseEnergyEstimator
 from ._validation import check_fitted_value
 from .objectives import OBJECTIVES, Objective, check_objective
@@ -44,12 +45,18 @@ _NPY_HEADER = 10_000          # bytes of an .npy header, numpy's own default
 
 
 def _estimator_classes():
-    """The estimators that can be saved: the package's public ones."""
-    import sksm
-
-    classes = (getattr(sksm, name) for name in sksm.__all__)
-    return {cls.__name__: cls for cls in classes
-            if isinstance(cls, type) and issubclass(cls, BaseEnergyEstimator)}
+    """The estimators that can be saved: the package's public ones, the
+    subclasses of :class:`~sksm._base.BaseEnergyEstimator` that its public
+    modules define (importing sksm defines them all; the bases live in
+    private modules)."""
+    classes, todo = {}, [BaseEnergyEstimator]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if (cls.__module__.startswith("sksm.")
+                and not cls.__module__.startswith("sksm._")):
+            classes[cls.__name__] = cls
+    return classes
 
 
 def _jsonable(value):
@@ -71,8 +78,6 @@ def _tuples(value):
 
 def _objective_classes():
     """The objectives a file may name: the public ones of sksm.objectives."""
-    from . import objectives
-
     classes = (getattr(objectives, name) for name in objectives.__all__)
     return {cls.__name__: cls for cls in classes
             if isinstance(cls, type) and issubclass(cls, Objective)

@@ -3,28 +3,34 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._validation import check_noise_sigma
+from ._validation import check_sigma, renamed_argument
 from .image import psnr
 
 __all__ = ["make_denoising_scorer"]
 
 
-def make_denoising_scorer(noise_sigma, *, random_state=0, **denoise_params):
+def make_denoising_scorer(sigma=None, *, random_state=0,
+                          noise_sigma="deprecated", **denoise_params):
     """A scorer: mean PSNR (dB) after denoising noisy held-out images.
 
     For ``GridSearchCV(FieldsOfExperts(...), {"reg_lambda": [...]},
     scoring=make_denoising_scorer(15 / 255))``: each held-out row is reshaped
     to the estimator's ``image_shape_``, Gaussian noise of standard deviation
-    ``noise_sigma`` is added (seeded by ``random_state``, so every candidate
+    ``sigma`` is added (seeded by ``random_state``, so every candidate
     sees the same noise), the estimator denoises it, and the scorer returns
     the mean PSNR against the clean image, with a data range of 1.
 
     Parameters
     ----------
-    noise_sigma : float
-        Noise standard deviation, in the units of the images (1 = full range).
+    sigma : float
+        Noise standard deviation, in the units of the images (1 = full
+        range); required (None stands in for it only while ``noise_sigma``
+        remains).
     random_state : int, default=0
         Seed of the noise.
+    noise_sigma : float
+        Deprecated spelling of ``sigma`` (a ``FutureWarning``); removed in
+        0.3.
     **denoise_params
         Passed to the estimator's ``denoise`` (e.g. ``max_iter``).
 
@@ -33,7 +39,11 @@ def make_denoising_scorer(noise_sigma, *, random_state=0, **denoise_params):
     scorer : callable
         ``scorer(estimator, X, y=None) -> float``; higher is better.
     """
-    sigma = check_noise_sigma(noise_sigma)
+    sigma = renamed_argument(sigma, noise_sigma, "sigma", "noise_sigma")
+    if sigma is None:
+        raise TypeError("make_denoising_scorer() missing sigma, the standard "
+                        "deviation of the noise added to the images.")
+    sigma = check_sigma(sigma)
 
     def denoising_psnr(estimator, X, y=None):
         images = np.asarray(X, dtype=np.float64).reshape(

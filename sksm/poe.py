@@ -1,21 +1,14 @@
 """The RegularizedScoreMatchingPoE estimator."""
 
-import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.decomposition import FastICA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
-    MAX_EXPERT_WEIGHT,
-    MIN_EXPERT_WEIGHT,
-    BaseExpertsEstimator,
-    _random_filters,
-)
+from ._base import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT, BaseExpertsEstimator
+from ._filters import start_filters
 from ._likelihood import LikelihoodMixin
 from ._reductions import running_moments
 from ._validation import (
@@ -23,79 +16,18 @@ from ._validation import (
     check_bool,
     check_count,
     check_fit_range,
-    check_noise_sigma,
     check_positive,
+    check_sigma,
+    renamed_argument,
     validate_float_data,
 )
-from .cluster import ClusterData, gram
 from .energies import ProductOfExperts
 from .energies.layers import rescaled, split_exponent
 from .experts import StudentT
-from .optim import lbfgs
+from .posterior import denoise_rows
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
-
-#: Variance, relative to the largest, below which a principal axis counts as
-#: constant (left out of ICA and of the random rotations); and the floor,
-#: relative to the mean, added to the eigenvalues in the whitening matrices.
-_WHITENING_FLOOR = 1e-6
-#: FastICA iterations of the 'ica' start: a start, not a converged ICA.
-_ICA_MAX_ITER = 200
-
-
-def _principal_axes(Z):
-    """Eigenvalues (descending) and eigenvectors (as rows) of the
-    covariance of the centred rows ``Z``, in float64."""
-    values, vectors = np.linalg.eigh(gram(Z) / len(Z))
-    return np.clip(values[::-1], 0, None), vectors[:, ::-1].T
-
-
-def _start_filters(Z, n_experts, init, rng, rotate=False):
-    """Starting filters (rows, float64, not yet unit length) for the
-    centred, scaled training data ``Z``; see ``init`` in
-    :class:`RegularizedScoreMatchingPoE`.  With ``rotate``, the whitening
-    starts ('pca', 'zca') are turned by a random orthogonal matrix drawn
-    from ``rng``, within the directions that have variance.  ``Z`` is not
-    modified."""
-    n_features = Z.shape[1]
-    if init == "random":
-        return _random_filters(n_experts, n_features, rng)
-    values, axes = _principal_axes(Z)
-    n = min(n_experts, n_features)
-    rank = int(np.sum(values > _WHITENING_FLOOR * values[0]))
-    if init in ("pca", "zca"):
-        # the PCA whitening matrix D^(-1/2) E^T, its eigenvalues floored
-        # where the data have (almost) no variance
-        floor = _WHITENING_FLOOR * (values.mean() if values.any() else 1.0)
-        B = axes / np.sqrt(values + floor)[:, None]
-        if rotate:  # another whitening matrix of the directions with variance
-            B[:rank] = _random_filters(rank, rank, rng) @ B[:rank]
-        if init == "pca":
-            V = B[:n]
-        else:  # E D^(-1/2) E^T = C^(-1/2) (unrotated)
-            V = axes.T @ B
-            if n < n_features:
-                V = V[np.sort(rng.choice(n_features, n, replace=False))]
-    else:  # 'ica': FastICA in the principal subspace with variance
-        if isinstance(Z, ClusterData):
-            raise ValueError(
-                "init='ica' runs FastICA on all the rows in memory; for a "
-                "fit on a Dask array use init='zca', 'pca' or 'random'.")
-        r = min(n, rank)
-        V = axes[:n].copy()
-        if r:
-            white = (np.asarray(Z, dtype=np.float64) @ axes[:r].T
-                     / np.sqrt(values[:r]))
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                ica = FastICA(whiten=False, max_iter=_ICA_MAX_ITER,
-                              random_state=rng).fit(white)
-            V[:r] = (ica.components_ / np.sqrt(values[:r])) @ axes[:r]
-    if n_experts > n_features:  # the extra filters: random directions
-        V = np.vstack([V, rng.standard_normal((n_experts - n_features,
-                                               n_features))])
-    return V
 
 
 def _positive_or_one(value):
@@ -363,7 +295,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
 
     def _start_filters(self, data, n_experts, n_inputs, rng, restart=False):
         # the restarts of n_init turn a whitening start by a random rotation
-        V = _start_filters(data, n_experts, self.init, rng, rotate=restart)
+        V = start_filters(data, n_experts, self.init, rng, rotate=restart)
         if self.init == "random":  # as before init existed, bit for bit
             return V
         # unit rows: the whitening rows of constant data are huge
@@ -658,7 +590,8 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         W = self.filters_.astype(np.float64) / self._scale()
         return W.T @ ((self.expert_weights_ * self.c ** 2)[:, None] * W)
 
-    def denoise(self, X, noise_sigma, *, clip=True, max_iter=200, tol=1e-6):
+    def denoise(self, X, sigma=None, *, clip=True, max_iter=200, tol=1e-6,
+                noise_sigma="deprecated"):
         r"""MAP estimate of clean rows from noisy rows ``X``.
 
         Each row ``y`` is replaced by
@@ -684,8 +617,10 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         ----------
         X : array-like of shape (n_samples, n_features)
             Noisy data.
-        noise_sigma : float
-            Standard deviation of the Gaussian noise, in the units of ``X``.
+        sigma : float
+            Standard deviation of the Gaussian noise, in the units of ``X``
+            (required; the default None stands in for it only while
+            ``noise_sigma`` remains).
         clip : bool, default=True
             Keep every feature of the estimate within its range in the
             training data (``data_min_`` to ``data_max_``), as
@@ -695,77 +630,43 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
             L-BFGS iterations.
         tol : float, default=1e-6
             L-BFGS tolerance.
+        noise_sigma : float
+            Deprecated spelling of ``sigma`` (a ``FutureWarning``); removed
+            in 0.3.
 
         Returns
         -------
         X_denoised : ndarray of shape (n_samples, n_features)
             In the dtype of ``X``.
+
+        Raises
+        ------
+        ValueError
+            If ``sigma`` is not a positive number, or ``X`` is not a matrix
+            of ``n_features_in_`` finite columns.
+        TypeError
+            If ``sigma`` is missing or not a number.
+
+        Warns
+        -----
+        sklearn.exceptions.ConvergenceWarning
+            If the posterior energy or its gradient became non-finite.
         """
-        sigma = check_noise_sigma(noise_sigma)
+        sigma = renamed_argument(sigma, noise_sigma, "sigma", "noise_sigma")
+        if sigma is None:
+            raise TypeError("denoise() missing sigma, the standard deviation "
+                            "of the noise in the units of X.")
+        sigma = check_sigma(sigma)
         max_iter = check_count(max_iter, "max_iter")
         tol = check_positive(tol, "tol")
         clip = check_bool(clip, "clip")
         Y = self._validate(X)
-        dtype = Y.dtype
-        energy = self._fitted_energy(dtype=np.float64)
-        mean = self.mean_.astype(np.float64)
-        scale = self._scale()
-        # In the energy's units, (x - mean_) / scale_, so that the stopping
-        # rule does not depend on the units of X.
-        inv_var = (scale / sigma) ** 2
-        with np.errstate(over="ignore", invalid="ignore"):
-            Yu = (Y.astype(np.float64) - mean) / scale
-            low = high = None
-            if clip and hasattr(self, "data_min_"):
-                low, high = ((b.astype(np.float64) - mean) / scale
-                             for b in (self.data_min_, self.data_max_))
-                outside = Yu - np.clip(Yu, low, high)
-                data_term = inv_var * np.einsum("ij,ij->i", outside, outside)
-        # Rows beyond the float range in those units (over 1e308 times the
-        # training data's scale) are returned as they are, or clipped to the
-        # box when their distance to it overflows the posterior: the
-        # estimate is then the nearest point of the box.
-        rows = np.isfinite(Yu).all(axis=1)
-        if low is not None:
-            rows &= np.isfinite(data_term)
-        out = Y.astype(np.float64)
-        if low is not None:
-            out[~rows] = np.clip(out[~rows], self.data_min_, self.data_max_)
-        if not rows.any():
-            return out.astype(dtype, copy=False)
-        Yu = Yu[rows]
-
-        def fun(flat):
-            U = flat.reshape(Yu.shape)
-            E, d = energy.grad_energy(*split_exponent(U))
-            r = U - Yu
-            loss = E.sum() + 0.5 * inv_var * np.vdot(r, r)
-            return loss, (d + inv_var * r).ravel()
-
-        bounds = (None, None)
-        start = Yu.ravel()
-        if low is not None:
-            bounds = tuple(np.broadcast_to(b, Yu.shape).ravel()
-                           for b in (low, high))
-            start = np.clip(start, *bounds)
-        result = lbfgs(fun, start, bounds=bounds, max_iter=max_iter, tol=tol,
-                       max_fun=15000)
-        if result.diverged:
-            warnings.warn("denoise stopped early: the posterior energy or its "
-                          "gradient became non-finite; the last finite "
-                          "estimate is returned. Check that X is on the scale "
-                          "of the training data.", ConvergenceWarning,
-                          stacklevel=2)
-        U = result.theta.reshape(Yu.shape)
-        estimate = U * scale + mean
-        if low is not None:
-            # estimates on a bound are the bound, exactly (not the rounding
-            # of the change of units)
-            estimate = np.where(U <= low, self.data_min_, np.where(
-                U >= high, self.data_max_, np.clip(
-                    estimate, self.data_min_, self.data_max_)))
-        out[rows] = estimate
-        return out.astype(dtype, copy=False)
+        box = None
+        if clip and hasattr(self, "data_min_"):
+            box = (self.data_min_, self.data_max_)
+        return denoise_rows(self._fitted_energy(dtype=np.float64), Y, sigma,
+                            mean=self.mean_, scale=self._scale(), box=box,
+                            max_iter=max_iter, tol=tol)
 
     def get_feature_names_out(self, input_features=None):
         """Get the names of the columns of :meth:`transform`, one per column.

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseEnergyEstimator
 from ._likelihood import LikelihoodMixin
 from ._validation import Fitted, check_fit_range, validate_float_data
-from .cluster import column_mean
+from ._dask import column_mean
 from .energies import GaussianRBMEnergy
 from .sampling import Gaussian
 

@@ -24,11 +24,7 @@ from sksm import (
     RegularizedScoreMatchingPoE,
     restoration,
 )
-from sksm.cluster import (
-    chunk_loss_and_gradient,
-    cluster_fit_data,
-    restore_files,
-)
+from sksm.cluster import chunk_loss_and_gradient, restore_files
 from sksm.image import add_noise
 
 
@@ -135,7 +131,7 @@ def test_cluster_loss_gradient_matches_finite_differences(client):
     X = da.from_array(_heavy_tailed(n_samples=300, n_features=4),
                       chunks=(100, 4))
     est = RegularizedScoreMatchingPoE(reg_lambda=0.1)
-    data = cluster_fit_data(est, X)
+    data = est._dask_fit_data(X)
     energy = est._initial_energy(data, check_random_state(0))
     fun = est._objective(energy, data, check_random_state(0))
     theta = energy.get_params() + 0.1 * np.random.RandomState(2).randn(
@@ -217,13 +213,13 @@ class distributed_client_absent:
     """Run a block with no default client (the fixture may have made one)."""
 
     def __enter__(self):
-        from sksm import cluster
-        self._saved, cluster._client = cluster._client, lambda: None
+        from sksm import _dask
+        self._saved, _dask.active_client = _dask.active_client, lambda: None
         return self
 
     def __exit__(self, *exc):
-        from sksm import cluster
-        cluster._client = self._saved
+        from sksm import _dask
+        _dask.active_client = self._saved
 
 
 def test_foe_fit_on_the_cluster_equals_the_fit_in_memory(client):

@@ -175,8 +175,8 @@ def test_noise_levels_whose_square_is_not_a_normal_float_are_refused(sigma):
     foe = load_pretrained_foe()
     image = np.random.RandomState(1).rand(20, 20)
     for call, name in (
-            (lambda: poe.denoise(X[:2], noise_sigma=sigma), "noise_sigma"),
-            (lambda: foe.denoise(image, sigma), "noise_sigma"),
+            (lambda: poe.denoise(X[:2], sigma=sigma), "sigma"),
+            (lambda: foe.denoise(image, sigma), "sigma"),
             (lambda: restoration.denoise(image, sigma, model=foe), "sigma")):
         with pytest.raises(ValueError, match=rf"^{name}=.*out of range"):
             call()

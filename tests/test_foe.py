@@ -185,9 +185,9 @@ def test_denoise_rejects_bad_images(trained, bad, error, match):
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"noise_sigma": 0}, ValueError, "noise_sigma"),
-    ({"noise_sigma": 0.1, "method": "bm3d"}, ValueError, "method"),
-    ({"noise_sigma": 0.1, "prior_weight": -1}, ValueError, "prior_weight"),
+    ({"sigma": 0}, ValueError, "sigma"),
+    ({"sigma": 0.1, "method": "bm3d"}, ValueError, "method"),
+    ({"sigma": 0.1, "prior_weight": -1}, ValueError, "prior_weight"),
 ])
 def test_denoise_rejects_bad_parameters(trained, kwargs, error, match):
     with pytest.raises(error, match=match):

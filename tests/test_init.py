@@ -7,7 +7,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from sksm import RegularizedScoreMatchingPoE
-from sksm.poe import _start_filters
+from sksm._filters import start_filters as _start_filters
 
 
 def _fast(**params):

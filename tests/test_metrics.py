@@ -33,5 +33,7 @@ def test_denoising_scorer_in_grid_search():
 
 
 def test_scorer_rejects_bad_sigma():
-    with pytest.raises(ValueError, match="noise_sigma"):
+    with pytest.raises(ValueError, match="sigma"):
         make_denoising_scorer(-1)
+    with pytest.raises(TypeError, match="sigma"):
+        make_denoising_scorer()

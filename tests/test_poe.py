@@ -293,9 +293,9 @@ def test_invalid_parameters(param, value, sparse_sources):
     (0.0, ValueError), (-1.0, ValueError), (np.nan, ValueError),
     (np.inf, ValueError), ("0.1", TypeError), (None, TypeError),
 ])
-def test_denoise_rejects_bad_noise_sigma(sigma, error, sparse_sources):
+def test_denoise_rejects_bad_sigma(sigma, error, sparse_sources):
     est = _fast(max_iter=2).fit(sparse_sources)
-    with pytest.raises(error, match="noise_sigma"):
+    with pytest.raises(error, match="sigma"):
         est.denoise(sparse_sources[:3], sigma)
 
 
@@ -487,8 +487,14 @@ def test_fit_does_not_depend_on_the_units_of_x(digits, factor):
         scaled.score_samples(X[:50] * factor),
         base.score_samples(X[:50]) - d * np.log(factor), rtol=1e-9)
     grad = base.grad_log_density(X[:5])
+    # the gradient moves with the filters, which agree to rounding, not
+    # exactly (9e-11 with numpy 2.4's OpenBLAS, where this atol was 1e-10
+    # of the largest gradient and failed by 1.4e-10): a few times their
+    # difference, relative to the largest gradient
+    moved = max(np.abs(scaled.filters_ - base.filters_).max(), 1e-12)
     np.testing.assert_allclose(scaled.grad_log_density(X[:5] * factor) * factor,
-                               grad, rtol=0, atol=1e-10 * np.abs(grad).max())
+                               grad, rtol=0,
+                               atol=10 * moved * np.abs(grad).max())
     noisy = X[:5] + 0.1  # denoise's stopping rule is in the scaled units
     np.testing.assert_allclose(scaled.denoise(noisy * factor, 0.1 * factor),
                                base.denoise(noisy, 0.1) * factor,

@@ -7,7 +7,10 @@ from threadpoolctl import threadpool_limits
 
 from sksm import load_pretrained_foe
 from sksm.image import add_noise, psnr
-from sksm.posterior import _reflect_index, tiles
+from sksm.energies.pixel_prior import restoration_prior, whitening_kernel
+from sksm.posterior import tiles
+from sksm.posterior._fill import _self_similar_counts
+from sksm.posterior._tiles import _reflect_index
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +54,7 @@ def test_curvature_bound_is_tight(model):
     small.image_shape_ = (24, 24)
     H = small._mode_hessian() - 1.0 / (small.std_brightness_ ** 2 * 576 ** 2)
     top = np.linalg.eigvalsh(H)[-1]
-    bound = model._curvature_bound()
+    bound = model.prior_lipschitz()
     assert top <= bound
     assert top > 0.9 * bound
 
@@ -112,14 +115,15 @@ def test_auto_steps_come_from_the_image_own_block_means(model, photo):
     from sksm import posterior
 
     low = photo.reshape(60, 2, 75, 2).mean(axis=(1, 3))
-    prior = model._restoration_prior()
+    prior = restoration_prior(model.filters_, model.expert_weights_,
+                              model.c, whitening_kernel(model.whiten))
     # the block means of whole blocks (75 is odd: the last column is left)
     lowest = low[:, :74].reshape(30, 2, 37, 2).mean(axis=(1, 3))
     errors = [np.sum((posterior.super_resolve(
         prior, [lowest], 2, n_iter=n, max_iter=40, tile_size=None)[0]
         - low[:, :74]) ** 2) for n in range(41)]
     expected = round(posterior.AUTO_FRACTION * int(np.argmin(errors)))
-    chosen = posterior._self_similar_counts(
+    chosen = _self_similar_counts(
         prior, [low], 2, np.geomspace(1 / prior.lipschitz,
                                       1 / (40 * prior.lipschitz), 40),
         1.0, "bicubic", None, 16, 1)
@@ -201,7 +205,7 @@ def test_biharmonic_fill_known_answers():
     mask[0, :5] = True  # and one on the edge (mirrored there)
     # the fill minimises |Laplacian x|^2: any change of the missing pixels
     # raises it
-    from sksm.posterior import _laplacian
+    from sksm.posterior._fill import _laplacian
 
     rng = np.random.RandomState(0)
     image = rng.rand(30, 40)
@@ -232,7 +236,8 @@ def test_inpainting_weights(model, photo):
     np.testing.assert_allclose(
         model.inpaint(photo, mask, prior_weight=0),
         np.clip(biharmonic_fill(photo, mask), lo, hi), atol=1e-12)
-    prior = model._restoration_prior()
+    prior = restoration_prior(model.filters_, model.expert_weights_,
+                              model.c, whitening_kernel(model.whiten))
     fills = [posterior.inpaint(prior, [photo], [mask], prior_weight=w,
                                max_iter=30, tile_size=None)[0]
              for w in PRIOR_WEIGHTS]

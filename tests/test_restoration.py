@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sksm import FieldsOfExperts, load_pretrained_foe, restoration
 from sksm.image import add_noise, extract_patches, psnr
 from sksm.io import load_model, save_model
-from sksm.restoration import _OPPONENT
+from sksm.restoration._policy import _OPPONENT
 
 
 @pytest.fixture(scope="module")
@@ -261,8 +261,7 @@ def test_denoise_checks_the_image_and_estimates_sigma_once(monkeypatch,
                                                            sigma):
     """Issue 14, part 4: the pixels are scanned for NaN once and the noise
     level estimated once, not again by the estimator."""
-    import sksm.foe
-    import sksm.restoration
+    import sksm.restoration._policy
     from sksm import _validation
 
     calls = {"finite scans": 0, "estimates": 0}
@@ -275,9 +274,10 @@ def test_denoise_checks_the_image_and_estimates_sigma_once(monkeypatch,
         calls["estimates"] += 1
         return sksm.image.estimate_sigma(image, **kwargs)
 
-    for module in (sksm.foe, sksm.restoration):
-        monkeypatch.setattr(module, "check_image", counting_check)
-        monkeypatch.setattr(module, "estimate_sigma", counting_estimate)
+    # every check of a restoration lives in sksm/restoration/_policy.py
+    module = sksm.restoration._policy
+    monkeypatch.setattr(module, "check_image", counting_check)
+    monkeypatch.setattr(module, "estimate_sigma", counting_estimate)
     noisy = add_noise(np.tile(np.linspace(0, 1, 40), (40, 1)), 0.1,
                       random_state=0)
     restoration.denoise(noisy, sigma)

@@ -1,0 +1,52 @@
+r"""Restoration as inference under an image prior, in overlapping tiles.
+
+Everything here works on an :class:`ImagePrior` (an energy over images with
+its gradient, from :mod:`sksm.energies.pixel_prior`), on arrays and numbers,
+never on an estimator: :mod:`sksm.restoration` sets the policy (dtypes,
+channels, noise levels, defaults, every check) and builds the prior from a
+fitted :class:`~sksm.FieldsOfExperts`.  The estimators of the paper's
+section 4.2-4.3:
+
+- :func:`denoise`: the posterior of an image observed with additive white
+  Gaussian noise, :math:`w E(x) + \lVert x - y\rVert^2 / (2\sigma^2)`,
+  minimised by FISTA or L-BFGS (MAP), by the paper's annealed steepest
+  descent, or averaged by a Metropolis-adjusted Langevin chain (MMSE);
+- :func:`super_resolve`: projected, annealed descent on the prior under the
+  constraint that every ``factor`` x ``factor`` block keeps its mean, for a
+  number of steps chosen from the image itself;
+- :func:`inpaint`: L-BFGS-B on the prior plus the biharmonic smoothness
+  term over the missing pixels, the prior's weight chosen from the image
+  itself;
+- :func:`calibrate_denoising`: the prior weight and scale of denoising for
+  each noise level, searched on clean images;
+- :func:`denoise_rows`: the MAP estimate of noisy rows under an energy on
+  vectors (the Product of Experts' ``denoise``).
+
+Every image of a stack is a problem of its own, and so is every tile of a
+large image: the image is cut into tiles of at most ``tile_size`` pixels a
+side, each solved with ``overlap`` pixels of context on every side and only
+its core kept (:func:`tiles`).  Memory then grows with the tile, not the
+image, and cost grows linearly with the number of pixels.  The tiles go to
+as many threads as BLAS may use (NumPy releases the GIL), each evaluating
+the prior on one core.
+
+One private module per concern: ``_tiles`` (cutting, threads), ``_denoise``,
+``_fill`` (super-resolution, inpainting), ``_calibrate`` and ``_rows``.
+"""
+
+from ..energies.pixel_prior import ImagePrior
+from ._calibrate import calibrate_denoising
+from ._denoise import denoise
+from ._fill import (
+    AUTO_FRACTION,
+    PRIOR_WEIGHTS,
+    biharmonic_fill,
+    inpaint,
+    super_resolve,
+)
+from ._rows import denoise_rows
+from ._tiles import tiles
+
+__all__ = ["AUTO_FRACTION", "PRIOR_WEIGHTS", "ImagePrior", "biharmonic_fill",
+           "calibrate_denoising", "denoise", "denoise_rows", "inpaint",
+           "super_resolve", "tiles"]

@@ -1,0 +1,137 @@
+"""Tiles: an image cut into overlapping windows, each solved in a thread.
+
+Every restoration of :mod:`sksm.posterior` solves each image of a stack,
+and each tile of a large image, as a problem of its own: the image is cut
+into tiles of at most ``tile_size`` pixels a side, each solved with
+``overlap`` pixels of context on every side and only its core kept.
+"""
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .. import _progress
+from .._parallel import blas_threads, single_threaded_blas
+
+__all__ = ["tiles"]
+
+
+def _edges(length, tile_size):
+    """Split ``range(length)`` into even parts of at most ``tile_size``."""
+    if tile_size is None or length <= tile_size:
+        return [(0, length)]
+    n = math.ceil(length / tile_size)
+    cuts = np.linspace(0, length, n + 1).round().astype(int)
+    return list(zip(cuts[:-1], cuts[1:]))
+
+
+def tiles(shape, tile_size, overlap):
+    """Cut an image of ``shape`` into tiles with ``overlap`` pixels of context.
+
+    Parameters
+    ----------
+    shape : tuple of (int, int)
+        Height and width of the image.
+    tile_size : int or None
+        Largest side of a tile's core; None: one tile, the whole image.
+    overlap : int
+        Pixels of context on every side of a core (fewer at the image's
+        edges).
+
+    Returns
+    -------
+    tiles : list of (window, core) pairs
+        ``window`` and ``core`` are ``(row slice, column slice)`` in the
+        image; the cores partition the image and every window holds its
+        core and the ``overlap`` pixels around it that lie in the image.
+    """
+    out = []
+    for r0, r1 in _edges(shape[0], tile_size):
+        for c0, c1 in _edges(shape[1], tile_size):
+            window = (slice(max(r0 - overlap, 0), min(r1 + overlap, shape[0])),
+                      slice(max(c0 - overlap, 0), min(c1 + overlap, shape[1])))
+            out.append((window, (slice(r0, r1), slice(c0, c1))))
+    return out
+
+
+def _reflect_index(indices, length):
+    """``indices`` reflected into ``[0, length)``.
+
+    As ``numpy.pad``'s 'reflect' mode: the edge pixel is not repeated.
+    """
+    idx = np.abs(indices)
+    period = 2 * (length - 1)
+    if period == 0:
+        return np.zeros_like(idx)
+    idx = idx % period
+    return np.where(idx >= length, period - idx, idx)
+
+
+def _extended_window(image, window, pad):
+    """The window grown by ``pad`` on every side, reflected beyond the image.
+
+    Returns the pixels and a boolean map of those that lie in the image.
+    """
+    rows, cols = window
+    height, width = image.shape
+    r = np.arange(rows.start - pad, rows.stop + pad)
+    c = np.arange(cols.start - pad, cols.stop + pad)
+    pixels = image[np.ix_(_reflect_index(r, height),
+                          _reflect_index(c, width))]
+    inside = ((r >= 0) & (r < height))[:, None] & ((c >= 0) & (c < width))
+    return pixels.astype(np.float64, copy=False), inside
+
+
+def _solve_tiles(images, out, jobs, solve, n_threads=None):
+    """Run ``solve(k, image, window, core, n_inner)`` for every job, in threads.
+
+    ``jobs`` are ``(image index, window, core)``; ``solve`` returns the core's
+    result, written into ``out[image index][core]`` (outputs of the cores
+    are disjoint, so threads may write them).  Progress goes to the active
+    :mod:`sksm._progress` reporter.
+    """
+    if n_threads is None:
+        n_threads = blas_threads()
+    n_outer = max(1, min(n_threads, len(jobs)))
+    n_inner = max(1, n_threads // n_outer)
+    errors = np.geterr()  # worker threads do not inherit np.errstate
+
+    def work(k):
+        i, window, core = jobs[k]
+        with np.errstate(**errors):
+            result = solve(k, images[i], window, core, n_inner)
+        out[i][_scaled(core, out[i].shape, images[i].shape)] = result
+
+    reporter = _progress.current()
+    reporter.start(len(jobs))
+    with single_threaded_blas():
+        if n_outer == 1:
+            for k in range(len(jobs)):
+                work(k)
+                reporter.update()
+        else:
+            with ThreadPoolExecutor(n_outer) as pool:
+                for _ in pool.map(work, range(len(jobs))):
+                    reporter.update()
+    return out
+
+
+def _scaled(core, out_shape, in_shape):
+    """The core's slices on the output grid (super-resolution enlarges it)."""
+    fy, fx = out_shape[0] // in_shape[0], out_shape[1] // in_shape[1]
+    rows, cols = core
+    return (slice(rows.start * fy, rows.stop * fy),
+            slice(cols.start * fx, cols.stop * fx))
+
+
+def _jobs(images, tile_size, overlap):
+    return [(i, window, core) for i, image in enumerate(images)
+            for window, core in tiles(image.shape, tile_size, overlap)]
+
+
+def _core_in(window, core, factor=1):
+    """The core's slices inside its window (on a grid ``factor`` finer)."""
+    return tuple(slice((c.start - w.start) * factor,
+                       (c.stop - w.start) * factor)
+                 for w, c in zip(window, core))
