@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 __all__ = ["check_output_path", "read_image", "write_image"]
 
@@ -20,21 +21,14 @@ _MULTI_FRAME = {"TIFF", "GIF", "PNG", "WEBP"}
 _FILES_EXTRA = 'pip install "sksm[files]"'
 
 
-def _pil():
-    from PIL import Image
-
-    return Image
-
-
 def _format_of(path):
     """Pillow's format name for the extension of ``path``, or None."""
-    Image = _pil()
     return Image.registered_extensions().get(Path(path).suffix.lower())
 
 
 def _max_pixels():
     # Pillow raises DecompressionBombError beyond twice its warning limit.
-    limit = _pil().MAX_IMAGE_PIXELS
+    limit = Image.MAX_IMAGE_PIXELS
     return None if limit is None else 2 * limit
 
 
@@ -187,9 +181,6 @@ def read_image(path, *, all_frames=False):
         that it may be a decompression bomb, or holds deep colour without
         the ``files`` extra.
     """
-    Image = _pil()
-    from PIL import ImageOps, ImageSequence, UnidentifiedImageError
-
     path = _check_exists(path)
     try:
         with warnings.catch_warnings():
@@ -367,7 +358,6 @@ def write_image(path, image, *, all_frames=False):
     OSError
         When the file cannot be written (folder missing, disk full).
     """
-    Image = _pil()
     arr, kind = _frames_kind(image, all_frames)
     frames = list(arr) if all_frames else [arr]
     fmt = _format_of(path)

@@ -3,8 +3,8 @@
 from .base import Energy
 from .conv import Conv2D
 from .experts import FieldOfExperts, ProductOfExperts
-from .layers import (Elementwise, EnergyNetwork, Linear, NetworkEnergy,
-                     WeightedSum)
+from .layers import Elementwise, Linear, WeightedSum
+from .network import EnergyNetwork, NetworkEnergy
 from .rbm import GaussianRBMEnergy
 
 __all__ = ["Conv2D", "Elementwise", "Energy", "EnergyNetwork",

@@ -11,7 +11,7 @@ class Energy:
     vector.
 
     A subclass builds ``network`` (an
-    :class:`~sksm.energies.layers.EnergyNetwork`: input derivatives, Hessian
+    :class:`~sksm.energies.network.EnergyNetwork`: input derivatives, Hessian
     diagonal and the gradients the objectives accumulate in its layers) and
     sets ``dtype``; it maps the flat vector to the layers' parameters and
     back (:attr:`n_params`, :meth:`get_params`, :meth:`set_params`,

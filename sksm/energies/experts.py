@@ -18,14 +18,8 @@ import numpy as np
 from ..experts import StudentT
 from .base import Energy
 from .conv import Conv2D, im2col
-from .layers import (
-    Elementwise,
-    EnergyNetwork,
-    Linear,
-    WeightedSum,
-    patch_overflow,
-    rescaled,
-)
+from .layers import Elementwise, Linear, WeightedSum, patch_overflow, rescaled
+from .network import EnergyNetwork
 
 __all__ = ["FieldOfExperts", "ProductOfExperts"]
 

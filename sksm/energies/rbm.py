@@ -19,7 +19,8 @@ from scipy.special import expit
 
 from ..experts import Quadratic, Softplus, Split
 from .base import Energy
-from .layers import Elementwise, EnergyNetwork, Linear, WeightedSum
+from .layers import Elementwise, Linear, WeightedSum
+from .network import EnergyNetwork
 
 __all__ = ["GaussianRBMEnergy"]
 
