@@ -81,7 +81,7 @@ def main(argv=None):
         weights = model.expert_weights_
         at_bound = int(np.sum(weights <= model.min_expert_weight * 1.001))
         model.calibrate_denoising(list(calibration.values()),
-                                  noise_sigmas=SIGMAS)
+                                  sigmas=SIGMAS)
         if args.save_dir:
             save_model(model, f"{args.save_dir}/{setting or 'default'}.npz")
         # the choice: calibration crops, fresh noise; the check: held-out
