@@ -7,6 +7,7 @@ warnings lives here.
 """
 
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +24,7 @@ from ._reductions import exact_moments
 from ._validation import Fitted
 from .cluster import ClusterData, cluster_fit_data, is_dask_array
 from .objectives import OBJECTIVES, Objective, check_objective
-from .optim import Adam, lbfgs
+from .optim import Adam, OptimizeResult, adam, lbfgs
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT"]
 
@@ -51,6 +52,25 @@ def _random_filters(n_filters, n_inputs, rng):
         V = np.vstack([V, rng.standard_normal((n_filters - n_inputs,
                                                n_inputs))])
     return V
+
+
+@dataclass
+class _Run:
+    """One start of ``fit``: its energy, starting point, the optimiser's
+    result, the final training loss that ranks it and the objective's state
+    (``_objective_state``) to keep if it is chosen."""
+
+    energy: object
+    theta0: np.ndarray
+    result: OptimizeResult
+    loss: float
+    state: dict
+
+    @property
+    def rank(self):
+        """The lowest final training loss is best; diverged runs only if
+        all are."""
+        return (self.result.diverged, self.loss)
 
 
 class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
@@ -141,9 +161,6 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         """Why ``energy`` is not a model the estimator can return (for
         example a density that is not normalisable), or None.  Adam stops
         before a step that makes one."""
-
-    def _defines_model(self, energy):
-        return self._model_fault(energy) is None
 
     # Data held in blocks of rows on a Dask cluster (:mod:`sksm.cluster`):
     # the blocks are validated and summarised where they live, the summaries
@@ -265,14 +282,13 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         best, n_runs = None, self._n_runs()
         for k in range(n_runs):
             run = self._fit_run(data, rng, restart=k > 0, compare=n_runs > 1)
-            # the lowest final training loss; diverged runs only if all are
-            if best is None or ((run["diverged"], run["loss"])
-                                < (best["diverged"], best["loss"])):
+            if best is None or run.rank < best.rank:
                 best = run
-        energy, theta = best["energy"], best["theta"]
-        self.n_iter_, self.loss_curve_ = best["n_iter"], best["loss_curve"]
-        self._optimizer = best["optimizer"]
-        self._objective_state = best["state"]
+        energy, result = best.energy, best.result
+        theta = result.theta
+        self.n_iter_, self.loss_curve_ = result.n_iter, result.loss_curve
+        self._optimizer = result.optimizer
+        self._objective_state = best.state
         if self._optimizer is not None:
             self._rng = rng
         energy.set_params(theta)
@@ -283,9 +299,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 f"{type(self).__name__} fitted a model that is not "
                 f"normalisable ({fault}); its likelihood is undefined. Try "
                 "to " + self._divergence_advice(), ConvergenceWarning)
-        elif best["diverged"] or self._at_weight_bound():
+        elif result.diverged or self._at_weight_bound():
             self._warn_diverged()
-        elif np.array_equal(theta, best["theta0"]):
+        elif np.array_equal(theta, best.theta0):
             warnings.warn(
                 f"{type(self).__name__} returned its starting point: the "
                 f"{self.solver} solver took no step (the loss was flat "
@@ -293,7 +309,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 "Check the scale of X (the Fields of Experts and the RBM "
                 "expect data on the scale of [0, 1] images or standardised "
                 "data), or lower tol.", ConvergenceWarning)
-        elif not best["converged"]:
+        elif not result.converged:
             unit, advice = (("iterations", "max_iter or tol")
                             if self.solver == "lbfgs"
                             else ("epochs", "max_iter or learning_rate"))
@@ -314,77 +330,45 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         return False
 
     def _fit_run(self, data, rng, restart=False, compare=True):
-        """One fit from a new start drawn from ``rng``; returns what
-        ``fit`` needs to compare the runs (``compare``: its final loss, even
-        without an iteration) and keep the best."""
+        """One fit from a new start drawn from ``rng``, as a :class:`_Run`
+        (``compare``: find its final loss, even without an iteration)."""
         with single_threaded_blas():  # the start, as every thread count
             energy = self._initial_energy(data, rng, restart=restart)
         self._objective_state, self._optimizer = {}, None
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
+        stochastic = getattr(fun, "stochastic", False)
         theta0 = energy.get_params().astype(np.float64)
-        optimizer = None
         with single_threaded_blas():
             if self.solver == "lbfgs":
-                res = lbfgs(fun, theta0, bounds=self._box(energy),
-                            max_iter=self.max_iter, tol=self.tol,
-                            verbose=self.verbose)
-                theta, n_iter, loss_curve = res.theta, res.n_iter, res.loss_curve
-                diverged, converged = res.diverged, res.converged
+                result = lbfgs(fun, theta0, bounds=self._box(energy),
+                               max_iter=self.max_iter, tol=self.tol,
+                               verbose=self.verbose)
             else:
-                theta, diverged, converged = self._fit_adam(
-                    fun, energy, theta0, len(data), rng)
-                n_iter, loss_curve = self.n_iter_, self.loss_curve_
-                optimizer = self._optimizer
-        if loss_curve:
-            loss = loss_curve[-1]
-        elif diverged or not compare or getattr(fun, "stochastic", False):
+                def accept(theta):
+                    energy.set_params(theta)
+                    return self._model_fault(energy) is None
+
+                result = adam(
+                    fun, theta0, n_samples=len(data),
+                    batch_size=self._batch_size(len(data)), rng=rng,
+                    learning_rate=self.learning_rate,
+                    bounds=self._box(energy), max_iter=self.max_iter,
+                    tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+                    stochastic=stochastic, accept=accept,
+                    verbose=self.verbose)
+        if result.loss_curve:
+            loss = result.loss_curve[-1]
+        elif result.diverged or not compare or stochastic:
             loss = np.inf
         else:  # no iteration: the loss where the run stopped
             with single_threaded_blas():
-                loss = float(fun(theta)[0])
-        return {"energy": energy, "theta": theta, "theta0": theta0,
-                "n_iter": n_iter, "loss_curve": loss_curve, "loss": loss,
-                "diverged": diverged, "converged": converged,
-                "optimizer": optimizer, "state": self._objective_state}
+                loss = float(fun(result.theta)[0])
+        return _Run(energy, theta0, result, loss, self._objective_state)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return min(200, n_samples)
         return min(self.batch_size, n_samples)
-
-    def _fit_adam(self, fun, energy, theta, n_samples, rng):
-        opt = Adam(energy.n_params, self.learning_rate, *self._box(energy))
-        batch_size = self._batch_size(n_samples)
-        self.loss_curve_ = []
-        best, stall = np.inf, 0
-        converged = False
-        for epoch in range(self.max_iter):
-            previous = theta
-            theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
-            self.n_iter_ = epoch + 1
-            if not np.isfinite(loss):
-                return theta, True, False
-            energy.set_params(theta)
-            if not self._defines_model(energy):
-                return previous, True, False
-            self.loss_curve_.append(loss)
-            if self.verbose:
-                print(f"Epoch {self.n_iter_}, loss = {loss:.6g}")
-            if getattr(fun, "stochastic", False):
-                # A surrogate loss ('cd'): nothing to stop on, so the fit
-                # runs its max_iter epochs and that is not a failure.
-                converged = True
-                continue
-            if loss > best - self.tol * max(1.0, abs(best)):
-                stall += 1
-            else:
-                stall = 0
-            best = min(best, loss)
-            if stall >= self.n_iter_no_change:
-                converged = True
-                break
-        self._optimizer = opt
-        return theta, False, converged
 
     def _warn_diverged(self):
         warnings.warn(
@@ -455,7 +439,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 fun, previous, len(data), self._batch_size(len(data)),
                 self._rng)
         energy.set_params(theta)
-        if not self._defines_model(energy):
+        if self._model_fault(energy) is not None:
             energy.set_params(previous)
             loss = float("nan")
         self._store(energy)
