@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._likelihood import SamplingMixin
+from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._reductions import exact_moments
 from ._validation import Fitted
@@ -73,14 +73,14 @@ class _Run:
         return (self.result.diverged, self.loss)
 
 
-class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
+class BaseEnergyEstimator(DensityMixin, BaseEstimator):
     """Fit of an energy by one of the objectives; see the subclasses.
 
     A subclass says how its data become the energy's input (``_fit_data``,
     ``_partial_fit_data``), builds the first energy (``_initial_energy``) and
     the fitted one (``_fitted_energy``), stores what was learned (``_store``)
-    and may bound the parameters (``_box``).  Sampling and log-likelihood
-    estimation come from :class:`~sksm._likelihood.SamplingMixin`.
+    and may bound the parameters (``_box``).  Score, sampling and
+    log-likelihood estimation come from :class:`~sksm._density.DensityMixin`.
     """
 
     # The "?" link of the HTML repr (scikit-learn's

@@ -13,7 +13,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
 from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
-from ._likelihood import LikelihoodMixin
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
@@ -115,7 +114,7 @@ def _local_maximum(score, n_rows, n_cols, start):
         current = best
 
 
-class FieldsOfExperts(TransformerMixin, LikelihoodMixin, BaseExpertsEstimator):
+class FieldsOfExperts(TransformerMixin, BaseExpertsEstimator):
     r"""Field of Student-t experts: a prior over images of any size.
 
     The energy of an image :math:`x` (Kingma & LeCun 2010, eq. 9) sums a

@@ -16,7 +16,6 @@ from ._base import (
     BaseExpertsEstimator,
     _random_filters,
 )
-from ._likelihood import LikelihoodMixin
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
@@ -105,8 +104,7 @@ def _positive_or_one(value):
     return value if np.isfinite(value) and value > 0 else 1.0
 
 
-class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
-                                  BaseExpertsEstimator):
+class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
     r"""Product of Student-t experts fitted by regularized score matching.
 
     The energy (Kingma & LeCun 2010, eq. 8) of a vector :math:`x` is
