@@ -7,6 +7,7 @@ warnings lives here.
 """
 
 import warnings
+from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -73,7 +74,7 @@ class _Run:
         return (self.result.diverged, self.loss)
 
 
-class BaseEnergyEstimator(DensityMixin, BaseEstimator):
+class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """Fit of an energy by one of the objectives; see the subclasses.
 
     A subclass says how its data become the energy's input (``_fit_data``,
@@ -115,23 +116,28 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator):
     }
 
     # -------------------------------------------------------------- #
-    # Hooks
+    # Hooks every estimator provides (and those of DensityMixin)
     # -------------------------------------------------------------- #
-    def _fit_data(self, X):  # pragma: no cover - abstract
+    @abstractmethod
+    def _fit_data(self, X):
         """Validate X, set data-derived attributes, return the energy input."""
-        raise NotImplementedError
 
-    def _partial_fit_data(self, X, first):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _partial_fit_data(self, X, first):
+        """The energy's input of a minibatch (``first``: the first call)."""
 
-    def _initial_energy(self, data, rng, restart=False):  # pragma: no cover
+    @abstractmethod
+    def _initial_energy(self, data, rng, restart=False):
         """The energy to start fitting ``data`` (the energy's input) from;
         ``restart``: a later start of ``n_init``."""
-        raise NotImplementedError
 
-    def _fitted_energy(self, dtype=None):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _fitted_energy(self, dtype=None):
+        """The learned energy, in ``dtype`` (None: the fitted one)."""
 
+    # -------------------------------------------------------------- #
+    # Optional hooks, with their defaults
+    # -------------------------------------------------------------- #
     def _check_fitted_state(self):
         """Raise ValueError if fitted values disagree with each other.
 
@@ -152,9 +158,11 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator):
         return None, None
 
     def _at_weight_bound(self):
+        """Whether a fitted weight sits at its upper bound (a divergence)."""
         return False
 
     def _divergence_advice(self):
+        """What to try after a divergence, ending the warning's sentence."""
         return "increase reg_lambda or lower learning_rate."
 
     def _model_fault(self, energy):
@@ -326,7 +334,8 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator):
         return getattr(self, "n_init", 1)
 
     def _is_warm(self):
-        """Whether ``fit`` would continue from the fitted parameters."""
+        """Whether ``fit`` would continue from the fitted parameters (none
+        by default)."""
         return False
 
     def _fit_run(self, data, rng, restart=False, compare=True):
@@ -473,8 +482,17 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         "expert_weights_": Fitted("array", ("n_filters",), positive=True),
     }
 
-    def _new_energy(self, V, beta):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _n_experts(self):
+        """The number of experts (filters)."""
+
+    @abstractmethod
+    def _n_inputs(self):
+        """The number of inputs of a filter."""
+
+    @abstractmethod
+    def _new_energy(self, V, beta):
+        """The energy of filters ``V`` (rows) and log-weights ``beta``."""
 
     def _initial_energy(self, data, rng, restart=False):
         V, beta = self._init_params(data, rng, restart)
