@@ -1,9 +1,10 @@
-"""Fitting machinery shared by the expert estimators (PoE and FoE).
+"""Fitting machinery shared by the estimators (PoE, FoE and GaussianRBM).
 
 A subclass says how its data become the energy's input (``_fit_data``,
-``_partial_fit_data``), how many filter inputs an expert has, and which energy
-to build (``_new_energy``); everything about solvers, bounds, divergence and
-warnings lives here.
+``_partial_fit_data``) and which energy to start from and to return
+(``_initial_energy``, ``_fitted_energy``); everything about solvers, runs,
+divergence and warnings lives here, the optimisers in :mod:`sksm.optim` and
+the filters and expert weights of PoE and FoE in :mod:`sksm._experts_base`.
 """
 
 import warnings
@@ -17,7 +18,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
@@ -27,32 +27,12 @@ from .cluster import ClusterData, cluster_fit_data, is_dask_array
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, OptimizeResult, adam, lbfgs
 
-__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT"]
-
-#: Learned expert weights are kept at or above this value by default
-#: (``min_expert_weight``): an expert ``exp(-alpha g)`` with ``alpha <= 1/2``
-#: is not a normalisable density.
-MIN_EXPERT_WEIGHT = 0.501
-#: ... and at or below this one.  A weight that reaches it means the fit has
-#: diverged: an expert is collapsing onto a (near-)constant direction of the
-#: data, which unregularized score matching rewards without bound.
-MAX_EXPERT_WEIGHT = 1e4
+__all__ = ["DOC_URL", "BaseEnergyEstimator"]
 
 #: Where the documentation lives: the "?" of every estimator's HTML repr
 #: links to its page of the API reference there (doc/conf.py builds the site
 #: with this base address).
 DOC_URL = "https://sksm.readthedocs.io/en/stable/"
-
-
-def _random_filters(n_filters, n_inputs, rng):
-    """Random orthonormal rows (by QR of a Gaussian matrix), then random
-    Gaussian directions for the rows beyond ``n_inputs``; float64."""
-    G = rng.standard_normal((n_inputs, min(n_filters, n_inputs)))
-    V = np.linalg.qr(G)[0].T  # orthonormal rows
-    if n_filters > n_inputs:
-        V = np.vstack([V, rng.standard_normal((n_filters - n_inputs,
-                                               n_inputs))])
-    return V
 
 
 @dataclass
@@ -458,133 +438,3 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         if not np.isfinite(loss) or self._at_weight_bound():
             self._warn_diverged()
         return self
-
-
-class BaseExpertsEstimator(BaseEnergyEstimator):
-    """Expert energies (PoE and FoE): filters, expert weights and their bounds.
-
-    A subclass says how many experts and filter inputs there are
-    (``_n_experts``, ``_n_inputs``) and which energy to build
-    (``_new_energy``).
-    """
-
-    _parameter_constraints = {
-        **BaseEnergyEstimator._parameter_constraints,
-        "c": [Interval(Real, 0, None, closed="neither")],
-        "learn_weights": ["boolean"],
-        "min_expert_weight": [Interval(Real, 0.5, MAX_EXPERT_WEIGHT,
-                                       closed="neither")],
-        "warm_start": ["boolean"],
-    }
-
-    _fitted_attributes = {
-        **BaseEnergyEstimator._fitted_attributes,
-        "expert_weights_": Fitted("array", ("n_filters",), positive=True),
-    }
-
-    @abstractmethod
-    def _n_experts(self):
-        """The number of experts (filters)."""
-
-    @abstractmethod
-    def _n_inputs(self):
-        """The number of inputs of a filter."""
-
-    @abstractmethod
-    def _new_energy(self, V, beta):
-        """The energy of filters ``V`` (rows) and log-weights ``beta``."""
-
-    def _initial_energy(self, data, rng, restart=False):
-        V, beta = self._init_params(data, rng, restart)
-        return self._new_energy(V, beta)
-
-    # -------------------------------------------------------------- #
-    # Parameters <-> energy
-    # -------------------------------------------------------------- #
-    def _is_warm(self):
-        return (hasattr(self, "filters_") and self._raw_filters().shape
-                == (self._n_experts(), self._n_inputs()))
-
-    def _init_params(self, data, rng, restart=False):
-        """Initial (V, beta): the fitted ones with ``warm_start``, else
-        the filters of ``_start_filters`` and unit weights (or learned ones
-        at ``min_expert_weight``, if that is above 1)."""
-        n_experts, dtype = self._n_experts(), data.dtype
-        alpha = max(1.0, self.min_expert_weight) if self.learn_weights else 1.0
-        beta = np.full(n_experts, np.log(alpha), dtype=dtype)
-        if self.warm_start and self._is_warm():
-            if self.learn_weights:
-                beta = np.log(self.expert_weights_).astype(dtype)
-            return self._raw_filters().astype(dtype), beta
-        V = self._start_filters(data, n_experts, self._n_inputs(), rng,
-                                restart)
-        return V.astype(dtype), beta
-
-    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False):
-        """Random orthonormal filters (rows), and random directions for
-        the filters beyond ``n_inputs``; subclasses may derive them from
-        ``data`` (``restart``: a later start of ``n_init``)."""
-        return _random_filters(n_experts, n_inputs, rng)
-
-    def _expert_names(self, input_features):
-        """``<class name>_expert<i>`` for every expert, after the checks of
-        ``get_feature_names_out`` (fitted, ``input_features`` as seen)."""
-        check_is_fitted(self)
-        _check_feature_names_in(self, input_features, generate_names=False)
-        prefix = type(self).__name__.lower()
-        return [f"{prefix}_expert{i}" for i in range(len(self.filters_))]
-
-    def _raw_filters(self):
-        """The learned filters as rows (n_experts, n_filter_inputs)."""
-        return self.filters_.reshape(len(self.filters_), -1)
-
-    def _fitted_energy(self, dtype=None):
-        """The learned energy (on the energy's input space)."""
-        W = self._raw_filters()
-        if dtype is not None:
-            W = W.astype(dtype)
-        return self._new_energy(W, np.log(self.expert_weights_).astype(W.dtype))
-
-    def _check_fitted_state(self):
-        super()._check_fitted_state()
-        if len(self.filters_) != self._n_experts():
-            raise ValueError(f"filters_ holds {len(self.filters_)} filters "
-                             f"where n_experts gives {self._n_experts()}.")
-        weights = self.expert_weights_
-        if not np.all((weights > 0.5)
-                      & (weights <= MAX_EXPERT_WEIGHT * (1 + 1e-9))):
-            raise ValueError(f"expert_weights_ must lie in (1/2, "
-                             f"{MAX_EXPERT_WEIGHT:g}], where fits keep them, "
-                             f"got {weights.min():.4g} to "
-                             f"{weights.max():.4g}.")
-
-    def _store(self, energy):
-        self.filters_ = energy.filters.copy()
-        self.expert_weights_ = energy.weights.copy()
-        super()._store(energy)
-
-    def _box(self, energy):
-        """Lower and upper bounds of theta (None, None without weights)."""
-        if not self.learn_weights:
-            return None, None
-        n = energy.shape[0] * energy.shape[1]
-        lower = np.full(energy.n_params, -np.inf)
-        upper = np.full(energy.n_params, np.inf)
-        lower[n:] = np.log(self.min_expert_weight)
-        upper[n:] = np.log(MAX_EXPERT_WEIGHT)
-        return lower, upper
-
-    def _at_weight_bound(self):
-        return self.learn_weights and bool(
-            np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
-
-    def _warn_diverged(self):
-        warnings.warn(
-            "Score matching diverged: the loss or its gradient became "
-            "non-finite, or expert weights reached MAX_EXPERT_WEIGHT="
-            f"{MAX_EXPERT_WEIGHT:g}; the last finite parameters were kept. "
-            "This is the failure of unregularized score matching on quantized "
-            "data (such as pixels) or data with constant features: increase "
-            "reg_lambda (try 1e-3 to 1e-1), set learn_weights=False, or drop "
-            "constant features.",
-            ConvergenceWarning)

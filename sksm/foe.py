@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _progress, posterior
-from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
+from ._experts_base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._reductions import running_moments
 from ._validation import (
     Fitted,

@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
+from ._experts_base import (
     MAX_EXPERT_WEIGHT,
     MIN_EXPERT_WEIGHT,
     BaseExpertsEstimator,
