@@ -23,7 +23,7 @@ import numpy as np
 from _images import CATALOGUE, load, split
 from sklearn.exceptions import ConvergenceWarning
 
-from sksm import FieldsOfExperts, _likelihood
+from sksm import FieldsOfExperts, _density
 from sksm.image import extract_patches
 from sksm.io import load_model
 from sksm.sampling import annealed_importance_sampling
@@ -71,7 +71,7 @@ def evaluation_times(model, sizes, n_chains=100):
 
 def ais_table(model, chains, temperatures):
     print(f"\nAIS on the {model.image_shape_} model (HMC, "
-          f"{_likelihood.AIS_LEAPFROG} leapfrog steps)")
+          f"{_density.AIS_LEAPFROG} leapfrog steps)")
     print(f"{'chains':>7}{'temps':>7}{'time s':>9}{'log Z':>12}{'stderr':>9}"
           f"{'ESS':>8}")
     energy, base = model._row_energy(), model._base_distribution()
@@ -80,7 +80,7 @@ def ais_table(model, chains, temperatures):
             start = time.perf_counter()
             r = annealed_importance_sampling(
                 energy, base, n_chains=n_chains, n_temperatures=n_temps,
-                method="hmc", n_leapfrog=_likelihood.AIS_LEAPFROG,
+                method="hmc", n_leapfrog=_density.AIS_LEAPFROG,
                 random_state=0)
             print(f"{n_chains:>7}{n_temps:>7}"
                   f"{time.perf_counter() - start:9.1f}"

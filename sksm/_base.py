@@ -1,12 +1,15 @@
-"""Fitting machinery shared by the expert estimators (PoE and FoE).
+"""Fitting machinery shared by the estimators (PoE, FoE and GaussianRBM).
 
 A subclass says how its data become the energy's input (``_fit_data``,
-``_partial_fit_data``), how many filter inputs an expert has, and which energy
-to build (``_new_energy``); everything about solvers, bounds, divergence and
-warnings lives here.
+``_partial_fit_data``) and which energy to start from and to return
+(``_initial_energy``, ``_fitted_energy``); everything about solvers, runs,
+divergence and warnings lives here, the optimisers in :mod:`sksm.optim` and
+the filters and expert weights of PoE and FoE in :mod:`sksm._experts_base`.
 """
 
 import warnings
+from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,13 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._likelihood import SamplingMixin
-from ._parallel import blas_threads, single_threaded_blas
-from ._reductions import exact_moments
-from ._filters import random_filters
-from ._validation import Fitted
 from ._dask import (
     ClusterData,
     RowBlocks,
@@ -30,19 +27,14 @@ from ._dask import (
     check_dask_rows,
     is_dask_array,
 )
+from ._density import DensityMixin
+from ._parallel import blas_threads, single_threaded_blas
+from ._reductions import exact_moments
+from ._validation import Fitted
 from .objectives import OBJECTIVES, Objective, check_objective
-from .optim import Adam, lbfgs
+from .optim import Adam, OptimizeResult, adam, lbfgs
 
-__all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT"]
-
-#: Learned expert weights are kept at or above this value by default
-#: (``min_expert_weight``): an expert ``exp(-alpha g)`` with ``alpha <= 1/2``
-#: is not a normalisable density.
-MIN_EXPERT_WEIGHT = 0.501
-#: ... and at or below this one.  A weight that reaches it means the fit has
-#: diverged: an expert is collapsing onto a (near-)constant direction of the
-#: data, which unregularized score matching rewards without bound.
-MAX_EXPERT_WEIGHT = 1e4
+__all__ = ["DOC_URL", "BaseEnergyEstimator"]
 
 #: Where the documentation lives: the "?" of every estimator's HTML repr
 #: links to its page of the API reference there (doc/conf.py builds the site
@@ -50,14 +42,33 @@ MAX_EXPERT_WEIGHT = 1e4
 DOC_URL = "https://sksm.readthedocs.io/en/stable/"
 
 
-class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
+@dataclass
+class _Run:
+    """One start of ``fit``: its energy, starting point, the optimiser's
+    result, the final training loss that ranks it and the objective's state
+    (``_objective_state``) to keep if it is chosen."""
+
+    energy: object
+    theta0: np.ndarray
+    result: OptimizeResult
+    loss: float
+    state: dict
+
+    @property
+    def rank(self):
+        """The lowest final training loss is best; diverged runs only if
+        all are."""
+        return (self.result.diverged, self.loss)
+
+
+class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     """Fit of an energy by one of the objectives; see the subclasses.
 
     A subclass says how its data become the energy's input (``_fit_data``,
     ``_partial_fit_data``), builds the first energy (``_initial_energy``) and
     the fitted one (``_fitted_energy``), stores what was learned (``_store``)
-    and may bound the parameters (``_box``).  Sampling and log-likelihood
-    estimation come from :class:`~sksm._likelihood.SamplingMixin`.
+    and may bound the parameters (``_box``).  Score, sampling and
+    log-likelihood estimation come from :class:`~sksm._density.DensityMixin`.
     """
 
     # The "?" link of the HTML repr (scikit-learn's
@@ -92,23 +103,28 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
     }
 
     # -------------------------------------------------------------- #
-    # Hooks
+    # Hooks every estimator provides (and those of DensityMixin)
     # -------------------------------------------------------------- #
-    def _fit_data(self, X):  # pragma: no cover - abstract
+    @abstractmethod
+    def _fit_data(self, X):
         """Validate X, set data-derived attributes, return the energy input."""
-        raise NotImplementedError
 
-    def _partial_fit_data(self, X, first):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _partial_fit_data(self, X, first):
+        """The energy's input of a minibatch (``first``: the first call)."""
 
-    def _initial_energy(self, data, rng, restart=False):  # pragma: no cover
+    @abstractmethod
+    def _initial_energy(self, data, rng, restart=False):
         """The energy to start fitting ``data`` (the energy's input) from;
         ``restart``: a later start of ``n_init``."""
-        raise NotImplementedError
 
-    def _fitted_energy(self, dtype=None):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _fitted_energy(self, dtype=None):
+        """The learned energy, in ``dtype`` (None: the fitted one)."""
 
+    # -------------------------------------------------------------- #
+    # Optional hooks, with their defaults
+    # -------------------------------------------------------------- #
     def _check_fitted_state(self):
         """Raise ValueError if fitted values disagree with each other.
 
@@ -129,18 +145,17 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         return None, None
 
     def _at_weight_bound(self):
+        """Whether a fitted weight sits at its upper bound (a divergence)."""
         return False
 
     def _divergence_advice(self):
+        """What to try after a divergence, ending the warning's sentence."""
         return "increase reg_lambda or lower learning_rate."
 
     def _model_fault(self, energy):
         """Why ``energy`` is not a model the estimator can return (for
         example a density that is not normalisable), or None.  Adam stops
         before a step that makes one."""
-
-    def _defines_model(self, energy):
-        return self._model_fault(energy) is None
 
     # Data held in blocks of rows on a Dask cluster (:mod:`sksm.cluster`):
     # the blocks are validated and summarised where they live, the summaries
@@ -274,14 +289,13 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         best, n_runs = None, self._n_runs()
         for k in range(n_runs):
             run = self._fit_run(data, rng, restart=k > 0, compare=n_runs > 1)
-            # the lowest final training loss; diverged runs only if all are
-            if best is None or ((run["diverged"], run["loss"])
-                                < (best["diverged"], best["loss"])):
+            if best is None or run.rank < best.rank:
                 best = run
-        energy, theta = best["energy"], best["theta"]
-        self.n_iter_, self.loss_curve_ = best["n_iter"], best["loss_curve"]
-        self._optimizer = best["optimizer"]
-        self._objective_state = best["state"]
+        energy, result = best.energy, best.result
+        theta = result.theta
+        self.n_iter_, self.loss_curve_ = result.n_iter, result.loss_curve
+        self._optimizer = result.optimizer
+        self._objective_state = best.state
         if self._optimizer is not None:
             self._rng = rng
         energy.set_params(theta)
@@ -292,9 +306,9 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 f"{type(self).__name__} fitted a model that is not "
                 f"normalisable ({fault}); its likelihood is undefined. Try "
                 "to " + self._divergence_advice(), ConvergenceWarning)
-        elif best["diverged"] or self._at_weight_bound():
+        elif result.diverged or self._at_weight_bound():
             self._warn_diverged()
-        elif np.array_equal(theta, best["theta0"]):
+        elif np.array_equal(theta, best.theta0):
             warnings.warn(
                 f"{type(self).__name__} returned its starting point: the "
                 f"{self.solver} solver took no step (the loss was flat "
@@ -302,7 +316,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 "Check the scale of X (the Fields of Experts and the RBM "
                 "expect data on the scale of [0, 1] images or standardised "
                 "data), or lower tol.", ConvergenceWarning)
-        elif not best["converged"]:
+        elif not result.converged:
             unit, advice = (("iterations", "max_iter or tol")
                             if self.solver == "lbfgs"
                             else ("epochs", "max_iter or learning_rate"))
@@ -319,81 +333,50 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         return getattr(self, "n_init", 1)
 
     def _is_warm(self):
-        """Whether ``fit`` would continue from the fitted parameters."""
+        """Whether ``fit`` would continue from the fitted parameters (none
+        by default)."""
         return False
 
     def _fit_run(self, data, rng, restart=False, compare=True):
-        """One fit from a new start drawn from ``rng``; returns what
-        ``fit`` needs to compare the runs (``compare``: its final loss, even
-        without an iteration) and keep the best."""
+        """One fit from a new start drawn from ``rng``, as a :class:`_Run`
+        (``compare``: find its final loss, even without an iteration)."""
         with single_threaded_blas():  # the start, as every thread count
             energy = self._initial_energy(data, rng, restart=restart)
         self._objective_state, self._optimizer = {}, None
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
+        stochastic = getattr(fun, "stochastic", False)
         theta0 = energy.get_params().astype(np.float64)
-        optimizer = None
         with single_threaded_blas():
             if self.solver == "lbfgs":
-                res = lbfgs(fun, theta0, bounds=self._box(energy),
-                            max_iter=self.max_iter, tol=self.tol,
-                            verbose=self.verbose)
-                theta, n_iter, loss_curve = res.theta, res.n_iter, res.loss_curve
-                diverged, converged = res.diverged, res.converged
+                result = lbfgs(fun, theta0, bounds=self._box(energy),
+                               max_iter=self.max_iter, tol=self.tol,
+                               verbose=self.verbose)
             else:
-                theta, diverged, converged = self._fit_adam(
-                    fun, energy, theta0, len(data), rng)
-                n_iter, loss_curve = self.n_iter_, self.loss_curve_
-                optimizer = self._optimizer
-        if loss_curve:
-            loss = loss_curve[-1]
-        elif diverged or not compare or getattr(fun, "stochastic", False):
+                def accept(theta):
+                    energy.set_params(theta)
+                    return self._model_fault(energy) is None
+
+                result = adam(
+                    fun, theta0, n_samples=len(data),
+                    batch_size=self._batch_size(len(data)), rng=rng,
+                    learning_rate=self.learning_rate,
+                    bounds=self._box(energy), max_iter=self.max_iter,
+                    tol=self.tol, n_iter_no_change=self.n_iter_no_change,
+                    stochastic=stochastic, accept=accept,
+                    verbose=self.verbose)
+        if result.loss_curve:
+            loss = result.loss_curve[-1]
+        elif result.diverged or not compare or stochastic:
             loss = np.inf
         else:  # no iteration: the loss where the run stopped
             with single_threaded_blas():
-                loss = float(fun(theta)[0])
-        return {"energy": energy, "theta": theta, "theta0": theta0,
-                "n_iter": n_iter, "loss_curve": loss_curve, "loss": loss,
-                "diverged": diverged, "converged": converged,
-                "optimizer": optimizer, "state": self._objective_state}
+                loss = float(fun(result.theta)[0])
+        return _Run(energy, theta0, result, loss, self._objective_state)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return min(200, n_samples)
         return min(self.batch_size, n_samples)
-
-    def _fit_adam(self, fun, energy, theta, n_samples, rng):
-        opt = Adam(energy.n_params, self.learning_rate, *self._box(energy))
-        batch_size = self._batch_size(n_samples)
-        self.loss_curve_ = []
-        best, stall = np.inf, 0
-        converged = False
-        for epoch in range(self.max_iter):
-            previous = theta
-            theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
-            self.n_iter_ = epoch + 1
-            if not np.isfinite(loss):
-                return theta, True, False
-            energy.set_params(theta)
-            if not self._defines_model(energy):
-                return previous, True, False
-            self.loss_curve_.append(loss)
-            if self.verbose:
-                print(f"Epoch {self.n_iter_}, loss = {loss:.6g}")
-            if getattr(fun, "stochastic", False):
-                # A surrogate loss ('cd'): nothing to stop on, so the fit
-                # runs its max_iter epochs and that is not a failure.
-                converged = True
-                continue
-            if loss > best - self.tol * max(1.0, abs(best)):
-                stall += 1
-            else:
-                stall = 0
-            best = min(best, loss)
-            if stall >= self.n_iter_no_change:
-                converged = True
-                break
-        self._optimizer = opt
-        return theta, False, converged
 
     def _warn_diverged(self):
         warnings.warn(
@@ -464,7 +447,7 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
                 fun, previous, len(data), self._batch_size(len(data)),
                 self._rng)
         energy.set_params(theta)
-        if not self._defines_model(energy):
+        if self._model_fault(energy) is not None:
             energy.set_params(previous)
             loss = float("nan")
         self._store(energy)
@@ -474,124 +457,3 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         if not np.isfinite(loss) or self._at_weight_bound():
             self._warn_diverged()
         return self
-
-
-class BaseExpertsEstimator(BaseEnergyEstimator):
-    """Expert energies (PoE and FoE): filters, expert weights and their bounds.
-
-    A subclass says how many experts and filter inputs there are
-    (``_n_experts``, ``_n_inputs``) and which energy to build
-    (``_new_energy``).
-    """
-
-    _parameter_constraints = {
-        **BaseEnergyEstimator._parameter_constraints,
-        "c": [Interval(Real, 0, None, closed="neither")],
-        "learn_weights": ["boolean"],
-        "min_expert_weight": [Interval(Real, 0.5, MAX_EXPERT_WEIGHT,
-                                       closed="neither")],
-        "warm_start": ["boolean"],
-    }
-
-    _fitted_attributes = {
-        **BaseEnergyEstimator._fitted_attributes,
-        "expert_weights_": Fitted("array", ("n_filters",), positive=True),
-    }
-
-    def _new_energy(self, V, beta):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _initial_energy(self, data, rng, restart=False):
-        V, beta = self._init_params(data, rng, restart)
-        return self._new_energy(V, beta)
-
-    # -------------------------------------------------------------- #
-    # Parameters <-> energy
-    # -------------------------------------------------------------- #
-    def _is_warm(self):
-        return (hasattr(self, "filters_") and self._raw_filters().shape
-                == (self._n_experts(), self._n_inputs()))
-
-    def _init_params(self, data, rng, restart=False):
-        """Initial (V, beta): the fitted ones with ``warm_start``, else
-        the filters of ``_start_filters`` and unit weights (or learned ones
-        at ``min_expert_weight``, if that is above 1)."""
-        n_experts, dtype = self._n_experts(), data.dtype
-        alpha = max(1.0, self.min_expert_weight) if self.learn_weights else 1.0
-        beta = np.full(n_experts, np.log(alpha), dtype=dtype)
-        if self.warm_start and self._is_warm():
-            if self.learn_weights:
-                beta = np.log(self.expert_weights_).astype(dtype)
-            return self._raw_filters().astype(dtype), beta
-        V = self._start_filters(data, n_experts, self._n_inputs(), rng,
-                                restart)
-        return V.astype(dtype), beta
-
-    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False):
-        """Random orthonormal filters (rows), and random directions for
-        the filters beyond ``n_inputs``; subclasses may derive them from
-        ``data`` (``restart``: a later start of ``n_init``)."""
-        return random_filters(n_experts, n_inputs, rng)
-
-    def _expert_names(self, input_features):
-        """``<class name>_expert<i>`` for every expert, after the checks of
-        ``get_feature_names_out`` (fitted, ``input_features`` as seen)."""
-        check_is_fitted(self)
-        _check_feature_names_in(self, input_features, generate_names=False)
-        prefix = type(self).__name__.lower()
-        return [f"{prefix}_expert{i}" for i in range(len(self.filters_))]
-
-    def _raw_filters(self):
-        """The learned filters as rows (n_experts, n_filter_inputs)."""
-        return self.filters_.reshape(len(self.filters_), -1)
-
-    def _fitted_energy(self, dtype=None):
-        """The learned energy (on the energy's input space)."""
-        W = self._raw_filters()
-        if dtype is not None:
-            W = W.astype(dtype)
-        return self._new_energy(W, np.log(self.expert_weights_).astype(W.dtype))
-
-    def _check_fitted_state(self):
-        super()._check_fitted_state()
-        if len(self.filters_) != self._n_experts():
-            raise ValueError(f"filters_ holds {len(self.filters_)} filters "
-                             f"where n_experts gives {self._n_experts()}.")
-        weights = self.expert_weights_
-        if not np.all((weights > 0.5)
-                      & (weights <= MAX_EXPERT_WEIGHT * (1 + 1e-9))):
-            raise ValueError(f"expert_weights_ must lie in (1/2, "
-                             f"{MAX_EXPERT_WEIGHT:g}], where fits keep them, "
-                             f"got {weights.min():.4g} to "
-                             f"{weights.max():.4g}.")
-
-    def _store(self, energy):
-        self.filters_ = energy.filters.copy()
-        self.expert_weights_ = energy.weights.copy()
-        super()._store(energy)
-
-    def _box(self, energy):
-        """Lower and upper bounds of theta (None, None without weights)."""
-        if not self.learn_weights:
-            return None, None
-        n = energy.shape[0] * energy.shape[1]
-        lower = np.full(energy.n_params, -np.inf)
-        upper = np.full(energy.n_params, np.inf)
-        lower[n:] = np.log(self.min_expert_weight)
-        upper[n:] = np.log(MAX_EXPERT_WEIGHT)
-        return lower, upper
-
-    def _at_weight_bound(self):
-        return self.learn_weights and bool(
-            np.any(self.expert_weights_ >= 0.999 * MAX_EXPERT_WEIGHT))
-
-    def _warn_diverged(self):
-        warnings.warn(
-            "Score matching diverged: the loss or its gradient became "
-            "non-finite, or expert weights reached MAX_EXPERT_WEIGHT="
-            f"{MAX_EXPERT_WEIGHT:g}; the last finite parameters were kept. "
-            "This is the failure of unregularized score matching on quantized "
-            "data (such as pixels) or data with constant features: increase "
-            "reg_lambda (try 1e-3 to 1e-1), set learn_weights=False, or drop "
-            "constant features.",
-            ConvergenceWarning)

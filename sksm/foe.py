@@ -14,8 +14,7 @@ from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
-from ._likelihood import LikelihoodMixin
+from ._experts_base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
@@ -41,7 +40,7 @@ from .restoration._policy import check_images
 __all__ = ["FieldsOfExperts"]
 
 
-class FieldsOfExperts(TransformerMixin, RestorationMixin, LikelihoodMixin,
+class FieldsOfExperts(TransformerMixin, RestorationMixin,
                       BaseExpertsEstimator):
     r"""Field of Student-t experts: a prior over images of any size.
 
@@ -599,7 +598,7 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin, LikelihoodMixin,
         E = self._prior_energy_grad(images.astype(np.float64))[0]
         return -E - self._log_partition()
 
-    # hooks of SamplingMixin
+    # hooks of DensityMixin
     def _row_energy(self):
         energy = self._fitted_energy(dtype=np.float64)
         shape = self.image_shape_

@@ -1,14 +1,15 @@
 """Optimisers behind one interface: full-batch L-BFGS (scipy) and minibatch Adam.
 
-Both minimise ``fun(theta) -> (loss, grad)`` and stop, keeping the last
-parameters at which the loss and gradient were finite, when the objective
-returns a non-finite value (divergence).
+Both minimise ``fun(theta) -> (loss, grad)`` (Adam on minibatches,
+``fun(theta, rows)``), return an :class:`OptimizeResult` and stop, keeping
+the last parameters at which the loss and gradient were finite, when the
+objective returns a non-finite value (divergence).
 """
 
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
-__all__ = ["Adam", "OptimizeResult", "lbfgs"]
+__all__ = ["Adam", "OptimizeResult", "adam", "lbfgs"]
 
 
 class OptimizeResult:
@@ -28,15 +29,22 @@ class OptimizeResult:
         Whether the loss or its gradient became non-finite.
     message : str
         The optimiser's reason for stopping.
+    optimizer : Adam or None, default=None
+        The state of :func:`adam` at ``theta`` (moments and step count),
+        from which more epochs can continue; None for :func:`lbfgs` and for
+        a run of :func:`adam` that diverged or was stopped by ``accept``
+        (its state belongs to parameters that were not kept).
     """
 
-    def __init__(self, theta, n_iter, loss_curve, converged, diverged, message):
+    def __init__(self, theta, n_iter, loss_curve, converged, diverged, message,
+                 optimizer=None):
         self.theta = theta
         self.n_iter = n_iter
         self.loss_curve = loss_curve
         self.converged = converged
         self.diverged = diverged
         self.message = message
+        self.optimizer = optimizer
 
 
 class _Diverged(Exception):
@@ -255,3 +263,104 @@ class Adam:
             total += loss * len(rows)
             theta = self.step(theta, grad)
         return theta, total / n_samples
+
+
+def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
+         bounds=(None, None), max_iter=200, tol=1e-4, n_iter_no_change=10,
+         stochastic=False, accept=None, verbose=0):
+    """Minimise ``fun`` by epochs of :class:`Adam` over shuffled minibatches.
+
+    Every epoch is one :meth:`Adam.run_epoch`, one pass over ``n_samples``
+    samples in minibatches of ``batch_size``.  The run stops when the
+    epoch's loss has not fallen below the best so far by ``tol`` times
+    ``max(1, |best|)`` for ``n_iter_no_change`` epochs in a row (converged),
+    after ``max_iter`` epochs, at a non-finite loss or gradient (diverged:
+    the parameters of the last finite evaluation are returned), or at an
+    epoch whose parameters ``accept`` rejects (diverged: the parameters
+    before that epoch are returned).  A stochastic objective (its loss only
+    a surrogate) runs its ``max_iter`` epochs, and that counts as
+    converged.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta, rows) -> (loss, gradient)`` on the samples ``rows``
+        (sorted indices), a float and an ndarray of the shape of ``theta``.
+    theta0 : ndarray of shape (n_params,)
+        The starting point, in float64.
+    n_samples : int
+        Number of samples to shuffle at every epoch.
+    batch_size : int
+        Samples per minibatch (the last may be smaller).
+    rng : numpy.random.RandomState
+        Draws the order of every epoch.
+    learning_rate : float, default=1e-3
+        Step size of Adam.
+    bounds : tuple of (ndarray or None, ndarray or None), default=(None, None)
+        ``(lower, upper)``, arrays like ``theta0`` (``-inf``/``inf`` for no
+        bound) or None for none; kept by clipping after every step.
+    max_iter : int, default=200
+        Maximum epochs.
+    tol : float, default=1e-4
+        Least relative fall of the loss that counts as progress.
+    n_iter_no_change : int, default=10
+        Epochs in a row without progress that stop the run.
+    stochastic : bool, default=False
+        Whether ``fun``'s loss is only a surrogate with nothing to stop on
+        (contrastive divergence): the run then takes ``max_iter`` epochs.
+    accept : callable, default=None
+        ``accept(theta) -> bool``, called with the parameters after every
+        epoch whose loss is finite: False stops the run before that epoch
+        (for example parameters that are not a model).  None: every
+        parameter is accepted.
+    verbose : int, default=0
+        Print the loss after every epoch.
+
+    Returns
+    -------
+    result : OptimizeResult
+        The parameters, epochs run, loss curve (one mean loss per accepted
+        epoch), status, and the Adam state to continue from
+        (``optimizer``).
+    """
+    theta = np.asarray(theta0, dtype=np.float64)
+    opt = Adam(len(theta), learning_rate, *bounds)
+    losses = []
+    best, stall = np.inf, 0
+    converged = False
+    message = (f"ran its max_iter={max_iter} epochs (a stochastic objective "
+               "has nothing to stop on)" if stochastic else
+               f"stopped after max_iter={max_iter} epochs")
+    for epoch in range(max_iter):
+        previous = theta
+        theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
+        if not np.isfinite(loss):
+            return OptimizeResult(theta, epoch + 1, losses, converged=False,
+                                  diverged=True,
+                                  message="the loss or its gradient became "
+                                          "non-finite")
+        if accept is not None and not accept(theta):
+            return OptimizeResult(previous, epoch + 1, losses,
+                                  converged=False, diverged=True,
+                                  message=f"accept rejected the parameters "
+                                          f"of epoch {epoch + 1}")
+        losses.append(loss)
+        if verbose:
+            print(f"Epoch {epoch + 1}, loss = {loss:.6g}")
+        if stochastic:
+            # A surrogate loss: nothing to stop on, so the run takes its
+            # max_iter epochs and that is not a failure.
+            converged = True
+            continue
+        if loss > best - tol * max(1.0, abs(best)):
+            stall += 1
+        else:
+            stall = 0
+        best = min(best, loss)
+        if stall >= n_iter_no_change:
+            converged = True
+            message = (f"the loss fell by less than tol for "
+                       f"n_iter_no_change={n_iter_no_change} epochs")
+            break
+    return OptimizeResult(theta, len(losses), losses, converged=converged,
+                          diverged=False, message=message, optimizer=opt)

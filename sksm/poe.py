@@ -7,9 +7,12 @@ from sklearn.base import TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT, BaseExpertsEstimator
+from ._experts_base import (
+    MAX_EXPERT_WEIGHT,
+    MIN_EXPERT_WEIGHT,
+    BaseExpertsEstimator,
+)
 from ._filters import start_filters
-from ._likelihood import LikelihoodMixin
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
@@ -37,8 +40,7 @@ def _positive_or_one(value):
     return value if np.isfinite(value) and value > 0 else 1.0
 
 
-class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
-                                  BaseExpertsEstimator):
+class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
     r"""Product of Student-t experts fitted by regularized score matching.
 
     The energy (Kingma & LeCun 2010, eq. 8) of a vector :math:`x` is
@@ -565,7 +567,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, LikelihoodMixin,
         E = self._fitted_energy(dtype=Xc.dtype).energy(Xc, exponent)
         return -E.astype(np.float64) - log_z
 
-    # hooks of SamplingMixin
+    # hooks of DensityMixin
     def _exact_log_partition(self):
         n_experts, n_features = self.filters_.shape
         if n_experts > n_features:

@@ -9,7 +9,6 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseEnergyEstimator
-from ._likelihood import LikelihoodMixin
 from ._validation import Fitted, check_fit_range, validate_float_data
 from ._dask import column_mean
 from .energies import GaussianRBMEnergy
@@ -23,7 +22,7 @@ MAX_EXACT_COMPONENTS = 16
 
 
 class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                  LikelihoodMixin, BaseEnergyEstimator):
+                  BaseEnergyEstimator):
     r"""Gaussian-Bernoulli restricted Boltzmann machine for real-valued data.
 
     The counterpart of :class:`sklearn.neural_network.BernoulliRBM` for
@@ -309,7 +308,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
             E = self._fitted_energy(np.float64).energy(X)
         return np.where(np.isnan(E), np.inf, E) * -1.0 - log_z
 
-    # hooks of SamplingMixin
+    # hooks of DensityMixin
     def _row_energy(self):
         return self._fitted_energy(np.float64).grad_energy
 

@@ -101,7 +101,7 @@ def test_imports_inside_functions_are_optional_dependencies(path):
 #: The rooms below the estimators and beside them that take models: the
 #: public fitted attributes and parameters only.
 CALLERS = [p for p in MODULES if p.parent != PACKAGE
-           or p.name not in ESTIMATORS + ("_base.py", "_likelihood.py",
+           or p.name not in ESTIMATORS + ("_base.py", "_experts_base.py",
                                           "_density.py")]
 
 

@@ -123,3 +123,27 @@ def test_tags_say_what_the_estimator_does(cls):
         _fitted(cls, bad)
     with pytest.raises(TypeError, match="[Ss]parse"):
         _fitted(cls, sp.csr_matrix(X))
+
+
+def test_the_base_classes_declare_the_hooks_an_estimator_provides():
+    """The private bases are abstract: a subclass that misses a hook fails
+    at construction, not in the middle of a fit."""
+    from sksm._base import BaseEnergyEstimator
+    from sksm._density import DensityMixin
+    from sksm._experts_base import BaseExpertsEstimator
+
+    density = {"score_samples", "_row_energy"}
+    assert DensityMixin.__abstractmethods__ == density
+    assert BaseEnergyEstimator.__abstractmethods__ == density | {
+        "_fit_data", "_partial_fit_data", "_initial_energy",
+        "_fitted_energy"}
+    assert BaseExpertsEstimator.__abstractmethods__ == density | {
+        "_fit_data", "_partial_fit_data", "_n_experts", "_n_inputs",
+        "_new_energy"}
+    for base in (DensityMixin, BaseEnergyEstimator, BaseExpertsEstimator):
+        with pytest.raises(TypeError, match="abstract"):
+            base()
+    for cls in ESTIMATORS:
+        assert not cls.__abstractmethods__
+        assert isinstance(cls(), DensityMixin)
+

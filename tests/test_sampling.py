@@ -301,7 +301,7 @@ def test_ais_states_its_cost_and_shows_progress(capsys):
 def test_ais_warns_before_a_long_run(monkeypatch):
     """Silent below AIS_WARN_SECONDS; above it, a warning with the expected
     time and how to trade accuracy for time, before the run."""
-    from sksm import _likelihood
+    from sksm import _density
 
     rng = np.random.RandomState(0)
     foe = _quiet_fit(FieldsOfExperts(n_experts=2, max_iter=5, random_state=0),
@@ -310,9 +310,9 @@ def test_ais_warns_before_a_long_run(monkeypatch):
         warnings.simplefilter("error", UserWarning)
         foe.estimate_log_partition(n_chains=4, n_temperatures=20,
                                    random_state=0)
-    monkeypatch.setattr(_likelihood, "AIS_WARN_SECONDS", 0.0)
-    real = _likelihood.annealed_importance_sampling
-    monkeypatch.setattr(_likelihood, "annealed_importance_sampling",
+    monkeypatch.setattr(_density, "AIS_WARN_SECONDS", 0.0)
+    real = _density.annealed_importance_sampling
+    monkeypatch.setattr(_density, "annealed_importance_sampling",
                         lambda *args, **kw: real(*args, **{
                             **kw, "n_temperatures": 20}))
     foe = _quiet_fit(foe, rng.rand(20, 36))  # forgets the cached log Z

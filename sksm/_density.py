@@ -1,17 +1,21 @@
-"""Sampling and log-likelihood for the estimators (PoE, FoE, GaussianRBM).
+"""Density estimation for the estimators (PoE, FoE, GaussianRBM): score,
+sampling and the log partition function.
 
-A subclass provides its energy on rows of ``X`` (``_row_energy``), the point
-where its energy is lowest in the quadratic approximation (``_mode``) and the
-energy's Hessian there (``_mode_hessian``); this mixin turns them into
-``sample``, ``estimate_log_partition`` and the log-likelihood helpers.
+An estimator provides its log-density (``score_samples``), its energy on
+rows of ``X`` (``_row_energy``) and a Gaussian close to its density
+(``_base_distribution``: by default the Laplace approximation at
+``_mode`` with the Hessian ``_mode_hessian``, broadened); :class:`DensityMixin`
+turns them into ``score``, ``sample``, ``estimate_log_partition`` and the
+log-likelihood helpers.
 """
 
 import time
+from abc import ABCMeta, abstractmethod
 import warnings
 from contextlib import nullcontext
 
 import numpy as np
-from sklearn.base import DensityMixin
+from sklearn.base import DensityMixin as _DensityTag
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -63,10 +67,56 @@ def _duration(seconds):
     return f"{seconds / 3600:.1f} h"
 
 
-class LikelihoodMixin(DensityMixin):
-    """scikit-learn's density-estimator tag, and ``score`` as the mean of
-    ``score_samples``."""
+class DensityMixin(_DensityTag, metaclass=ABCMeta):
+    """A density estimator: scikit-learn's density-estimator tag, ``score``
+    as the mean of ``score_samples``, ``sample``, ``estimate_log_partition``
+    and the cached log Z.
 
+    Hooks: ``score_samples`` and ``_row_energy`` (abstract); the base of AIS
+    and of the chains, ``_base_distribution`` (by default from ``_mode`` and
+    ``_mode_hessian``), and ``_exact_log_partition`` (by default none).
+    """
+
+    # -------------------------------------------------------------- #
+    # Hooks
+    # -------------------------------------------------------------- #
+    @abstractmethod
+    def score_samples(self, X):
+        """Log-density of every row of ``X``, in nats (float64)."""
+
+    @abstractmethod
+    def _row_energy(self):
+        """Return ``f(X) -> (E, dE/dX)`` on float64 rows of the input."""
+
+    def _mode(self):
+        """Where the energy is lowest in its quadratic approximation (the
+        default ``_base_distribution`` needs it)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither _mode nor "
+            "_base_distribution.")
+
+    def _mode_hessian(self):
+        """The energy's Hessian at ``_mode`` (the default
+        ``_base_distribution`` needs it)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} defines neither _mode_hessian nor "
+            "_base_distribution.")
+
+    def _exact_log_partition(self):
+        """The closed-form log Z, or None where there is none."""
+
+    def _base_distribution(self):
+        """The Gaussian that AIS and the chains start from: the broadened
+        Laplace approximation (see BASE_PRECISION_FACTOR)."""
+        H = self._mode_hessian().astype(np.float64)
+        # a tiny ridge keeps directions that no expert sees proper
+        ridge = 1e-8 * np.trace(H) / len(H)
+        return Gaussian(self._mode().astype(np.float64),
+                        BASE_PRECISION_FACTOR * (H + ridge * np.eye(len(H))))
+
+    # -------------------------------------------------------------- #
+    # Density
+    # -------------------------------------------------------------- #
     def score(self, X, y=None):
         """Mean log-likelihood of the rows of ``X``, in nats (higher is better).
 
@@ -95,35 +145,6 @@ class LikelihoodMixin(DensityMixin):
         log_density = self.score_samples(X)
         # the sum of the shares cannot overflow where the plain sum can
         return float(np.sum(log_density / len(log_density)))
-
-
-class SamplingMixin:
-    """``sample``, ``estimate_log_partition`` and cached log Z."""
-
-    # -------------------------------------------------------------- #
-    # Hooks
-    # -------------------------------------------------------------- #
-    def _row_energy(self):  # pragma: no cover - abstract
-        """Return ``f(X) -> (E, dE/dX)`` on float64 rows of pixels."""
-        raise NotImplementedError
-
-    def _mode(self):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _mode_hessian(self):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _exact_log_partition(self):
-        """The closed-form log Z, or None where there is none."""
-
-    # -------------------------------------------------------------- #
-    def _base_distribution(self):
-        """The broadened Laplace approximation (see BASE_PRECISION_FACTOR)."""
-        H = self._mode_hessian().astype(np.float64)
-        # a tiny ridge keeps directions that no expert sees proper
-        ridge = 1e-8 * np.trace(H) / len(H)
-        return Gaussian(self._mode().astype(np.float64),
-                        BASE_PRECISION_FACTOR * (H + ridge * np.eye(len(H))))
 
     def estimate_log_partition(self, method="ais", *, n_chains=AIS_CHAINS,
                                n_temperatures=AIS_TEMPERATURES,
