@@ -125,9 +125,10 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     # -------------------------------------------------------------- #
     # Optional hooks, with their defaults
     # -------------------------------------------------------------- #
-    def _check_fitted_state(self):
+    def __sksm_check_fitted__(self):
         """Raise ValueError if fitted values disagree with each other.
 
+        A protocol, as scikit-learn's ``__sklearn_is_fitted__``:
         :func:`sksm.io.load_model` calls it after checking each value
         against ``_fitted_attributes``; subclasses add their own checks.
         """

@@ -117,8 +117,8 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
             W = W.astype(dtype)
         return self._new_energy(W, np.log(self.expert_weights_).astype(W.dtype))
 
-    def _check_fitted_state(self):
-        super()._check_fitted_state()
+    def __sksm_check_fitted__(self):
+        super().__sksm_check_fitted__()
         if len(self.filters_) != self._n_experts():
             raise ValueError(f"filters_ holds {len(self.filters_)} filters "
                              f"where n_experts gives {self._n_experts()}.")

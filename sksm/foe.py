@@ -274,8 +274,8 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
     def _n_experts(self):
         return self.n_experts
 
-    def _check_fitted_state(self):
-        super()._check_fitted_state()
+    def __sksm_check_fitted__(self):
+        super().__sksm_check_fitted__()
         shape = check_image_shape(self.image_shape_, self.n_features_in_)
         if min(shape) <= self._margin():
             raise ValueError(f"image_shape_ {shape} is too small for "

@@ -336,7 +336,7 @@ def _load_archive(archive, archive_size):
         setattr(estimator, key, value.tolist() if spec.kind == "curve"
                 else value)
     try:
-        estimator._check_fitted_state()
+        estimator.__sksm_check_fitted__()
     except (TypeError, ValueError) as exc:
         raise _Invalid(str(exc).rstrip(".")) from None
     return estimator
