@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._likelihood import SamplingMixin
 from ._parallel import blas_threads, single_threaded_blas
-from ._reductions import exact_moments
+from ._reductions import chunk_rows, exact_moments
 from ._validation import Fitted
 from .cluster import ClusterData, cluster_fit_data, is_dask_array
 from .objectives import OBJECTIVES, Objective, check_objective
@@ -183,7 +183,6 @@ class BaseEnergyEstimator(SamplingMixin, BaseEstimator):
         self._check_block(X)
         values = self._statistics_values(X)
         if values is not None:
-            from .objectives.rsm import chunk_rows
             size = chunk_rows(np.empty((0,) + self._input_row_shape()))
             self._set_statistics(*exact_moments(values, size))
         return np.require(self._energy_input(X), requirements=["C", "A"])

@@ -32,6 +32,7 @@ from sklearn.utils import check_array
 from ._parallel import single_threaded_blas
 from ._reductions import (
     ExactSum,
+    chunk_rows,
     column_sums,
     exact_total,
     finish_variance,
@@ -39,7 +40,6 @@ from ._reductions import (
     squared_deviations,
 )
 from .objectives.base import TrainingLoss
-from .objectives.rsm import chunk_rows
 
 __all__ = ["chunk_loss_and_gradient", "column_mean", "gram", "is_dask_array",
            "restore_files"]

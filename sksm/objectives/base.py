@@ -17,9 +17,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._parallel import single_threaded_blas
-from .._reductions import ExactSum, exact_total
+from .._reductions import ExactSum, chunk_bounds, chunk_rows, exact_total
 
-__all__ = ["Objective", "TrainingLoss", "chunk_bounds", "noise_levels"]
+__all__ = ["Objective", "TrainingLoss", "noise_levels"]
 
 
 class Objective(BaseEstimator):
@@ -189,38 +189,12 @@ def noise_levels(noise_sigma, reg_lambda, objective, single=False):
     return levels
 
 
-def chunk_bounds(n_rows, chunk_size, start=0):
-    """List the canonical chunks of the rows ``[start, start + n_rows)``.
-
-    The chunks of ``chunk_size`` rows counted from row 0.
-
-    Parameters
-    ----------
-    n_rows : int
-        Number of rows.
-    chunk_size : int
-        Rows per chunk.
-    start : int, default=0
-        The index of the first row among all rows, a multiple of
-        ``chunk_size``.
-
-    Returns
-    -------
-    chunks : list of tuple of (int, int, int)
-        ``(index, a, b)``: the chunk's index among all chunks and its rows
-        ``a`` to ``b`` (excluded), relative to ``start``.
-    """
-    first = start // chunk_size
-    return [(first + k, a, min(a + chunk_size, n_rows))
-            for k, a in enumerate(range(0, n_rows, chunk_size))]
-
-
 class TrainingLoss:
     """An objective bound to its data, ``fun(theta, rows) -> (loss, grad)``.
 
     With ``rows`` None the loss is over all the data: the mean of the
-    objective over the canonical chunks of rows (:func:`chunk_bounds` of
-    :func:`~sksm.objectives.rsm.chunk_rows`), each chunk's random inputs
+    objective over the canonical chunks of rows (``chunk_bounds`` of
+    ``chunk_rows`` in :mod:`sksm._reductions`), each chunk's random inputs
     drawn once from its own seed (a deterministic function for L-BFGS), the
     chunks' losses summed by :func:`math.fsum` and their gradients by
     :class:`ExactSum`.  The result is then the same, bit for bit, for any
@@ -294,8 +268,6 @@ class TrainingLoss:
     def _chunks(self):
         """``(bounds, drawn)`` of the canonical chunks, drawn once."""
         if self._fixed is None:
-            from .rsm import chunk_rows
-
             if self.seed is None:
                 self.seed = int(self.rng.randint(np.iinfo(np.int32).max))
             bounds = chunk_bounds(len(self.data), chunk_rows(self.data),

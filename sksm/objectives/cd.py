@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
+from .._reductions import chunk_rows
 from ..sampling import TARGET_ACCEPT, run_mcmc
 from .base import Objective
-from .rsm import chunk_rows
 
 __all__ = ["ContrastiveDivergence", "contrastive_divergence"]
 

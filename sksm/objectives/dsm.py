@@ -6,8 +6,8 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
+from .._reductions import chunk_rows
 from .base import Objective, noise_levels
-from .rsm import chunk_rows
 
 __all__ = ["DenoisingScoreMatching", "denoising_score_matching"]
 

@@ -6,8 +6,9 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
+from .._reductions import chunk_rows
 from .base import Objective, noise_levels
-from .rsm import _filter_layer, chunk_rows
+from .rsm import _filter_layer
 
 __all__ = ["SlicedScoreMatching", "sliced_score_matching"]
 
