@@ -39,7 +39,7 @@ from ._reductions import (
     merge_column_sums,
     squared_deviations,
 )
-from .objectives.base import TrainingLoss
+from .objectives import TrainingLoss, check_objective
 
 __all__ = ["chunk_loss_and_gradient", "column_mean", "gram", "is_dask_array",
            "restore_files"]
@@ -143,8 +143,6 @@ def chunk_loss_and_gradient(objective, energy, theta, X, *, reg_lambda,
 
 def _chunk_sums(objective, energy, theta, X, *, reg_lambda, seed,
                 first_chunk):
-    from .objectives import check_objective
-
     objective = check_objective(objective)
     if objective.stochastic:
         raise ValueError(

@@ -20,9 +20,11 @@ from sksm.energies import (
     WeightedSum,
 )
 from sksm.experts import Quadratic, StudentT
+from sksm._reductions import chunk_bounds, chunk_rows
 from sksm.objectives import (
     ContrastiveDivergence,
     DenoisingScoreMatching,
+    Objective,
     SlicedScoreMatching,
     check_objective,
     contrastive_divergence,
@@ -487,3 +489,57 @@ def test_persistent_chains_continue_across_partial_fit(digits):
     est.partial_fit(digits[100:200])
     assert est._objective_state["chains"].shape == (50, 64)
     assert not np.array_equal(est._objective_state["chains"], chains)
+
+
+# --------------------------------------------------------------------- #
+# The contract: what TrainingLoss gives an objective
+# --------------------------------------------------------------------- #
+class _Recording(Objective):
+    """Regularized score matching that records the arguments of its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def draw(self, batch, rng, *, energy, reg_lambda, state):
+        self.calls.append(("draw", len(batch), rng.randint(2 ** 30), energy,
+                           reg_lambda, state))
+
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
+        self.calls.append(("value", len(batch), drawn, reg_lambda, n_threads))
+        return regularized_score_matching(network, batch, reg_lambda,
+                                          n_threads=n_threads)
+
+
+def test_an_objective_is_given_what_it_uses_and_each_chunk_its_own_seed():
+    rng = np.random.default_rng(3)
+    energy = NetworkEnergy(EnergyNetwork([
+        Linear(0.1 * rng.standard_normal((5, 64))), Elementwise(StudentT(2.0)),
+        WeightedSum(np.ones(5))]))
+    X = rng.standard_normal((2 * chunk_rows(np.empty((0, 64))) + 7, 64))
+    objective, state = _Recording(), {"kept": True}
+    fun = objective.loss_function(energy, X, np.random.RandomState(0),
+                                  reg_lambda=0.25, n_threads=2, state=state)
+    theta = energy.get_params()
+    loss, grad = fun(theta)
+    draws = [c for c in objective.calls if c[0] == "draw"]
+    values = [c for c in objective.calls if c[0] == "value"]
+    sizes = [b - a for _, a, b in chunk_bounds(len(X), chunk_rows(X))]
+    assert [c[1] for c in draws] == sizes == sorted(c[1] for c in values)[::-1]
+    for index, (_, _, first, given_energy, lam, given_state) in enumerate(
+            draws):
+        # every chunk draws from its own seed, whatever the threads
+        assert first == np.random.RandomState(
+            [fun.seed, index]).randint(2 ** 30)
+        assert given_energy is energy and given_state is state
+        assert lam == 0.25 and type(lam) is float
+    # chunks already run on threads: one thread each
+    assert all(c[2:] == (None, 0.25, 1) for c in values)
+    expected, _ = regularized_score_matching(energy.network, X, 0.25)
+    assert loss == pytest.approx(expected, rel=1e-12)
+    # a minibatch: drawn afresh from the loss's rng, the loss's threads
+    objective.calls.clear()
+    fun(theta, rows=np.arange(10))
+    assert [c[0] for c in objective.calls] == ["draw", "value"]
+    assert objective.calls[0][1] == 10 and objective.calls[0][5] is state
+    assert objective.calls[1][2:] == (None, 0.25, 2)

@@ -7,7 +7,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
-from .base import Objective, noise_levels
+from ._noise import noise_levels
+from .base import Objective
 
 __all__ = ["DenoisingScoreMatching", "denoising_score_matching"]
 
@@ -129,16 +130,17 @@ class DenoisingScoreMatching(Objective):
         super().check(reg_lambda)
         noise_levels(self.noise_sigma, reg_lambda, type(self).__name__)
 
-    def draw(self, batch, loss):
+    def draw(self, batch, rng, *, energy, reg_lambda, state):
         # every sample once per level, with its standard normal noise
-        sigmas = noise_levels(self.noise_sigma, loss.reg_lambda,
+        sigmas = noise_levels(self.noise_sigma, reg_lambda,
                               type(self).__name__)
         clean = np.concatenate([batch] * len(sigmas))
         sigma = np.repeat(sigmas, len(batch))
-        noise = loss.rng.standard_normal(clean.shape).astype(batch.dtype)
+        noise = rng.standard_normal(clean.shape).astype(batch.dtype)
         return clean, noise, sigma
 
-    def value_and_grads(self, network, batch, drawn, loss):
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
         clean, noise, sigma = drawn
         return denoising_score_matching(network, clean, noise, sigma,
-                                        n_threads=loss.n_threads)
+                                        n_threads=n_threads)

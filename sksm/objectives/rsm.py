@@ -201,9 +201,9 @@ class RegularizedScoreMatching(Objective):
     def __init__(self, hessian="diagonal"):
         self.hessian = hessian
 
-    def value_and_grads(self, network, batch, drawn, loss):
-        # eq. 7 (or eq. 6) on the batch at the loss's reg_lambda
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
+        # eq. 7 (or eq. 6) on the batch at the estimator's reg_lambda
         function = (regularized_score_matching if self.hessian == "diagonal"
                     else full_regularized_score_matching)
-        return function(network, batch, loss.reg_lambda,
-                        n_threads=loss.n_threads)
+        return function(network, batch, reg_lambda, n_threads=n_threads)

@@ -7,7 +7,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
-from .base import Objective, noise_levels
+from ._noise import noise_levels
+from .base import Objective
 from .rsm import _filter_layer
 
 __all__ = ["SlicedScoreMatching", "sliced_score_matching"]
@@ -143,21 +144,21 @@ class SlicedScoreMatching(Objective):
         super().check(reg_lambda)
         self._sigma(reg_lambda)
 
-    def draw(self, batch, loss):
+    def draw(self, batch, rng, *, energy, reg_lambda, state):
         # the directions, and the perturbed batch
-        rng = loss.rng
         shape = (len(batch), self.n_projections) + batch.shape[1:]
         if self.projection == "gaussian":
             v = rng.standard_normal(shape)
         else:
             v = rng.choice(np.array([-1.0, 1.0]), size=shape)
-        sigma = self._sigma(loss.reg_lambda)
+        sigma = self._sigma(reg_lambda)
         if sigma > 0:
             noise = rng.standard_normal(batch.shape)
             batch = batch + (sigma * noise).astype(batch.dtype)
         return batch, v.astype(batch.dtype)
 
-    def value_and_grads(self, network, batch, drawn, loss):
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
         perturbed, v = drawn
         return sliced_score_matching(network, perturbed, v,
-                                     n_threads=loss.n_threads)
+                                     n_threads=n_threads)
