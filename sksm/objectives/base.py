@@ -52,7 +52,7 @@ class Objective(BaseEstimator):
         ----------
         reg_lambda : float
             The estimator's regularisation strength (the noise level of
-            ``noise_sigma='auto'``).
+            ``training_noise='auto'``).
 
         Raises
         ------
