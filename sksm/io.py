@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import objectives
 from ._base import BaseEnergyEstimator
 from ._validation import check_fitted_value
 from .objectives import OBJECTIVES, Objective, check_objective
@@ -72,8 +73,6 @@ def _tuples(value):
 
 def _objective_classes():
     """The objectives a file may name: the public ones of sksm.objectives."""
-    from . import objectives
-
     classes = (getattr(objectives, name) for name in objectives.__all__)
     return {cls.__name__: cls for cls in classes
             if isinstance(cls, type) and issubclass(cls, Objective)
