@@ -18,7 +18,7 @@ contrastive divergence against score matching) inside one package, for every
   calibration crops, then PSNR on the 11 test crops of bench_denoise.py x 3
   seeds at sigma 5/255 and 25/255.
 
-DSM and SSM use noise_sigma='auto' (sqrt(2 reg_lambda), the noise eq. 6
+DSM and SSM use training_noise='auto' (sqrt(2 reg_lambda), the noise eq. 6
 relates to reg_lambda: DSM's training noise, and the noise SSM perturbs the
 data with), SSM one Rademacher direction per sample ('ssm, no noise' is plain
 sliced score matching, reg_lambda=0); CD one HMC transition (10 leapfrog

@@ -80,8 +80,8 @@ def two_layer_network(rng):
 OBJECTIVES = {
     "rsm": RegularizedScoreMatching(),
     "rsm_full": RegularizedScoreMatching(hessian="full"),
-    "dsm": DenoisingScoreMatching(noise_sigma=0.02),
-    "ssm": SlicedScoreMatching(n_projections=2, noise_sigma=0),
+    "dsm": DenoisingScoreMatching(training_noise=0.02),
+    "ssm": SlicedScoreMatching(n_projections=2, training_noise=0),
     "cd": ContrastiveDivergence(persistent=True),
 }
 fitted = {}

@@ -29,7 +29,7 @@ from ._dask import (
 )
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
-from ._reductions import exact_moments
+from ._reductions import chunk_rows, exact_moments
 from ._validation import Fitted
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, OptimizeResult, adam, lbfgs
@@ -208,7 +208,6 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self._check_block(X)
         values = self._statistics_values(X)
         if values is not None:
-            from .objectives.rsm import chunk_rows
             size = chunk_rows(np.empty((0,) + self._input_row_shape()))
             self._set_statistics(*exact_moments(values, size))
         return np.require(self._energy_input(X), requirements=["C", "A"])

@@ -32,6 +32,7 @@ from sklearn.utils import check_array
 from ._parallel import single_threaded_blas
 from ._reductions import (
     ExactSum,
+    chunk_rows,
     column_sums,
     exact_total,
     finish_variance,
@@ -39,7 +40,6 @@ from ._reductions import (
     squared_deviations,
 )
 from .objectives import TrainingLoss, check_objective
-from .objectives.rsm import chunk_rows  # TEMP until the chunk rule moves
 
 __all__ = ["ClusterData", "ClusterLoss", "RowBlocks", "active_client", "block_inputs",
            "block_moments", "check_dask_rows", "chunk_sums", "column_mean",

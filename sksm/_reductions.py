@@ -12,10 +12,61 @@ import math
 
 import numpy as np
 
-__all__ = ["ExactSum", "batch_moments", "column_sums", "exact_moments",
-           "exact_total", "finish_variance", "merge_column_sums",
-           "merge_moments", "running_moments", "squared_deviations",
-           "two_sum"]
+__all__ = ["CHUNK_ELEMENTS", "ExactSum", "batch_moments", "chunk_bounds",
+           "chunk_rows", "column_sums", "exact_moments", "exact_total",
+           "finish_variance", "merge_column_sums", "merge_moments",
+           "running_moments", "squared_deviations", "two_sum"]
+
+#: Input values per chunk: small enough for the elementwise passes to stay in
+#: cache, large enough for efficient matrix products; 512 rows of 196 pixels
+#: measured best (benchmarks/bench_loss.py).
+CHUNK_ELEMENTS = 512 * 196
+
+
+def chunk_rows(X):
+    """Choose how many rows of ``X`` an objective evaluates at once.
+
+    About ``CHUNK_ELEMENTS`` input values per chunk, which bounds memory;
+    images count as rows of all their pixels.  The canonical chunks of
+    every exact sum are of this many rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, ...)
+        The samples.
+
+    Returns
+    -------
+    n_rows : int
+        At least 1.
+    """
+    return max(1, CHUNK_ELEMENTS // int(np.prod(X.shape[1:])))
+
+
+def chunk_bounds(n_rows, chunk_size, start=0):
+    """List the canonical chunks of the rows ``[start, start + n_rows)``.
+
+    The chunks of ``chunk_size`` rows counted from row 0.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows.
+    chunk_size : int
+        Rows per chunk.
+    start : int, default=0
+        The index of the first row among all rows, a multiple of
+        ``chunk_size``.
+
+    Returns
+    -------
+    chunks : list of tuple of (int, int, int)
+        ``(index, a, b)``: the chunk's index among all chunks and its rows
+        ``a`` to ``b`` (excluded), relative to ``start``.
+    """
+    first = start // chunk_size
+    return [(first + k, a, min(a + chunk_size, n_rows))
+            for k, a in enumerate(range(0, n_rows, chunk_size))]
 
 
 def two_sum(a, b):
@@ -155,7 +206,7 @@ def merge_moments(first, second):
 
 def column_sums(values, size):
     """``(n, sums, low, high)`` of the rows of ``values`` (2-D): their
-    number, the :class:`~sksm.objectives.base.ExactSum` of their column sums
+    number, the :class:`ExactSum` of their column sums
     over canonical chunks of ``size`` rows, and the column minima and maxima.
 
     With the sums of chunks that start at multiples of ``size``, merged
@@ -170,7 +221,7 @@ def column_sums(values, size):
 
 
 def squared_deviations(values, mean, big, size):
-    """The :class:`~sksm.objectives.base.ExactSum` (of one entry) of the
+    """The :class:`ExactSum` (of one entry) of the
     squared deviations of ``values`` from the column means ``mean``, divided
     by ``big`` first so that no square overflows."""
     values = np.asarray(values).reshape(len(values), -1)

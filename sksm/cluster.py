@@ -49,7 +49,7 @@ def chunk_loss_and_gradient(objective, energy, theta, X, *, reg_lambda,
     canonical chunks of :class:`~sksm.objectives.TrainingLoss`; when every
     ``X_k`` starts at a multiple of their size (``first_chunk`` of them
     before it), the sums equal those of the estimators' own loss up to the
-    last bit of rounding (:class:`~sksm.objectives.base.ExactSum`).
+    last bit of rounding (:class:`~sksm._reductions.ExactSum`).
 
     Parameters
     ----------

@@ -95,7 +95,7 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         square, else one row of pixels.
     reg_lambda : float, default=3e-4
         Curvature penalty of eq. 7 (the noise level of denoising and sliced
-        score matching at ``noise_sigma='auto'``, see
+        score matching at ``training_noise='auto'``, see
         :class:`RegularizedScoreMatchingPoE`); the User Guide compares
         values for denoising.
     objective : str or Objective, default='rsm'

@@ -17,6 +17,7 @@ naming the file, never code execution, and memory stays within a small
 multiple of the file's size.
 """
 
+import inspect
 import json
 import os
 import re
@@ -90,9 +91,11 @@ def _constructor_params(estimator):
     params = {}
     for key, value in estimator.get_params(deep=False).items():
         if isinstance(value, Objective):
+            settings = _current_names(value.get_params(deep=False),
+                                      _default_settings(type(value)))
             value = {"class": type(value).__name__,
                      "params": {k: _jsonable(v) for k, v in
-                                value.get_params(deep=False).items()}}
+                                settings.items()}}
         else:
             value = _jsonable(value)
         params[key] = value
@@ -103,6 +106,42 @@ def _constructor_params(estimator):
 #: before the objectives became objects (files written until then).
 _LEGACY_OBJECTIVE_PARAMS = ("noise_sigma", "n_projections", "projection",
                             "n_mcmc_steps", "mcmc_method", "persistent")
+
+#: Objective settings renamed since files were first written, by their
+#: former names (as files before the rename hold them).
+_RENAMED_SETTINGS = {"noise_sigma": "training_noise"}
+
+
+def _default_settings(cls):
+    """The default settings of the objective class ``cls``, from its
+    constructor's signature (without constructing one)."""
+    return {name: p.default for name, p in
+            inspect.signature(cls.__init__).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _current_names(settings, defaults):
+    """An objective's ``settings`` under the current names of
+    :data:`_RENAMED_SETTINGS`, for an objective whose default settings are
+    ``defaults``.
+
+    A former name that the objective keeps as a deprecated alias goes: its
+    value (when it is not the alias's default, ``'deprecated'``) becomes the
+    current setting's, if that one is at its default; given both, both stay
+    (and the objective's ``check`` refuses them).  A former name of a
+    setting the objective does not have stays as it is.
+    """
+    settings = dict(settings)
+    for old, new in _RENAMED_SETTINGS.items():
+        if old not in settings or new not in defaults:
+            continue
+        value, current = settings[old], settings.get(new, defaults[new])
+        if isinstance(value, str) and value == "deprecated":
+            del settings[old]
+        elif isinstance(current, str) and current == defaults[new]:
+            del settings[old]
+            settings[new] = value
+    return settings
 
 
 def _objective_from_file(params):
@@ -118,7 +157,9 @@ def _objective_from_file(params):
                 or not isinstance(settings, dict)):
             raise _Invalid(f"unknown objective {value!r}")
         cls = classes[name]
-        unknown = set(settings) - set(cls().get_params(deep=False))
+        defaults = cls().get_params(deep=False)
+        settings = _current_names(settings, defaults)
+        unknown = set(settings) - set(defaults)
         if unknown:
             raise _Invalid(f"unknown settings {sorted(unknown)} of {name}")
         params["objective"] = cls(**{k: _tuples(v)
@@ -126,6 +167,7 @@ def _objective_from_file(params):
     elif isinstance(value, str) and legacy and value in OBJECTIVES:
         default = check_objective(value)
         accepted = default.get_params(deep=False)
+        legacy = _current_names(legacy, accepted)
         changed = {k: _tuples(v) for k, v in legacy.items()
                    if k in accepted and _tuples(v) != accepted[k]}
         if changed:

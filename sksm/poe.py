@@ -79,7 +79,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         Curvature penalty :math:`\lambda \ge 0` of eq. 7, in squared units
         of the scaled data ``(x - mean_) / scale_`` (0.2 is the paper's
         0.01 on its [0, 1] digits); denoising and
-        sliced score matching at ``noise_sigma='auto'`` train with noise of
+        sliced score matching at ``training_noise='auto'`` train with noise of
         standard deviation :math:`\sqrt{2 \lambda}`, the noise eq. 6
         relates to it.  Contrastive divergence does not use it.
     objective : str or Objective, default='rsm'

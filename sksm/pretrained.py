@@ -16,7 +16,7 @@ def load_pretrained_foe():
     pixels (``whiten=None``) with learned norms
     (``normalize_filters=False``), learned by denoising score matching
     (``objective='dsm'``, noise of standard deviation 0.0245, the
-    ``noise_sigma='auto'`` of ``reg_lambda=3e-4``; chosen over regularized
+    ``training_noise='auto'`` of ``reg_lambda=3e-4``; chosen over regularized
     score matching for denoising) on 300 grayscale patches of 36x36 from
     training photographs (none of the held-out images of the denoising
     benchmarks), with prior weights and scales for denoising calibrated on

@@ -39,9 +39,9 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     score :math:`-\nabla E` is :math:`(r(x) - x)/\sigma^2` with the
     reconstruction :math:`r(x) = W^T \operatorname{sigmoid}(W x + b) + c` of
     a tied-weight autoencoder.  Denoising score matching with noise
-    ``noise_sigma == sigma`` is exactly the denoising-autoencoder loss divided
-    by :math:`2\sigma^4`.  The energy has one non-linear layer, so every
-    objective, Hessian terms included, is exact.
+    ``training_noise == sigma`` is exactly the denoising-autoencoder loss
+    divided by :math:`2\sigma^4`.  The energy has one non-linear layer, so
+    every objective, Hessian terms included, is exact.
 
     Read more in the :ref:`User Guide <gaussian_rbm>`.
 

@@ -91,8 +91,7 @@ def test_chunk_losses_sum_to_the_loss_of_all_rows(objective):
 @pytest.mark.parametrize("objective", ["rsm", "dsm", "ssm"])
 def test_chunks_of_whole_canonical_chunks_give_the_loss_to_the_last_bit(
         objective):
-    from sksm._reductions import ExactSum, exact_total
-    from sksm.objectives.rsm import chunk_rows
+    from sksm._reductions import ExactSum, chunk_rows, exact_total
 
     X = _heavy_tailed(n_samples=5000, n_features=120)  # 836-row chunks
     est = RegularizedScoreMatchingPoE(objective=objective, reg_lambda=0.1)

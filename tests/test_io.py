@@ -1,5 +1,6 @@
 """Saving and loading models as .npz, and what a bad file does."""
 
+import copy
 import io
 import json
 import re
@@ -19,7 +20,12 @@ from sksm import (
     load_pretrained_foe,
 )
 from sksm.io import load_model, save_model
-from sksm.objectives import ContrastiveDivergence, DenoisingScoreMatching
+from sksm.objectives import (
+    ContrastiveDivergence,
+    DenoisingScoreMatching,
+    SlicedScoreMatching,
+    check_objective,
+)
 
 
 @pytest.fixture(scope="module")
@@ -213,9 +219,21 @@ def test_save_refuses_subclasses_of_our_estimators(tmp_path):
 
 
 def test_the_pretrained_file_of_version_1_still_loads():
-    model = load_pretrained_foe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = load_pretrained_foe()
     assert model.filters_.shape == (24, 5, 5)
     assert not hasattr(model, "loss_curve_")
+    # its file holds noise_sigma='auto' among the estimator's parameters
+    # (before objectives were objects): the default training noise of 'dsm'
+    assert model.objective == "dsm"
+    objective = check_objective(model.objective)
+    assert type(objective) is DenoisingScoreMatching
+    assert objective.get_params() == DenoisingScoreMatching(
+        training_noise="auto").get_params()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        objective.check(model.reg_lambda)  # no FutureWarning in a fit
 
 
 # ---------------------------------------------------------------------- #
@@ -277,11 +295,19 @@ def _with_header(models, tmp_path, change):
         "class": "DenoisingScoreMatching", "params": {"evil": 1}}}),
      "unknown settings"),
     (lambda h: h["params"].update({"objective": {
-        "class": "DenoisingScoreMatching", "params": {"noise_sigma": -1}}}),
+        "class": "DenoisingScoreMatching",
+        "params": {"training_noise": -1}}}),
      "invalid parameters"),
-    (lambda h: h["params"].update({"objective": {
+    (lambda h: h["params"].update({"objective": {  # the former name
         "class": "SlicedScoreMatching", "params": {"noise_sigma": [1, 2]}}}),
      "invalid parameters"),
+    (lambda h: h["params"].update({"objective": {
+        "class": "DenoisingScoreMatching",
+        "params": {"training_noise": 0.1, "noise_sigma": 0.2}}}),
+     "invalid parameters.*both"),
+    (lambda h: h["params"].update({"objective": {
+        "class": "ContrastiveDivergence", "params": {"noise_sigma": 0.2}}}),
+     "unknown settings"),
 ])
 def test_tampered_header_values_give_value_errors(models, tmp_path, change,
                                                   match):
@@ -292,7 +318,7 @@ def test_tampered_header_values_give_value_errors(models, tmp_path, change,
 def test_objective_objects_round_trip(models, tmp_path):
     X, _, _ = models
     for objective, extra in (
-            (DenoisingScoreMatching(noise_sigma=(0.1, 0.3)), {}),
+            (DenoisingScoreMatching(training_noise=(0.1, 0.3)), {}),
             (ContrastiveDivergence(n_mcmc_steps=2, persistent=True),
              {"solver": "adam"})):
         with warnings.catch_warnings():
@@ -309,7 +335,7 @@ def test_objective_objects_round_trip(models, tmp_path):
 
 @pytest.mark.parametrize("legacy, expected", [
     ({"objective": "dsm", "noise_sigma": 0.2, "n_projections": 1},
-     DenoisingScoreMatching(noise_sigma=0.2)),
+     DenoisingScoreMatching(training_noise=0.2)),
     ({"objective": "cd", "persistent": True, "noise_sigma": "auto"},
      ContrastiveDivergence(persistent=True)),
     ({"objective": "dsm", "noise_sigma": "auto", "persistent": False}, "dsm"),
@@ -443,3 +469,58 @@ def test_fuzzed_files_load_or_give_value_errors(models, tmp_path):
         outcomes["loaded" if error is None else "refused"] += 1
         assert peak < 8 * path.stat().st_size + 2 ** 20, trial
     assert outcomes["refused"] > 300 and outcomes["loaded"] > 50, outcomes
+
+
+@pytest.mark.parametrize("settings, expected", [
+    ({"class": "DenoisingScoreMatching", "params": {"noise_sigma": 0.1}},
+     DenoisingScoreMatching(training_noise=0.1)),
+    ({"class": "DenoisingScoreMatching",
+      "params": {"noise_sigma": [0.05, 0.2]}},
+     DenoisingScoreMatching(training_noise=(0.05, 0.2))),
+    ({"class": "DenoisingScoreMatching",
+      "params": {"noise_sigma": "deprecated", "training_noise": 0.3}},
+     DenoisingScoreMatching(training_noise=0.3)),
+    ({"class": "SlicedScoreMatching",
+      "params": {"n_projections": 2, "projection": "gaussian",
+                 "noise_sigma": 0}},
+     SlicedScoreMatching(n_projections=2, projection="gaussian",
+                         training_noise=0)),
+    ({"class": "SlicedScoreMatching", "params": {"noise_sigma": "auto"}},
+     SlicedScoreMatching()),
+])
+def test_files_written_before_training_noise_was_renamed_load(
+        models, tmp_path, settings, expected):
+    """Until 0.2 the training noise of the objectives was ``noise_sigma``:
+    such files load under the new name, and without a warning."""
+    def change(header):
+        header["params"]["objective"] = settings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_model(_with_header(models, tmp_path, change))
+    assert type(loaded.objective) is type(expected)
+    assert loaded.objective.get_params() == expected.get_params()
+    assert loaded.objective.noise_sigma == "deprecated"
+
+
+def _saved_objective(est, tmp_path):
+    members = _members(save_model(est, tmp_path / "m"))
+    header = json.loads(str(np.load(io.BytesIO(members["header"]))))
+    return header["params"]["objective"]
+
+
+def test_files_hold_the_training_noise_by_its_new_name(models, tmp_path):
+    foe = copy.deepcopy(models[2])  # the fixture's stays as it is
+    est = foe.set_params(objective=DenoisingScoreMatching(training_noise=0.2))
+    assert _saved_objective(est, tmp_path) == {
+        "class": "DenoisingScoreMatching", "params": {"training_noise": 0.2}}
+    # an objective given the former name is saved under the new one
+    est = foe.set_params(objective=SlicedScoreMatching(noise_sigma=0.1))
+    saved = _saved_objective(est, tmp_path)
+    assert saved["params"]["training_noise"] == 0.1
+    assert "noise_sigma" not in saved["params"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = load_model(tmp_path / "m.npz")
+    assert loaded.objective.get_params() == SlicedScoreMatching(
+        training_noise=0.1).get_params()

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy.optimize import check_grad, minimize
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
@@ -20,9 +21,11 @@ from sksm.energies import (
     WeightedSum,
 )
 from sksm.experts import Quadratic, StudentT
+from sksm._reductions import chunk_bounds, chunk_rows
 from sksm.objectives import (
     ContrastiveDivergence,
     DenoisingScoreMatching,
+    Objective,
     SlicedScoreMatching,
     check_objective,
     contrastive_divergence,
@@ -170,7 +173,7 @@ def test_a_two_layer_energy_trains_with_every_objective(name):
     model, _ = _two_layer(np.random.default_rng(0))
     X = rng.standard_t(3, size=(300, 4)) @ rng.standard_normal((4, 4))
     objective = check_objective(name)
-    settings = {"noise_sigma": 0.3, "projection": "gaussian",
+    settings = {"training_noise": 0.3, "projection": "gaussian",
                 "n_mcmc_steps": 2, "mcmc_method": "mala"}
     objective.set_params(**{k: v for k, v in settings.items()
                             if k in objective.get_params()})
@@ -268,7 +271,7 @@ def test_ssm_recovers_the_precision(kind):
 
 
 def test_ssm_of_perturbed_data_recovers_the_noisy_precision():
-    """SlicedScoreMatching with noise_sigma: the energy models the data plus
+    """SlicedScoreMatching with training_noise: the energy models the data plus
     the noise, like DSM's known answer, through the estimators' training
     loss."""
 
@@ -278,7 +281,7 @@ def test_ssm_of_perturbed_data_recovers_the_noisy_precision():
     X_before = X.copy()
     sigma = 0.7
     energy = _GaussianEnergy(3, rng)
-    fun = SlicedScoreMatching(n_projections=2, noise_sigma=sigma
+    fun = SlicedScoreMatching(n_projections=2, training_noise=sigma
                               ).loss_function(energy, X,
                                               np.random.RandomState(0),
                                               reg_lambda=0.0)
@@ -292,7 +295,8 @@ def test_ssm_of_perturbed_data_recovers_the_noisy_precision():
     # Finite noise draws and projections: measured 0.005.
     assert err < 0.04
     # Without noise it is plain sliced score matching: the precision of X.
-    plain = SlicedScoreMatching(n_projections=2, noise_sigma=0).loss_function(
+    plain = SlicedScoreMatching(n_projections=2, training_noise=0
+                                ).loss_function(
         energy, X, np.random.RandomState(0), reg_lambda=0.0)
     res = minimize(plain, res.x, jac=True, method="L-BFGS-B",
                    options={"maxiter": 3000, "ftol": 1e-15, "gtol": 1e-10})
@@ -365,8 +369,8 @@ def test_contrastive_divergence_on_digits_ends_with_a_likelihood(persistent):
 SETTINGS = [
     ("rsm", {}),
     ("rsm_full", {}),
-    (DenoisingScoreMatching(noise_sigma=0.1), {}),
-    (DenoisingScoreMatching(noise_sigma=[0.05, 0.2]), {}),
+    (DenoisingScoreMatching(training_noise=0.1), {}),
+    (DenoisingScoreMatching(training_noise=[0.05, 0.2]), {}),
     (SlicedScoreMatching(n_projections=2, projection="gaussian"), {}),
     ("cd", {"solver": "adam", "learning_rate": 1e-2}),
     (ContrastiveDivergence(persistent=True, mcmc_method="mala",
@@ -423,9 +427,10 @@ def test_objective_parameters_are_checked(digits):
     with pytest.raises(ValueError, match="reg_lambda=0"):
         RegularizedScoreMatchingPoE(objective="dsm", reg_lambda=0).fit(digits)
     for bad in ([], [0.1, -1.0], [[0.1]], [np.nan]):
-        with pytest.raises(ValueError, match="noise_sigma must be"):
+        with pytest.raises(ValueError, match="training_noise must be"):
             RegularizedScoreMatchingPoE(
-                objective=DenoisingScoreMatching(noise_sigma=bad)).fit(digits)
+                objective=DenoisingScoreMatching(training_noise=bad)
+            ).fit(digits)
     with pytest.raises(ValueError, match="objective"):
         RegularizedScoreMatchingPoE(objective="mle").fit(digits)
     with pytest.raises(ValueError, match="objective"):
@@ -433,21 +438,22 @@ def test_objective_parameters_are_checked(digits):
     with pytest.raises(ValueError, match="n_projections"):
         RegularizedScoreMatchingPoE(
             objective=SlicedScoreMatching(n_projections=0)).fit(digits)
-    with pytest.raises(ValueError, match="noise_sigma"):
+    with pytest.raises(ValueError, match="training_noise"):
         RegularizedScoreMatchingPoE(
-            objective=SlicedScoreMatching(noise_sigma=[0.1, 0.2])).fit(digits)
-    with pytest.raises(ValueError, match="'noise_sigma' parameter of "
+            objective=SlicedScoreMatching(training_noise=[0.1, 0.2])
+        ).fit(digits)
+    with pytest.raises(ValueError, match="'training_noise' parameter of "
                                          "SlicedScoreMatching"):
         RegularizedScoreMatchingPoE(
-            objective=SlicedScoreMatching(noise_sigma=-0.1)).fit(digits)
+            objective=SlicedScoreMatching(training_noise=-0.1)).fit(digits)
 
 
 @pytest.mark.parametrize("objective", ["dsm", "ssm"])
-def test_noise_sigma_auto_is_the_noise_of_eq_6(objective, digits):
+def test_training_noise_auto_is_the_noise_of_eq_6(objective, digits):
     """'auto' is sqrt(2 reg_lambda): the same fit as giving it."""
     a = _fit(RegularizedScoreMatchingPoE(objective=objective, reg_lambda=0.005,
                                          max_iter=10, random_state=0), digits)
-    given = check_objective(objective).set_params(noise_sigma=0.1)
+    given = check_objective(objective).set_params(training_noise=0.1)
     b = _fit(RegularizedScoreMatchingPoE(objective=given, max_iter=10,
                                          random_state=0), digits)
     np.testing.assert_allclose(a.filters_, b.filters_)
@@ -459,7 +465,7 @@ def test_noise_sigma_auto_is_the_noise_of_eq_6(objective, digits):
                  digits)
         assert not np.allclose(c.filters_, a.filters_)
         d = _fit(RegularizedScoreMatchingPoE(
-            objective=SlicedScoreMatching(noise_sigma=0), max_iter=10,
+            objective=SlicedScoreMatching(training_noise=0), max_iter=10,
             random_state=0), digits)
         np.testing.assert_allclose(d.filters_, c.filters_)
 
@@ -468,12 +474,15 @@ def test_grid_search_chooses_the_noise_level(digits):
     """The objective's settings are nested parameters of the estimator."""
     est = RegularizedScoreMatchingPoE(objective=DenoisingScoreMatching(),
                                       max_iter=10, random_state=0)
-    assert est.get_params()["objective__noise_sigma"] == "auto"
-    search = GridSearchCV(est, {"objective__noise_sigma": [0.05, 0.2]}, cv=2)
-    _fit(search, digits)
-    assert search.best_params_["objective__noise_sigma"] in (0.05, 0.2)
-    assert search.best_estimator_.objective.noise_sigma in (0.05, 0.2)
-    assert est.objective.noise_sigma == "auto"  # clones were searched
+    assert est.get_params()["objective__training_noise"] == "auto"
+    search = GridSearchCV(est, {"objective__training_noise": [0.05, 0.2]},
+                          cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # not the old name
+        _fit(search, digits)
+    assert search.best_params_["objective__training_noise"] in (0.05, 0.2)
+    assert search.best_estimator_.objective.training_noise in (0.05, 0.2)
+    assert est.objective.training_noise == "auto"  # clones were searched
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
 
 
@@ -487,3 +496,122 @@ def test_persistent_chains_continue_across_partial_fit(digits):
     est.partial_fit(digits[100:200])
     assert est._objective_state["chains"].shape == (50, 64)
     assert not np.array_equal(est._objective_state["chains"], chains)
+
+
+# --------------------------------------------------------------------- #
+# The contract: what TrainingLoss gives an objective
+# --------------------------------------------------------------------- #
+class _Recording(Objective):
+    """Regularized score matching that records the arguments of its calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def draw(self, batch, rng, *, energy, reg_lambda, state):
+        self.calls.append(("draw", len(batch), rng.randint(2 ** 30), energy,
+                           reg_lambda, state))
+
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
+        self.calls.append(("value", len(batch), drawn, reg_lambda, n_threads))
+        return regularized_score_matching(network, batch, reg_lambda,
+                                          n_threads=n_threads)
+
+
+def test_an_objective_is_given_what_it_uses_and_each_chunk_its_own_seed():
+    rng = np.random.default_rng(3)
+    energy = NetworkEnergy(EnergyNetwork([
+        Linear(0.1 * rng.standard_normal((5, 64))), Elementwise(StudentT(2.0)),
+        WeightedSum(np.ones(5))]))
+    X = rng.standard_normal((2 * chunk_rows(np.empty((0, 64))) + 7, 64))
+    objective, state = _Recording(), {"kept": True}
+    fun = objective.loss_function(energy, X, np.random.RandomState(0),
+                                  reg_lambda=0.25, n_threads=2, state=state)
+    theta = energy.get_params()
+    loss, grad = fun(theta)
+    draws = [c for c in objective.calls if c[0] == "draw"]
+    values = [c for c in objective.calls if c[0] == "value"]
+    sizes = [b - a for _, a, b in chunk_bounds(len(X), chunk_rows(X))]
+    assert [c[1] for c in draws] == sizes == sorted(c[1] for c in values)[::-1]
+    for index, (_, _, first, given_energy, lam, given_state) in enumerate(
+            draws):
+        # every chunk draws from its own seed, whatever the threads
+        assert first == np.random.RandomState(
+            [fun.seed, index]).randint(2 ** 30)
+        assert given_energy is energy and given_state is state
+        assert lam == 0.25 and type(lam) is float
+    # chunks already run on threads: one thread each
+    assert all(c[2:] == (None, 0.25, 1) for c in values)
+    expected, _ = regularized_score_matching(energy.network, X, 0.25)
+    assert loss == pytest.approx(expected, rel=1e-12)
+    # a minibatch: drawn afresh from the loss's rng, the loss's threads
+    objective.calls.clear()
+    fun(theta, rows=np.arange(10))
+    assert [c[0] for c in objective.calls] == ["draw", "value"]
+    assert objective.calls[0][1] == 10 and objective.calls[0][5] is state
+    assert objective.calls[1][2:] == (None, 0.25, 2)
+
+
+# --------------------------------------------------------------------- #
+# noise_sigma, the former name of training_noise (renamed in 0.2)
+# --------------------------------------------------------------------- #
+@pytest.mark.parametrize("cls, value", [
+    (DenoisingScoreMatching, 0.1), (DenoisingScoreMatching, [0.05, 0.2]),
+    (SlicedScoreMatching, 0.1)])
+def test_noise_sigma_warns_and_fits_as_training_noise(cls, value, digits):
+    """The former name is used, with a FutureWarning when a fit starts; the
+    fit is the one of the new name, bit for bit."""
+    old = RegularizedScoreMatchingPoE(objective=cls(noise_sigma=value),
+                                      max_iter=5, random_state=0)
+    with pytest.warns(FutureWarning,
+                      match="noise_sigma was renamed training_noise in 0.2 "
+                            "and will be removed in 0.3"):
+        _fit(old, digits)
+    new = RegularizedScoreMatchingPoE(objective=cls(training_noise=value),
+                                      max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        _fit(new, digits)
+    np.testing.assert_array_equal(old.filters_, new.filters_)
+    np.testing.assert_array_equal(old.expert_weights_, new.expert_weights_)
+    assert old.loss_curve_ == new.loss_curve_
+    # every fit warns (partial_fit too)
+    partial = RegularizedScoreMatchingPoE(objective=cls(noise_sigma=value),
+                                          solver="adam", random_state=0)
+    for _ in range(2):
+        with pytest.warns(FutureWarning, match="noise_sigma was renamed"):
+            partial.partial_fit(digits[:50])
+
+
+def test_noise_sigma_is_a_parameter_until_it_is_removed(digits):
+    objective = DenoisingScoreMatching(noise_sigma=0.1)
+    assert objective.get_params() == {"training_noise": "auto",
+                                      "noise_sigma": 0.1}
+    assert DenoisingScoreMatching().noise_sigma == "deprecated"
+    assert repr(DenoisingScoreMatching(0.2)) == (
+        "DenoisingScoreMatching(training_noise=0.2)")
+    copy = clone(objective)
+    assert copy.get_params() == objective.get_params()
+    est = RegularizedScoreMatchingPoE(objective=objective)
+    est.set_params(objective__noise_sigma="deprecated",
+                   objective__training_noise=0.3)
+    assert clone(est).get_params()["objective__training_noise"] == 0.3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        est.objective.check(0.01)
+    # the placeholder 'deprecated' is not offered as a value
+    with pytest.raises(ValueError) as error:
+        SlicedScoreMatching(noise_sigma="none").check(0.01)
+    assert "'noise_sigma' parameter" in str(error.value)
+    assert "deprecated" not in str(error.value)
+    # both names: which one was meant?
+    for both in (DenoisingScoreMatching(0.2, noise_sigma=0.1),
+                 SlicedScoreMatching(training_noise=0, noise_sigma=0.1)):
+        with pytest.raises(ValueError, match="both training_noise"):
+            RegularizedScoreMatchingPoE(objective=both).fit(digits)
+    # ... and its errors say which name was given
+    with pytest.warns(FutureWarning), pytest.raises(
+            ValueError, match="noise_sigma='auto'.* reg_lambda=0"):
+        RegularizedScoreMatchingPoE(
+            objective=DenoisingScoreMatching(noise_sigma="auto"),
+            reg_lambda=0).fit(digits)

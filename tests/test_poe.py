@@ -58,7 +58,7 @@ def sparse_sources():
 @parametrize_with_checks(
     [_fast(max_iter=10), _fast(solver="adam", max_iter=3, n_experts=3),
      _fast(objective="rsm_full", max_iter=5),
-     _fast(objective=DenoisingScoreMatching(noise_sigma=[0.1, 0.3]),
+     _fast(objective=DenoisingScoreMatching(training_noise=[0.1, 0.3]),
            max_iter=5),
      _fast(objective="ssm", max_iter=5),
      _fast(objective="cd", solver="adam", max_iter=2),

@@ -36,7 +36,7 @@ def _fit(est, X):
 @parametrize_with_checks(
     [GaussianRBM(n_components=3, max_iter=5, random_state=0),
      GaussianRBM(n_components=2,
-                 objective=DenoisingScoreMatching(noise_sigma=0.3),
+                 objective=DenoisingScoreMatching(training_noise=0.3),
                  solver="adam", max_iter=2, random_state=0)],
 )
 def test_sklearn_compatible_estimator(estimator, check):
@@ -148,8 +148,8 @@ def test_every_objective_learns_structure(objective):
     params = {"solver": "adam", "learning_rate": 0.03, "max_iter": 60} \
         if objective == "cd" else {"max_iter": 200}
     objective = check_objective(objective)
-    if "noise_sigma" in objective.get_params():
-        objective.set_params(noise_sigma=0.3)
+    if "training_noise" in objective.get_params():
+        objective.set_params(training_noise=0.3)
     if "n_projections" in objective.get_params():
         # One projection per point leaves the fixed-sample loss so noisy
         # that the margin over seeds 0-5 ranged from 0.18 to 0.75; with

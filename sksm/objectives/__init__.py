@@ -10,7 +10,8 @@ projection directions, negative samples) is an argument, so every function
 is deterministic and can be checked against finite differences.
 """
 
-from .base import Objective, TrainingLoss
+from ._loss import TrainingLoss
+from .base import Objective
 from .cd import ContrastiveDivergence, contrastive_divergence
 from .dsm import DenoisingScoreMatching, denoising_score_matching
 from .rsm import (

@@ -6,9 +6,9 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._parallel import map_chunks
+from .._reductions import chunk_rows
 from ..sampling import TARGET_ACCEPT, run_mcmc
 from .base import Objective
-from .rsm import chunk_rows
 
 __all__ = ["ContrastiveDivergence", "contrastive_divergence"]
 
@@ -121,19 +121,17 @@ class ContrastiveDivergence(Objective):
         self.mcmc_method = mcmc_method
         self.persistent = persistent
 
-    def draw(self, batch, loss):
-        # negative samples; the chains and the step size live in
-        # loss.state, so that partial_fit continues them
-        state = loss.state
+    def draw(self, batch, rng, *, energy, reg_lambda, state):
+        # negative samples; the chains and the step size live in state,
+        # kept by the estimator, so that partial_fit continues them
         chains = state.get("chains")
         if not self.persistent or chains is None:
             chains = batch
-        energy = loss.energy
         result = run_mcmc(lambda x: energy.grad_energy(x.astype(batch.dtype)),
                           chains, method=self.mcmc_method,
                           n_steps=self.n_mcmc_steps, n_warmup=0,
                           step_size=state.get("step_size"), keep_samples=False,
-                          random_state=loss.rng)
+                          random_state=rng)
         log_step = np.mean(np.log(result.step_size))
         log_step += (result.acceptance_rate.mean()
                      - TARGET_ACCEPT[self.mcmc_method])
@@ -142,6 +140,7 @@ class ContrastiveDivergence(Objective):
             state["chains"] = result.state
         return result.state.astype(batch.dtype)
 
-    def value_and_grads(self, network, batch, drawn, loss):
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
         return contrastive_divergence(network, batch, drawn,
-                                      n_threads=loss.n_threads)
+                                      n_threads=n_threads)

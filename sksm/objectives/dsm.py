@@ -3,17 +3,18 @@ r"""Denoising score matching (Vincent 2011)."""
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
 from .._parallel import map_chunks
-from .base import Objective, noise_levels
-from .rsm import chunk_rows
+from .._reductions import chunk_rows
+from ._noise import noise_levels, training_noise_setting
+from .base import Objective
 
 __all__ = ["DenoisingScoreMatching", "denoising_score_matching"]
 
 
-def denoising_score_matching(network, X, noise, noise_sigma, chunk_size=None,
-                             n_threads=None):
+def denoising_score_matching(network, X, noise, training_noise,
+                             chunk_size=None, n_threads=None):
     r"""Denoising score-matching loss and its weight gradient.
 
     Each sample :math:`x_t` is corrupted to :math:`\tilde x_t = x_t +
@@ -47,8 +48,9 @@ def denoising_score_matching(network, X, noise, noise_sigma, chunk_size=None,
         level).  Not modified.
     noise : ndarray of the shape of ``X``
         Standard normal draws :math:`\epsilon_t`.
-    noise_sigma : float or ndarray of shape (n_samples,)
-        Noise level :math:`\sigma_t` of every row.
+    training_noise : float or ndarray of shape (n_samples,)
+        Noise level :math:`\sigma_t` of every row (the standard deviation
+        of the training noise).
     chunk_size, n_threads : int, default=None
         As in :func:`~sksm.objectives.regularized_score_matching`.
 
@@ -67,7 +69,7 @@ def denoising_score_matching(network, X, noise, noise_sigma, chunk_size=None,
     data distribution. NeurIPS 2019.
     """
     n_samples = X.shape[0]
-    sigma = np.broadcast_to(np.asarray(noise_sigma, dtype=np.float64),
+    sigma = np.broadcast_to(np.asarray(training_noise, dtype=np.float64),
                             (n_samples,))
     weight = sigma ** 2 / np.mean(sigma ** 2)
     extra = (1,) * (X.ndim - 1)
@@ -105,11 +107,14 @@ class DenoisingScoreMatching(Objective):
 
     Parameters
     ----------
-    noise_sigma : float, array-like of float or 'auto', default='auto'
+    training_noise : float, array-like of float or 'auto', default='auto'
         Standard deviation of the training noise, in the units of the data
         the energy sees; several levels corrupt every sample once at each.
         'auto' is :math:`\sqrt{2 \lambda}` of the estimator's
         ``reg_lambda``, the noise that eq. 6 of Kingma & LeCun relates to it.
+    noise_sigma : float, array-like of float or 'auto'
+        Deprecated: the former name of ``training_noise``, renamed in 0.2
+        and removed in 0.3.  When given, a fit warns and uses it.
 
     References
     ----------
@@ -118,27 +123,36 @@ class DenoisingScoreMatching(Objective):
     """
 
     _parameter_constraints = {
+        "training_noise": [Interval(Real, 0, None, closed="neither"),
+                           "array-like", StrOptions({"auto"})],
         "noise_sigma": [Interval(Real, 0, None, closed="neither"),
-                        "array-like", StrOptions({"auto"})],
+                        "array-like", StrOptions({"auto"}),
+                        Hidden(StrOptions({"deprecated"}))],
     }
 
-    def __init__(self, noise_sigma="auto"):
+    def __init__(self, training_noise="auto", *, noise_sigma="deprecated"):
+        self.training_noise = training_noise
         self.noise_sigma = noise_sigma
+
+    def _levels(self, reg_lambda, warn=False):
+        name, noise = training_noise_setting(self, warn)
+        return noise_levels(noise, reg_lambda, type(self).__name__,
+                            name=name)
 
     def check(self, reg_lambda):
         super().check(reg_lambda)
-        noise_levels(self.noise_sigma, reg_lambda, type(self).__name__)
+        self._levels(reg_lambda, warn=True)
 
-    def draw(self, batch, loss):
+    def draw(self, batch, rng, *, energy, reg_lambda, state):
         # every sample once per level, with its standard normal noise
-        sigmas = noise_levels(self.noise_sigma, loss.reg_lambda,
-                              type(self).__name__)
+        sigmas = self._levels(reg_lambda)
         clean = np.concatenate([batch] * len(sigmas))
         sigma = np.repeat(sigmas, len(batch))
-        noise = loss.rng.standard_normal(clean.shape).astype(batch.dtype)
+        noise = rng.standard_normal(clean.shape).astype(batch.dtype)
         return clean, noise, sigma
 
-    def value_and_grads(self, network, batch, drawn, loss):
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
         clean, noise, sigma = drawn
         return denoising_score_matching(network, clean, noise, sigma,
-                                        n_threads=loss.n_threads)
+                                        n_threads=n_threads)

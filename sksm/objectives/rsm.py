@@ -4,34 +4,11 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from .._parallel import map_chunks
+from .._reductions import chunk_rows
 from .base import Objective
 
-__all__ = ["RegularizedScoreMatching", "chunk_rows",
-           "full_regularized_score_matching", "regularized_score_matching"]
-
-#: Input values per chunk: small enough for the elementwise passes to stay in
-#: cache, large enough for efficient matrix products; 512 rows of 196 pixels
-#: measured best (benchmarks/bench_loss.py).
-CHUNK_ELEMENTS = 512 * 196
-
-
-def chunk_rows(X):
-    """Choose how many rows of ``X`` an objective evaluates at once.
-
-    About ``CHUNK_ELEMENTS`` input values per chunk, which bounds memory;
-    images count as rows of all their pixels.
-
-    Parameters
-    ----------
-    X : ndarray of shape (n_samples, ...)
-        The samples.
-
-    Returns
-    -------
-    n_rows : int
-        At least 1.
-    """
-    return max(1, CHUNK_ELEMENTS // int(np.prod(X.shape[1:])))
+__all__ = ["RegularizedScoreMatching", "full_regularized_score_matching",
+           "regularized_score_matching"]
 
 
 def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
@@ -224,9 +201,9 @@ class RegularizedScoreMatching(Objective):
     def __init__(self, hessian="diagonal"):
         self.hessian = hessian
 
-    def value_and_grads(self, network, batch, drawn, loss):
-        # eq. 7 (or eq. 6) on the batch at the loss's reg_lambda
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
+        # eq. 7 (or eq. 6) on the batch at the estimator's reg_lambda
         function = (regularized_score_matching if self.hessian == "diagonal"
                     else full_regularized_score_matching)
-        return function(network, batch, loss.reg_lambda,
-                        n_threads=loss.n_threads)
+        return function(network, batch, reg_lambda, n_threads=n_threads)

@@ -3,11 +3,13 @@ r"""Sliced score matching (Song, Garg, Shi & Ermon 2019)."""
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 
 from .._parallel import map_chunks
-from .base import Objective, noise_levels
-from .rsm import _filter_layer, chunk_rows
+from .._reductions import chunk_rows
+from ._noise import noise_levels, training_noise_setting
+from .base import Objective
+from .rsm import _filter_layer
 
 __all__ = ["SlicedScoreMatching", "sliced_score_matching"]
 
@@ -100,7 +102,7 @@ class SlicedScoreMatching(Objective):
             - \frac{1}{K} \sum_k v_{tk}^T \nabla^2 E(x_t)\, v_{tk} \right]
 
     (see :func:`sliced_score_matching`), on the data perturbed by Gaussian
-    noise of standard deviation ``noise_sigma`` when it is positive (the
+    noise of standard deviation ``training_noise`` when it is positive (the
     energy then models the smoothed density, which quantised pixels need).
     ``'ssm'`` stands for ``SlicedScoreMatching()``.
 
@@ -110,10 +112,13 @@ class SlicedScoreMatching(Objective):
         Random directions :math:`K` per sample.
     projection : {'rademacher', 'gaussian'}, default='rademacher'
         Distribution of the directions (Rademacher has the lower variance).
-    noise_sigma : float or 'auto', default='auto'
-        One noise level, 0 for none (plain sliced score matching); 'auto' is
-        :math:`\sqrt{2 \lambda}` of the estimator's ``reg_lambda`` (so
-        none at ``reg_lambda=0``).
+    training_noise : float or 'auto', default='auto'
+        The standard deviation of the training noise: one level, 0 for none
+        (plain sliced score matching); 'auto' is :math:`\sqrt{2 \lambda}`
+        of the estimator's ``reg_lambda`` (so none at ``reg_lambda=0``).
+    noise_sigma : float or 'auto'
+        Deprecated: the former name of ``training_noise``, renamed in 0.2
+        and removed in 0.3.  When given, a fit warns and uses it.
 
     References
     ----------
@@ -124,39 +129,44 @@ class SlicedScoreMatching(Objective):
     _parameter_constraints = {
         "n_projections": [Interval(Integral, 1, None, closed="left")],
         "projection": [StrOptions({"rademacher", "gaussian"})],
+        "training_noise": [Interval(Real, 0, None, closed="left"),
+                           StrOptions({"auto"})],
         "noise_sigma": [Interval(Real, 0, None, closed="left"),
-                        StrOptions({"auto"})],
+                        StrOptions({"auto"}),
+                        Hidden(StrOptions({"deprecated"}))],
     }
 
     def __init__(self, n_projections=1, projection="rademacher",
-                 noise_sigma="auto"):
+                 training_noise="auto", *, noise_sigma="deprecated"):
         self.n_projections = n_projections
         self.projection = projection
+        self.training_noise = training_noise
         self.noise_sigma = noise_sigma
 
-    def _sigma(self, reg_lambda):
-        return float(noise_levels(self.noise_sigma, reg_lambda,
-                                  type(self).__name__, single=True)[0])
+    def _sigma(self, reg_lambda, warn=False):
+        name, noise = training_noise_setting(self, warn)
+        return float(noise_levels(noise, reg_lambda, type(self).__name__,
+                                  single=True, name=name)[0])
 
     def check(self, reg_lambda):
         super().check(reg_lambda)
-        self._sigma(reg_lambda)
+        self._sigma(reg_lambda, warn=True)
 
-    def draw(self, batch, loss):
+    def draw(self, batch, rng, *, energy, reg_lambda, state):
         # the directions, and the perturbed batch
-        rng = loss.rng
         shape = (len(batch), self.n_projections) + batch.shape[1:]
         if self.projection == "gaussian":
             v = rng.standard_normal(shape)
         else:
             v = rng.choice(np.array([-1.0, 1.0]), size=shape)
-        sigma = self._sigma(loss.reg_lambda)
+        sigma = self._sigma(reg_lambda)
         if sigma > 0:
             noise = rng.standard_normal(batch.shape)
             batch = batch + (sigma * noise).astype(batch.dtype)
         return batch, v.astype(batch.dtype)
 
-    def value_and_grads(self, network, batch, drawn, loss):
+    def value_and_grads(self, network, batch, drawn, *, reg_lambda,
+                        n_threads):
         perturbed, v = drawn
         return sliced_score_matching(network, perturbed, v,
-                                     n_threads=loss.n_threads)
+                                     n_threads=n_threads)
