@@ -158,3 +158,14 @@ def test_denoising_input_is_checked_in_one_file():
                           "sksm/posterior/_denoise.py", "sksm/cluster.py",
                           "sksm/_dask.py"}
 
+
+
+@pytest.mark.parametrize("name", ESTIMATORS)
+def test_estimators_hold_no_numerics(name):
+    """No solver, sparse matrix or FFT in an estimator module: those live in
+    the rooms below (optim, posterior, energies)."""
+    text = (PACKAGE / name).read_text()
+    for numerics in ("scipy.sparse", "scipy.optimize", "scipy.signal",
+                     "np.fft", "numpy.fft", "scipy.fft", "lbfgs(",
+                     "minimize("):
+        assert numerics not in text, numerics
