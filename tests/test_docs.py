@@ -144,9 +144,13 @@ def test_documented_constants_have_their_values(site):
     text = html.unescape(re.sub(r"<[^>]+>", "", _read(site / "api.html")))
     from sksm.poe import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT
 
+    from sksm.posterior import AUTO_FRACTION, PRIOR_WEIGHTS
+
     for name, value in (("sksm.poe.MIN_EXPERT_WEIGHT", MIN_EXPERT_WEIGHT),
                         ("sksm.poe.MAX_EXPERT_WEIGHT", MAX_EXPERT_WEIGHT),
-                        ("sksm.experts.DEFAULT_C", sksm.DEFAULT_C)):
+                        ("sksm.experts.DEFAULT_C", sksm.DEFAULT_C),
+                        ("sksm.posterior.AUTO_FRACTION", AUTO_FRACTION),
+                        ("sksm.posterior.PRIOR_WEIGHTS", PRIOR_WEIGHTS)):
         assert re.search(rf"{re.escape(name)}\s*=\s*{re.escape(repr(value))}",
                          text), name
     assert "Convert a string or number" not in text  # float's docstring
