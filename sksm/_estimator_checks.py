@@ -16,7 +16,7 @@ every other estimator of the package passes every check at every setting
 that the tests run.
 """
 
-from .foe import FieldsOfExperts
+from .foe import FieldsOfExperts, _reach
 
 __all__ = ["expected_failed_checks"]
 
@@ -71,8 +71,9 @@ def expected_failed_checks(estimator):
     """
     if not isinstance(estimator, FieldsOfExperts):
         return {}
-    # the pixels a filter response spans beyond one (FieldsOfExperts.reach_)
-    margin = estimator.filter_size - 1 + (4 if estimator.whiten else 0)
+    # FieldsOfExperts.reach_, from the parameters (the checks get unfitted
+    # estimators)
+    margin = _reach(estimator.filter_size, estimator.whiten)
     if margin == 0:
         return {}
     side = margin + 1

@@ -40,6 +40,12 @@ from .restoration._policy import check_images
 __all__ = ["FieldsOfExperts"]
 
 
+def _reach(filter_size, whiten):
+    """Pixels on each side that one filter response spans: the filter's
+    side less one, plus 4 for the 5x5 whitening kernel."""
+    return (4 if whiten else 0) + filter_size - 1
+
+
 class FieldsOfExperts(TransformerMixin, RestorationMixin,
                       BaseExpertsEstimator):
     r"""Field of Student-t experts: a prior over images of any size.
@@ -306,7 +312,7 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
 
     def _margin(self):
         """Pixels lost on each side by whitening and filtering."""
-        return (4 if self.whiten else 0) + self.filter_size - 1
+        return _reach(self.filter_size, self.whiten)
 
     def _images_from_rows(self, X, reset, fit=False):
         X = validate_float_data(self, X, reset=reset)
