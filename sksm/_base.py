@@ -80,7 +80,7 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     _parameter_constraints = {
         "reg_lambda": [Interval(Real, 0, None, closed="left")],
         "objective": [StrOptions(set(OBJECTIVES)), Objective],
-        "solver": [StrOptions({"lbfgs", "adam"})],
+        "solver": [StrOptions({"auto", "lbfgs", "adam"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"),
@@ -190,7 +190,7 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _dask_fit_data(self, X):
         """The statistics and the energy's input of the Dask array ``X``,
         validated and made where its blocks live (:mod:`sksm._dask`)."""
-        X = check_dask_rows(X, type(self).__name__, self.solver)
+        X = check_dask_rows(X, type(self).__name__, self._solver())
         self._cluster_shape(X.shape[1])
         blocks = RowBlocks(X, self._input_row_shape())
         moments = block_moments(blocks, self._check_block,
@@ -277,7 +277,8 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             If the fit stops at ``max_iter``, takes no step, diverges, or
             ends with a model that is not a density.
         """
-        if check_objective(self.objective).stochastic and self.solver == "lbfgs":
+        if (check_objective(self.objective).stochastic
+                and self._solver() == "lbfgs"):
             raise ValueError(
                 f"objective={self.objective!r} gives a stochastic gradient "
                 "and no loss to line-search on; use solver='adam' with it.")
@@ -311,19 +312,28 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         elif np.array_equal(theta, best.theta0):
             warnings.warn(
                 f"{type(self).__name__} returned its starting point: the "
-                f"{self.solver} solver took no step (the loss was flat "
+                f"{self._solver()} solver took no step (the loss was flat "
                 "within tol at the start, or its first steps failed).  "
                 "Check the scale of X (the Fields of Experts and the RBM "
                 "expect data on the scale of [0, 1] images or standardised "
                 "data), or lower tol.", ConvergenceWarning)
         elif not result.converged:
             unit, advice = (("iterations", "max_iter or tol")
-                            if self.solver == "lbfgs"
+                            if self._solver() == "lbfgs"
                             else ("epochs", "max_iter or learning_rate"))
             warnings.warn(
-                f"{self.solver} stopped after max_iter={self.max_iter} {unit} "
+                f"{self._solver()} stopped after max_iter={self.max_iter} {unit} "
                 f"without converging. Increase {advice}.", ConvergenceWarning)
         return self
+
+    def _solver(self):
+        """The solver of a fit: ``solver``, where 'auto' is 'adam' for a
+        stochastic objective (contrastive divergence) and 'lbfgs' for the
+        others."""
+        if self.solver != "auto":
+            return self.solver
+        stochastic = check_objective(self.objective).stochastic
+        return "adam" if stochastic else "lbfgs"
 
     def _n_runs(self):
         """Number of starts ``fit`` tries: ``n_init``, where a subclass has
@@ -347,7 +357,7 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         stochastic = getattr(fun, "stochastic", False)
         theta0 = energy.get_params().astype(np.float64)
         with single_threaded_blas():
-            if self.solver == "lbfgs":
+            if self._solver() == "lbfgs":
                 result = lbfgs(fun, theta0, bounds=self._box(energy),
                                max_iter=self.max_iter, tol=self.tol,
                                verbose=self.verbose)
@@ -385,7 +395,7 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             + self._divergence_advice(), ConvergenceWarning)
 
     def _check_stochastic_solver(self):
-        if self.solver != "adam":
+        if self._solver() != "adam":
             raise AttributeError(
                 f"partial_fit is only available with solver='adam' (one "
                 f"epoch of Adam over each minibatch); solver="

@@ -22,7 +22,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _progress
 from ._validation import check_count, check_mask
-from .sampling import Gaussian, annealed_importance_sampling, run_mcmc
+from .sampling import (
+    AUTO_TEMPERATURES,
+    Gaussian,
+    annealed_importance_sampling,
+    run_mcmc,
+)
 
 #: The AIS base is the Laplace approximation at the mode with its precision
 #: multiplied by this factor: a wider Gaussian, because Student-t experts have
@@ -32,9 +37,15 @@ from .sampling import Gaussian, annealed_importance_sampling, run_mcmc
 #: and 0.1 gave 0.2-0.6 (1,000 temperatures, 100 chains).
 BASE_PRECISION_FACTOR = 0.3
 
-#: Default AIS settings of ``score_samples`` and ``estimate_log_partition``.
+#: Default AIS settings of ``score_samples`` and ``estimate_log_partition``
+#: ('auto': runs of 100, 200, 400, ... temperatures until two agree, see
+#: :func:`sksm.sampling.annealed_importance_sampling`).
 AIS_CHAINS = 100
-AIS_TEMPERATURES = 1000
+AIS_TEMPERATURES = "auto"
+#: ``score`` is NaN, with a warning, when the standard error of the
+#: estimate of log Z exceeds this (nats): model selection must not rank
+#: models by a likelihood the estimate cannot vouch for.
+AIS_MAX_STDERR = 1.0
 #: Leapfrog steps of every HMC transition of AIS.
 AIS_LEAPFROG = 10
 #: ``estimate_log_partition`` (and so the first ``score``) warns before an
@@ -105,6 +116,10 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
     def _exact_log_partition(self):
         """The closed-form log Z, or None where there is none."""
 
+    def _ais_base(self):
+        """The start of AIS: by default ``_base_distribution``."""
+        return self._base_distribution()
+
     def _base_distribution(self):
         """The Gaussian that AIS and the chains start from: the broadened
         Laplace approximation (see BASE_PRECISION_FACTOR)."""
@@ -132,7 +147,12 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
         -------
         score : float
             The mean of :meth:`score_samples`, in nats; ``-inf`` if a row
-            has density 0 in float64.
+            has density 0 in float64; NaN, with a ``ConvergenceWarning``,
+            when the log partition function is an estimate whose standard
+            error exceeds ``AIS_MAX_STDERR`` (1 nat), so that a model
+            selection such as :class:`~sklearn.model_selection.GridSearchCV`
+            ranks it last instead of by a number the estimate cannot vouch
+            for.
 
         Raises
         ------
@@ -143,6 +163,16 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
             or infinity.
         """
         log_density = self.score_samples(X)
+        stderr = getattr(self, "log_partition_std_", 0.0)
+        if (self._exact_log_partition() is None
+                and not stderr <= AIS_MAX_STDERR):
+            warnings.warn(
+                f"score is NaN: the estimate of log Z has a standard error of "
+                f"{stderr:.3g} nats, above AIS_MAX_STDERR={AIS_MAX_STDERR:g}. "
+                "Call estimate_log_partition(n_temperatures=...) with more "
+                "temperatures (or n_chains) before score.",
+                ConvergenceWarning, stacklevel=2)
+            return float("nan")
         # the sum of the shares cannot overflow where the plain sum can
         return float(np.sum(log_density / len(log_density)))
 
@@ -159,18 +189,26 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
         method : {'ais', 'exact'}, default='ais'
             'ais': annealed importance sampling
             (:func:`sksm.sampling.annealed_importance_sampling`) with HMC
-            transitions from a Gaussian base, the Laplace approximation of the
-            model at its mode widened by lowering its precision to 0.3 times
-            the energy's Hessian (for :class:`~sksm.GaussianRBM`, the
-            Gaussian :math:`N(c, \sigma^2 I)` of its visible units).
+            transitions from a base distribution: for a Product of Experts,
+            an equal mixture of the Gaussian below and a product of
+            ``n_features`` of its own Student-t experts (the model itself
+            when it is complete); for a Field of Experts, the Laplace
+            approximation of the model at its mode widened by lowering its
+            precision to 0.3 times the energy's Hessian; for
+            :class:`~sksm.GaussianRBM`, the Gaussian :math:`N(c, \sigma^2
+            I)` of its visible units.
             'exact': the closed form, where there is one (the complete PoE;
             a GaussianRBM with ``sigma=1`` and at most 16 hidden units).
         n_chains : int, default=100
             Independent AIS runs; the standard error falls as their square
             root.
-        n_temperatures : int, default=1000
+        n_temperatures : int or 'auto', default='auto'
             Intermediate distributions; more reduce the downward bias of the
-            log of the mean weight.
+            log of the mean weight.  'auto': independent runs of 100, 200,
+            400, ... (at most 3,200) temperatures until one agrees with the
+            one before within 0.5 nats, on at least a tenth of its chains;
+            the standard error returned is then at least that change (see
+            :func:`~sksm.sampling.annealed_importance_sampling`).
         random_state : int, RandomState instance or None, default=None
             Seeds the base draws and the HMC transitions of 'ais'.
 
@@ -180,7 +218,8 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
             The estimate of :math:`\log Z`, in nats, for the density of the
             estimator's input (rows of ``X``).
         stderr : float
-            Standard error of the estimate (0 for 'exact').
+            Standard error of the estimate (0 for 'exact'); above
+            ``AIS_MAX_STDERR`` (1 nat), :meth:`score` returns NaN.
 
         Raises
         ------
@@ -194,11 +233,15 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
         -----
         Before an AIS run starts, its time is estimated from one timed
         evaluation of the energy and the base on ``n_chains`` draws (the run
-        makes ``n_temperatures * 11`` of them): printed when the estimator
-        has ``verbose`` set, which also shows the progress of the run (a
-        tqdm bar if tqdm is installed), else warned (``UserWarning``) when
-        above a minute.  The time grows linearly in ``n_chains`` and
-        ``n_temperatures``.
+        makes ``n_temperatures * 11`` of them; 'auto' at least 300 * 11, at
+        most 6,300 * 11): printed when the estimator has ``verbose`` set,
+        which also shows the progress of the run (a tqdm bar if tqdm is
+        installed), else warned (``UserWarning``) when above a minute.  The
+        time grows linearly in ``n_chains`` and ``n_temperatures``.
+
+        A ``ConvergenceWarning`` says when the estimate cannot be trusted:
+        with 'auto', when no two runs agreed; with a fixed number, when
+        fewer than 5% of the chains are effective.
 
         AIS cannot find probability mass that no chain reaches.  Experts with
         weights near the lower bound 1/2 have marginals so heavy-tailed (a
@@ -216,8 +259,10 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
             estimate, stderr = exact, 0.0
         elif method == "ais":
             n_chains = check_count(n_chains, "n_chains", minimum=2)
-            n_temperatures = check_count(n_temperatures, "n_temperatures")
-            energy_grad, base = self._row_energy(), self._base_distribution()
+            if not (isinstance(n_temperatures, str)
+                    and n_temperatures == "auto"):
+                n_temperatures = check_count(n_temperatures, "n_temperatures")
+            energy_grad, base = self._row_energy(), self._ais_base()
             self._announce_ais(energy_grad, base, n_chains, n_temperatures)
             verbose = bool(getattr(self, "verbose", 0))
             with (_progress.reporting("AIS (log Z)") if verbose
@@ -227,13 +272,7 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
                     n_temperatures=n_temperatures, method="hmc",
                     n_leapfrog=AIS_LEAPFROG, random_state=random_state)
             estimate, stderr = result.log_partition, result.stderr
-            if result.effective_sample_size < 0.05 * n_chains:
-                warnings.warn(
-                    f"Annealed importance sampling rests on "
-                    f"{result.effective_sample_size:.1f} effective chains of "
-                    f"{n_chains}: the estimate of log Z is unreliable (and "
-                    "likely too low). Increase n_temperatures.",
-                    ConvergenceWarning)
+            self._warn_unreliable(result, n_chains)
         else:
             raise ValueError(f"method must be 'ais' or 'exact', got "
                              f"{method!r}.")
@@ -244,11 +283,19 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
     def _announce_ais(self, energy_grad, base, n_chains, n_temperatures):
         """State the expected time of an AIS run before it starts: printed
         with ``verbose``, else a warning if it exceeds AIS_WARN_SECONDS."""
-        seconds = _ais_cost(energy_grad, base, n_chains, n_temperatures)
-        text = (f"AIS estimate of log Z: {n_chains} chains x "
-                f"{n_temperatures} temperatures x {AIS_LEAPFROG + 1} energy "
-                f"evaluations on {base.mean.size} dimensions, expected to "
-                f"take about {_duration(seconds)}")
+        auto = isinstance(n_temperatures, str)
+        low = sum(AUTO_TEMPERATURES[:2]) if auto else n_temperatures
+        seconds = _ais_cost(energy_grad, base, n_chains, low)
+        what = (f"runs of {AUTO_TEMPERATURES[0]}, {AUTO_TEMPERATURES[1]}, ..."
+                f" temperatures until two agree" if auto
+                else f"{n_temperatures} temperatures")
+        most = seconds * sum(AUTO_TEMPERATURES) / low
+        took = (f"about {_duration(seconds)} if the second run agrees with "
+                f"the first, at most {_duration(most)}" if auto
+                else f"about {_duration(seconds)}")
+        text = (f"AIS estimate of log Z: {n_chains} chains x {what} x "
+                f"{AIS_LEAPFROG + 1} energy evaluations on {base.mean.size} "
+                f"dimensions, expected to take {took}")
         if getattr(self, "verbose", 0):
             print(text + ".", flush=True)
         elif seconds > AIS_WARN_SECONDS:
@@ -258,6 +305,25 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
                 "n_temperatures=...) first (score and score_samples then use "
                 "its cached estimate) to trade accuracy for time, and set "
                 "verbose=1 to see progress.", UserWarning, stacklevel=3)
+
+    def _warn_unreliable(self, result, n_chains):
+        """A ConvergenceWarning when the AIS estimate is not to be trusted."""
+        if result.converged is False:
+            warnings.warn(
+                f"Annealed importance sampling did not converge: runs of up "
+                f"to {result.n_temperatures} temperatures still disagree "
+                f"(standard error {result.stderr:.2g} nats, "
+                f"{result.effective_sample_size:.1f} effective chains of "
+                f"{n_chains}); the estimate of log Z is likely too low. Call "
+                "estimate_log_partition(n_temperatures=...) with more "
+                "temperatures.", ConvergenceWarning, stacklevel=3)
+        elif result.effective_sample_size < 0.05 * n_chains:
+            warnings.warn(
+                f"Annealed importance sampling rests on "
+                f"{result.effective_sample_size:.1f} effective chains of "
+                f"{n_chains}: the estimate of log Z is unreliable (and "
+                "likely too low). Increase n_temperatures, or use "
+                "n_temperatures='auto'.", ConvergenceWarning, stacklevel=3)
 
     def _log_partition(self):
         """Exact log Z, else the cached estimate, else a new AIS estimate

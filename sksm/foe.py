@@ -135,9 +135,11 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
     pooling : {'sum'} or None, default=None
         ``transform`` output: None, every expert at every position; 'sum', the
         activations summed over positions (translation-invariant features).
-    solver : {'lbfgs', 'adam'}, default='lbfgs'
+    solver : {'auto', 'lbfgs', 'adam'}, default='auto'
         'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam,
-        which :meth:`partial_fit` needs.
+        which :meth:`partial_fit` and contrastive divergence need.  'auto':
+        'adam' for ``objective='cd'`` (a stochastic gradient, with no loss
+        to line-search on), 'lbfgs' for the others.
     max_iter : int, default=250
         Maximum L-BFGS iterations, or Adam epochs.
     tol : float, default=1e-5
@@ -249,7 +251,7 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
     def __init__(self, n_experts=24, *, filter_size=5, image_shape=None,
                  reg_lambda=3e-4, objective="rsm", whiten=None, c=DEFAULT_C,
                  learn_weights=True, min_expert_weight=MIN_EXPERT_WEIGHT,
-                 normalize_filters=True, pooling=None, solver="lbfgs",
+                 normalize_filters=True, pooling=None, solver="auto",
                  max_iter=250, tol=1e-5, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, warm_start=False,
                  random_state=None, verbose=0):

@@ -28,6 +28,7 @@ from .energies import ProductOfExperts
 from .energies.layers import rescaled, split_exponent
 from .experts import StudentT
 from .posterior import denoise_rows
+from .sampling import Mixture, StudentTProduct
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT",
            "RegularizedScoreMatchingPoE"]
@@ -90,8 +91,9 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         'rsm_full' (its full-Hessian form, eq. 6: small inputs only), 'dsm'
         (:class:`~sksm.objectives.DenoisingScoreMatching`), 'ssm'
         (:class:`~sksm.objectives.SlicedScoreMatching`) or 'cd'
-        (:class:`~sksm.objectives.ContrastiveDivergence`, which needs
-        ``solver='adam'``).  See the User Guide, "Objectives".
+        (:class:`~sksm.objectives.ContrastiveDivergence`, fitted by Adam:
+        the default ``solver='auto'`` chooses it).  See the User Guide,
+        "Objectives".
     features : str, default='signed_activation'
         'signed_activation', 'activation' or 'activation_and_response':
         what :meth:`transform` returns, from the responses
@@ -112,16 +114,21 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         ``min_expert_weight``).  False fixes :math:`\alpha_i = 1`, the
         paper's setting for likelihood comparisons and the one to
         cross-validate ``reg_lambda`` with (see the User Guide).
-    min_expert_weight : float, default=0.501
-        Lower bound of the learned weights (``MIN_EXPERT_WEIGHT``): above
-        1/2 every expert is a density.  An expert's marginal is a Student-t
-        with :math:`2\alpha - 1` degrees of freedom, so near 1/2 most of its
-        mass lies at astronomically large responses, where annealed importance
-        sampling cannot find it.  Where likelihoods matter, 1.5 keeps every
-        marginal of finite variance (the User Guide, "Log-likelihood by
-        annealed importance sampling", compares the two bounds).
-    solver : {'lbfgs', 'adam'}, default='lbfgs'
-        'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam.
+    min_expert_weight : float, default=1.5
+        Lower bound of the learned weights, above 1/2 (every expert is then
+        a density; ``MIN_EXPERT_WEIGHT``, 0.501, is the lowest bound the
+        estimators accept).  An expert's marginal is a Student-t with
+        :math:`2\alpha - 1` degrees of freedom: 1.5 keeps every marginal of
+        finite variance, where near 1/2 most of an expert's mass lies at
+        responses beyond the float range, where no sampler can reach it
+        and annealed importance sampling fails (the User Guide,
+        "Log-likelihood by annealed importance sampling", compares the two
+        bounds).  Before 0.2 the default was 0.501.
+    solver : {'auto', 'lbfgs', 'adam'}, default='auto'
+        'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam,
+        which :meth:`partial_fit` and contrastive divergence need.  'auto':
+        'adam' for ``objective='cd'`` (a stochastic gradient, with no loss
+        to line-search on), 'lbfgs' for the others.
     max_iter : int, default=1000
         Maximum L-BFGS iterations, or Adam epochs.
     tol : float, default=1e-5
@@ -263,7 +270,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
 
     def __init__(self, n_experts=None, *, reg_lambda=0.2, objective="rsm",
                  features="signed_activation", c=1.0, learn_weights=True,
-                 min_expert_weight=MIN_EXPERT_WEIGHT, solver="lbfgs",
+                 min_expert_weight=1.5, solver="auto",
                  max_iter=1000, tol=1e-5, batch_size="auto",
                  learning_rate=1e-3, n_iter_no_change=10, init="zca",
                  n_init=1, warm_start=False, random_state=None, verbose=0):
@@ -591,6 +598,16 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
     def _mode_hessian(self):
         W = self.filters_.astype(np.float64) / self._scale()
         return W.T @ ((self.expert_weights_ * self.c ** 2)[:, None] * W)
+
+    def _ais_base(self):
+        # the broadened Laplace approximation, for the bulk, and a product
+        # of n_features of the experts (the model itself when complete), for
+        # the heavy tails: the User Guide, "Log-likelihood by annealed
+        # importance sampling"
+        return Mixture([self._base_distribution(),
+                        StudentTProduct.from_experts(
+                            self.mean_, self.filters_, self.expert_weights_,
+                            self.c, self._scale())])
 
     def denoise(self, X, sigma=None, *, clip=True, max_iter=200, tol=1e-6,
                 noise_sigma="deprecated"):

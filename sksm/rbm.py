@@ -62,9 +62,11 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         string for its default instance: 'rsm', 'rsm_full', 'dsm', 'ssm' or
         'cd' (see :class:`RegularizedScoreMatchingPoE` and the User Guide,
         "Objectives").
-    solver : {'lbfgs', 'adam'}, default='lbfgs'
+    solver : {'auto', 'lbfgs', 'adam'}, default='auto'
         'lbfgs': full-batch L-BFGS-B from scipy.  'adam': minibatch Adam,
-        which :meth:`partial_fit` needs.
+        which :meth:`partial_fit` and contrastive divergence need.  'auto':
+        'adam' for ``objective='cd'`` (a stochastic gradient, with no loss
+        to line-search on), 'lbfgs' for the others.
     max_iter : int, default=200
         L-BFGS iterations or Adam epochs.
     tol : float, default=1e-6
@@ -139,7 +141,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     }
 
     def __init__(self, n_components=256, *, sigma=1.0, reg_lambda=0.01,
-                 objective="rsm", solver="lbfgs", max_iter=200, tol=1e-6,
+                 objective="rsm", solver="auto", max_iter=200, tol=1e-6,
                  batch_size="auto", learning_rate=1e-3, n_iter_no_change=10,
                  random_state=None, verbose=0):
         self.n_components = n_components

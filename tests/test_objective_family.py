@@ -421,9 +421,23 @@ def test_foe_fits_with_every_objective(objective, params):
     assert np.all(np.isfinite(est.energy(X)))
 
 
+def test_solver_auto_fits_contrastive_divergence_by_adam(digits):
+    """The default solver='auto': Adam for CD (which L-BFGS cannot take),
+    L-BFGS for the score-matching objectives; partial_fit with CD."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        cd = RegularizedScoreMatchingPoE(objective="cd", max_iter=2,
+                                         random_state=0).fit(digits)
+        rsm = RegularizedScoreMatchingPoE(max_iter=2,
+                                          random_state=0).fit(digits)
+    assert cd.solver == rsm.solver == "auto"
+    # partial_fit exists for Adam's fits only
+    assert hasattr(cd, "partial_fit") and not hasattr(rsm, "partial_fit")
+
+
 def test_objective_parameters_are_checked(digits):
     with pytest.raises(ValueError, match="solver='adam'"):
-        RegularizedScoreMatchingPoE(objective="cd").fit(digits)
+        RegularizedScoreMatchingPoE(objective="cd", solver="lbfgs").fit(digits)
     with pytest.raises(ValueError, match="reg_lambda=0"):
         RegularizedScoreMatchingPoE(objective="dsm", reg_lambda=0).fit(digits)
     for bad in ([], [0.1, -1.0], [[0.1]], [np.nan]):

@@ -352,11 +352,12 @@ def test_min_expert_weight_bounds_the_learned_weights(digits, solver):
     X, _ = digits
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        default = _fast(reg_lambda=1.0, solver=solver, max_iter=20).fit(X)
-        est = _fast(reg_lambda=1.0, solver=solver, max_iter=20,
-                    min_expert_weight=1.5).fit(X)
-    # reg_lambda=1 pushes weights down to the bound, which one can raise
-    assert default.expert_weights_.min() < 1.5
+        low = _fast(reg_lambda=1.0, solver=solver, max_iter=20,
+                    min_expert_weight=0.501).fit(X)
+        est = _fast(reg_lambda=1.0, solver=solver, max_iter=20).fit(X)
+    # reg_lambda=1 pushes weights down to the bound, 1.5 by default
+    assert est.min_expert_weight == 1.5
+    assert low.expert_weights_.min() < 1.5
     assert est.expert_weights_.min() >= 1.5 * (1 - 1e-12)
     # fixed weights stay 1 whatever the bound
     fixed = _fast(max_iter=5, learn_weights=False,

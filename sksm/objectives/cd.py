@@ -87,7 +87,8 @@ class ContrastiveDivergence(Objective):
     step size starts where :func:`~sksm.sampling.run_mcmc` finds it and
     then follows the acceptance rate, update by update.  Its gradient is
     stochastic, with no loss to line-search on: it needs
-    ``solver='adam'`` and runs its ``max_iter`` epochs.  It does not use
+    Adam (``solver='adam'``, which ``solver='auto'`` chooses) and runs its
+    ``max_iter`` epochs.  It does not use
     ``reg_lambda``.  ``'cd'`` stands for ``ContrastiveDivergence()``.
 
     Parameters

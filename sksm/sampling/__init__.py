@@ -31,8 +31,14 @@ moving chains from a tractable base distribution through the geometric path
 :math:`p_\beta \propto \exp(-(1 - \beta) E_0 - \beta E)`.
 """
 
-from ._ais import AISResult, Gaussian, annealed_importance_sampling
+from ._ais import (  # noqa: F401
+    AUTO_TEMPERATURES,
+    AUTO_TOLERANCE,
+    AISResult,
+    annealed_importance_sampling,
+)
+from ._bases import Gaussian, Mixture, StudentTProduct
 from ._mcmc import METHODS, TARGET_ACCEPT, MCMCResult, run_mcmc  # noqa: F401
 
-__all__ = ["AISResult", "Gaussian", "MCMCResult",
+__all__ = ["AISResult", "Gaussian", "MCMCResult", "Mixture", "StudentTProduct",
            "annealed_importance_sampling", "run_mcmc"]

@@ -1,5 +1,4 @@
-r"""Annealed importance sampling of :math:`\log Z` (Neal 2001), and the
-Gaussian base distributions it starts from."""
+r"""Annealed importance sampling of :math:`\log Z` (Neal 2001)."""
 
 from dataclasses import dataclass
 
@@ -18,7 +17,16 @@ from ._mcmc import (
     _warn_restarts,
 )
 
-__all__ = ["AISResult", "Gaussian", "annealed_importance_sampling"]
+__all__ = ["AUTO_TEMPERATURES", "AUTO_TOLERANCE", "AISResult",
+           "annealed_importance_sampling"]
+
+#: ``n_temperatures='auto'``: the temperatures of the successive runs, each
+#: independent of the others, and the largest change of the estimate (nats)
+#: between two of them, with at least AUTO_MIN_ESS of the chains effective
+#: in the second, at which the second is accepted.
+AUTO_TEMPERATURES = (100, 200, 400, 800, 1600, 3200)
+AUTO_TOLERANCE = 0.5
+AUTO_MIN_ESS = 0.1
 
 
 @dataclass
@@ -41,6 +49,12 @@ class AISResult:
         Mean acceptance rate of the transitions.
     n_restarts : int
         Transitions that met a non-finite energy (see :class:`MCMCResult`).
+    n_temperatures : int
+        Temperatures of the run that gave the estimate.
+    converged : bool or None
+        With ``n_temperatures='auto'``: whether two runs, the second with
+        twice the temperatures of the first, agreed within the tolerance;
+        None for a fixed number of temperatures.
     """
 
     log_partition: float
@@ -49,85 +63,8 @@ class AISResult:
     effective_sample_size: float
     acceptance_rate: float
     n_restarts: int
-
-
-# ---------------------------------------------------------------------- #
-# Transitions
-# ---------------------------------------------------------------------- #
-class Gaussian:
-    """A Gaussian base distribution ``N(mean, inv(precision))`` for AIS.
-
-    Parameters
-    ----------
-    mean : ndarray of shape event_shape
-        The mean, of the shape of one sample (a vector, or an image).
-    precision : ndarray of shape (n, n)
-        Symmetric positive definite, ``n = mean.size``.
-
-    Raises
-    ------
-    ValueError
-        If ``precision`` does not have shape (n, n) or is not positive
-        definite.
-    """
-
-    def __init__(self, mean, precision):
-        self.mean = np.asarray(mean, dtype=np.float64)
-        self.precision = np.asarray(precision, dtype=np.float64)
-        n = self.mean.size
-        if self.precision.shape != (n, n):
-            raise ValueError(f"precision must have shape {(n, n)}, got "
-                             f"{self.precision.shape}.")
-        try:
-            self._chol = np.linalg.cholesky(self.precision)
-        except np.linalg.LinAlgError as exc:
-            raise ValueError("precision is not positive definite.") from exc
-
-    @property
-    def log_partition(self):
-        """:math:`\\log \\int \\exp(-E_0)`, for ``E_0`` of :meth:`energy_grad`."""
-        n = self.mean.size
-        return (0.5 * n * np.log(2 * np.pi)
-                - np.sum(np.log(np.diag(self._chol))))
-
-    def energy_grad(self, x):
-        """Compute ``E_0 = (x - mean)^T P (x - mean) / 2`` and its gradient.
-
-        Parameters
-        ----------
-        x : ndarray of shape (n_chains, \\*event_shape)
-            Points, one per chain.
-
-        Returns
-        -------
-        E : ndarray of shape (n_chains,)
-            The energies, in float64.
-        dE_dx : ndarray of the shape of ``x``
-            Their gradients.
-        """
-        r = (x - self.mean).reshape(len(x), -1)
-        g = r @ self.precision
-        return 0.5 * np.einsum("ij,ij->i", r, g), g.reshape(x.shape)
-
-    def sample(self, n, rng):
-        """Draw ``n`` independent samples.
-
-        Parameters
-        ----------
-        n : int
-            Number of samples.
-        rng : numpy.random.RandomState
-            The source of the draws.
-
-        Returns
-        -------
-        samples : ndarray of shape (n, \\*event_shape)
-            In float64.
-        """
-        # x = mean + L^{-T} z has covariance (L L^T)^{-1} = P^{-1}
-        z = rng.standard_normal((self.mean.size, n))
-        r = np.linalg.solve(self._chol.T, z).T
-        return self.mean + r.reshape((n,) + self.mean.shape)
+    n_temperatures: int = 0
+    converged: bool = None
 
 
 def _schedule(n_temperatures):
@@ -142,7 +79,7 @@ def _schedule(n_temperatures):
 
 
 def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
-                                 n_temperatures=1000, method="hmc",
+                                 n_temperatures="auto", method="hmc",
                                  n_leapfrog=5, random_state=None):
     r"""Estimate :math:`\log Z = \log \int \exp(-E(x))\,dx` by AIS.
 
@@ -162,15 +99,21 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
     energy_grad : callable
         ``energy_grad(x) -> (E, dE/dx)`` of the model, ``x`` of shape
         ``(n_chains, *base.mean.shape)``.
-    base : Gaussian
+    base : Gaussian or StudentTProduct
         The tractable start (anything with ``sample(n, rng)``,
         ``energy_grad(x)`` and ``log_partition``).
     n_chains : int, default=100
         Independent AIS runs, at least 2; the standard error falls as their
         square root.
-    n_temperatures : int, default=1000
+    n_temperatures : int or 'auto', default='auto'
         Intermediate distributions; more reduce the downward bias of the
-        estimate.
+        estimate.  'auto': independent runs with the temperatures of
+        ``AUTO_TEMPERATURES`` (100, 200, 400, ...), until one agrees with the
+        one before within ``AUTO_TOLERANCE`` (0.5 nats) with at least a
+        tenth of its chains effective; its estimate is returned, with the
+        larger of its standard error and that change as ``stderr`` and
+        ``converged=True``.  If no two runs agree, the last run's estimate
+        comes back with ``converged=False`` and that larger error.
     method : {'hmc', 'mala'}, default='hmc'
     n_leapfrog : int, default=5
         Leapfrog steps per HMC transition.
@@ -188,15 +131,46 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
     The cost is ``n_temperatures * (n_leapfrog + 1)`` evaluations of
     ``energy_grad`` and of the base on all ``n_chains`` chains at once (one
     with MALA); every temperature counts as a unit of work on the progress
-    reporter of :mod:`sksm._progress`.
+    reporter of :mod:`sksm._progress`.  'auto' costs the sum of the runs made:
+    300 temperatures when the second run agrees with the first, at most
+    6,300.
     """
     if method not in ("hmc", "mala"):
         raise ValueError(f"method must be 'hmc' or 'mala' for AIS, got "
                          f"{method!r}.")
     n_chains = check_count(n_chains, "n_chains", minimum=2)
-    n_temperatures = check_count(n_temperatures, "n_temperatures")
     n_leapfrog = check_count(n_leapfrog, "n_leapfrog")
     rng = check_random_state(random_state)
+    if isinstance(n_temperatures, str) and n_temperatures == "auto":
+        return _until_stable(energy_grad, base, n_chains, method,
+                             n_leapfrog, rng)
+    n_temperatures = check_count(n_temperatures, "n_temperatures")
+    return _run(energy_grad, base, n_chains, n_temperatures, method,
+                n_leapfrog, rng)
+
+
+def _until_stable(energy_grad, base, n_chains, method, n_leapfrog, rng):
+    """Runs of AUTO_TEMPERATURES until two agree (see
+    :func:`annealed_importance_sampling`)."""
+    previous = None
+    for n_temperatures in AUTO_TEMPERATURES:
+        result = _run(energy_grad, base, n_chains, n_temperatures, method,
+                      n_leapfrog, rng)
+        if previous is not None:
+            change = abs(result.log_partition - previous.log_partition)
+            result.stderr = max(result.stderr, change)
+            result.converged = bool(
+                change <= AUTO_TOLERANCE and result.effective_sample_size
+                >= AUTO_MIN_ESS * n_chains)
+            if result.converged:
+                return result
+        previous = result
+    return result
+
+
+def _run(energy_grad, base, n_chains, n_temperatures, method, n_leapfrog,
+         rng):
+    """One AIS run of ``n_temperatures`` (checked arguments)."""
     target = TARGET_ACCEPT[method]
     betas = _schedule(n_temperatures)
 
@@ -205,6 +179,15 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
         return np.asarray(E, dtype=np.float64), np.asarray(d, np.float64)
 
     x = base.sample(n_chains, rng)
+    lost = len(x) - int(np.isfinite(x.reshape(len(x), -1)).all(axis=1).sum())
+    if lost:
+        raise ValueError(
+            f"{lost} of {n_chains} draws from the base distribution overflow "
+            "the float range: it puts mass at values beyond 1e308 (a "
+            "Student-t expert with a weight near 1/2 does), which no chain "
+            "can carry. Start from a base with lighter tails; for a Product "
+            "of Experts, refit with a larger min_expert_weight (or use "
+            "method='exact' on a complete one).")
     E0, d0 = base.energy_grad(x)
     with np.errstate(over="ignore", invalid="ignore"):
         E1, d1 = model(x)
@@ -252,4 +235,5 @@ def annealed_importance_sampling(energy_grad, base, *, n_chains=100,
         log_partition=float(base.log_partition + log_mean),
         stderr=float(stderr), log_weights=log_w,
         effective_sample_size=float(ess),
-        acceptance_rate=accept_total / n_temperatures, n_restarts=n_restarts)
+        acceptance_rate=accept_total / n_temperatures, n_restarts=n_restarts,
+        n_temperatures=n_temperatures)
