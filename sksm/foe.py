@@ -586,20 +586,23 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         -----
         The first call costs far more than the energies: AIS runs
         ``n_chains * n_temperatures * 11`` evaluations of the energy and of
-        its Gaussian base on images of ``image_shape_`` (100 x 1000 x 11 by
-        default, 100 chains at once), the energy in time proportional to
-        ``pixels * n_experts * filter_size**2``, the base (a dense
-        precision matrix) to ``pixels**2``, after building the base once
+        its Gaussian base on images of ``image_shape_``, 100 chains at once,
+        with runs of 100, 200, 400, ... temperatures until two agree (300 to
+        6,300 temperatures in all); the energy takes time proportional to
+        ``pixels * n_experts * filter_size**2``, the base (a dense precision
+        matrix) to ``pixels**2``, after building the base once
         (``O(pixels**3)``): minutes for the defaults on 36x36 images (the
         User Guide, "Log-likelihood by annealed importance sampling", gives
         the times measured).  The time grows linearly in the chains and the
-        temperatures.  It is stated
-        before the run starts (printed with ``verbose``, which also shows a
-        progress bar; a warning above a minute).  To trade accuracy for time, call
+        temperatures.  It is stated before the run starts (printed with
+        ``verbose``, which also shows a progress bar; a warning above a
+        minute).  To trade accuracy for time, call
         :meth:`estimate_log_partition` with fewer ``n_chains`` (the standard
-        error grows as one over their square root) or ``n_temperatures``
-        (the estimate is biased low, and the effective number of chains
-        falls), before ``score``: the cached estimate is used.
+        error grows as one over their square root) or a fixed
+        ``n_temperatures`` (the estimate is biased low, and the effective
+        number of chains falls), before ``score``: the cached estimate is
+        used.  :meth:`score` is NaN when the estimate's standard error
+        exceeds 1 nat.
         """
         check_is_fitted(self)
         images = self._images_from_rows(X, reset=False)
