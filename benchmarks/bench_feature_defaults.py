@@ -73,6 +73,10 @@ CONFIGS = {
     "lwF32_it50": ({"learn_weights": False, "max_iter": 50}, True),
     "lwF32_tol1e-4": ({"learn_weights": False, "tol": 1e-4}, True),
     "min1.5_32_it100": ({"min_expert_weight": 1.5, "max_iter": 100}, True),
+    "lwF_392_32_it50": ({"learn_weights": False, "n_experts": 392,
+                         "max_iter": 50}, True),
+    "lwF_392_32_it100": ({"learn_weights": False, "n_experts": 392,
+                          "max_iter": 100}, True),
 }
 
 #: feature-map name -> (features, StandardScaler between PoE and classifier)
