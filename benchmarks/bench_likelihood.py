@@ -18,8 +18,8 @@ expert weights (marginals of finite variance) and with the old default
 
 Log-likelihoods are in nats per image and in bits per pixel (data in [0, 1]
 units).  AIS at the estimators' defaults: 100 chains, runs of 100, 200, ...
-temperatures until two agree within 0.5 nats, HMC with 10 leapfrog steps.  The paper's Fig. 2b and 2d are
-these curves.
+temperatures until two agree within 0.5 nats, HMC with 10 leapfrog steps.
+The paper's Fig. 2b and 2d are these curves.
 
 Run:  python benchmarks/bench_likelihood.py [--quick] [--data mnist,8x8,16x16]
           [--lambdas 0 0.01 0.2 0.6 2]

@@ -322,8 +322,9 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                             if self._solver() == "lbfgs"
                             else ("epochs", "max_iter or learning_rate"))
             warnings.warn(
-                f"{self._solver()} stopped after max_iter={self.max_iter} {unit} "
-                f"without converging. Increase {advice}.", ConvergenceWarning)
+                f"{self._solver()} stopped after max_iter={self.max_iter} "
+                f"{unit} without converging. Increase {advice}.",
+                ConvergenceWarning)
         return self
 
     def _solver(self):
