@@ -375,10 +375,11 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
                n_steps=1000, mask=None, X_fixed=None):
         """Draw samples from the model by Markov chain Monte Carlo.
 
-        ``n_samples`` independent chains start from the Gaussian base of
-        :meth:`estimate_log_partition` and run ``n_steps`` transitions of
-        :func:`sksm.sampling.run_mcmc`, the first half adapting the step size;
-        the last state of every chain is returned.
+        ``n_samples`` independent chains start from draws of a Gaussian close
+        to the model (the widened Laplace approximation that
+        :meth:`estimate_log_partition` describes) and run ``n_steps``
+        transitions of :func:`sksm.sampling.run_mcmc`, the first half
+        adapting the step size; the last state of every chain is returned.
 
         Parameters
         ----------
