@@ -164,8 +164,10 @@ class DensityMixin(_DensityTag, metaclass=ABCMeta):
         """
         log_density = self.score_samples(X)
         stderr = getattr(self, "log_partition_std_", 0.0)
-        if (self._exact_log_partition() is None
-                and not stderr <= AIS_MAX_STDERR):
+        # the closed form, where there is one, is only looked up (again)
+        # when a cached estimate is too uncertain
+        if (not stderr <= AIS_MAX_STDERR
+                and self._exact_log_partition() is None):
             warnings.warn(
                 f"score is NaN: the estimate of log Z has a standard error of "
                 f"{stderr:.3g} nats, above AIS_MAX_STDERR={AIS_MAX_STDERR:g}. "
