@@ -340,8 +340,25 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         self.mean_ = mean.astype(low.dtype)
         self.scale_ = _positive_or_one(np.sqrt(var))
 
+    #: The dtype the fit computes the objective in, whatever the dtype of
+    #: ``X`` (issue 26: float32 halves the time of a fit and its fitted
+    #: features are as good).  The statistics (``mean_``, ``scale_``) are
+    #: computed in the dtype of ``X`` and the fitted attributes are returned
+    #: in it; ``partial_fit``, ``transform`` and ``score`` keep their dtype.
+    _fit_dtype = np.float32
+
     def _energy_input(self, block):
-        return (block - self.mean_) / block.dtype.type(self._scale())
+        # centred and scaled in the dtype of X, then rounded once
+        z = (block - self.mean_) / block.dtype.type(self._scale())
+        if self._fit_dtype is not None and self._solver() == "lbfgs":
+            z = z.astype(self._fit_dtype, copy=False)
+        return z
+
+    def _store(self, energy):
+        super()._store(energy)
+        dtype = getattr(self, "mean_", self.filters_).dtype
+        self.filters_ = self.filters_.astype(dtype, copy=False)
+        self.expert_weights_ = self.expert_weights_.astype(dtype, copy=False)
 
     def _statistics(self, X, first):
         """Set (first batch) or update ``mean_``, ``scale_``,
