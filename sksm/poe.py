@@ -164,8 +164,10 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
 
         With fewer experts than features, 'pca' keeps the leading axes,
         'zca' the rows of randomly chosen features and 'ica' that many
-        independent components; with more, the extra filters of every
-        ``init`` are random Gaussian directions drawn from ``random_state``.
+        independent components; with more, the extra filters of 'zca',
+        'pca' and 'ica' are rows of :math:`C^{-1/4} = E D^{-1/4} E^T` (as
+        localised as the ZCA rows, broader) of features drawn from
+        ``random_state``, and those of 'random' random Gaussian directions.
         :meth:`partial_fit` computes the start from its first minibatch.
         See the User Guide, "Starting point and restarts", for the time each
         start takes to fit.
