@@ -359,7 +359,9 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
     def _store(self, energy):
         super()._store(energy)
         dtype = getattr(self, "mean_", self.filters_).dtype
-        self.filters_ = self.filters_.astype(dtype, copy=False)
+        if self.filters_.dtype != dtype:  # unit length in the dtype of X
+            W = self.filters_.astype(dtype)
+            self.filters_ = W / np.linalg.norm(W, axis=1, keepdims=True)
         self.expert_weights_ = self.expert_weights_.astype(dtype, copy=False)
 
     def _statistics(self, X, first):
