@@ -357,6 +357,9 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
         stochastic = getattr(fun, "stochastic", False)
         theta0 = energy.get_params().astype(np.float64)
+        lower, upper = self._box(energy)
+        if lower is not None:  # a start rounded (float32) out of the box
+            theta0 = np.clip(theta0, lower, upper)
         with single_threaded_blas():
             if self._solver() == "lbfgs":
                 result = lbfgs(fun, theta0, bounds=self._box(energy),

@@ -427,7 +427,10 @@ def block_inputs(blocks, prepare):
              for b in blocks.raw]
     parts = (list(dask.compute(*tasks)) if client is None else
              client.compute(tasks))
-    return ClusterData(parts, blocks.n_samples, blocks.dtype, client,
+    # the dtype of the prepared input, which may differ from the rows' (a
+    # PoE fits in float32): asked of ``prepare`` on no rows
+    dtype = prepare(np.empty((0,) + blocks.row_shape, blocks.dtype)).dtype
+    return ClusterData(parts, blocks.n_samples, dtype, client,
                        row_shape=blocks.row_shape, chunk_size=blocks.size,
                        first_chunks=blocks.first_chunks)
 

@@ -132,8 +132,17 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
 
     def _store(self, energy):
         self.filters_ = energy.filters.copy()
-        self.expert_weights_ = energy.weights.copy()
+        self.expert_weights_ = self._bounded(energy.weights.copy())
         super()._store(energy)
+
+    def _bounded(self, weights):
+        """Learned ``weights`` within the fit's box, in their dtype: the
+        exponential of a bound rounds past it by an ulp (in float32, by
+        1e-7 of it)."""
+        if not self.learn_weights:
+            return weights
+        return np.clip(weights, self.min_expert_weight, MAX_EXPERT_WEIGHT,
+                       out=weights)
 
     def _box(self, energy):
         """Lower and upper bounds of theta (None, None without weights)."""

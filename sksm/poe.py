@@ -362,7 +362,8 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         if self.filters_.dtype != dtype:  # unit length in the dtype of X
             W = self.filters_.astype(dtype)
             self.filters_ = W / np.linalg.norm(W, axis=1, keepdims=True)
-        self.expert_weights_ = self.expert_weights_.astype(dtype, copy=False)
+        self.expert_weights_ = self._bounded(
+            self.expert_weights_.astype(dtype))
 
     def _statistics(self, X, first):
         """Set (first batch) or update ``mean_``, ``scale_``,

@@ -83,9 +83,12 @@ def test_chunk_losses_sum_to_the_loss_of_all_rows(objective):
     assert sum(n for *_, n in parts) == len(Z)
     loss = sum(p[0] for p in parts) / len(Z)
     total = sum(p[1] for p in parts) / len(Z)
-    assert loss == pytest.approx(whole, rel=1e-12)
-    np.testing.assert_allclose(total, grad, rtol=1e-11,
-                               atol=1e-13 * np.abs(grad).max())
+    # to rounding in the dtype the PoE fits in (float32)
+    assert Z.dtype == np.float32
+    eps = float(np.finfo(Z.dtype).eps)
+    assert loss == pytest.approx(whole, rel=10 * eps)
+    np.testing.assert_allclose(total, grad, rtol=10 * eps,
+                               atol=100 * eps * np.abs(grad).max())
 
 
 @pytest.mark.parametrize("objective", ["rsm", "dsm", "ssm"])
@@ -130,6 +133,7 @@ def test_cluster_loss_gradient_matches_finite_differences(client):
     X = da.from_array(_heavy_tailed(n_samples=300, n_features=4),
                       chunks=(100, 4))
     est = RegularizedScoreMatchingPoE(reg_lambda=0.1)
+    est._fit_dtype = None  # in float64: finite differences need its digits
     data = est._dask_fit_data(X)
     energy = est._initial_energy(data, check_random_state(0))
     fun = est._objective(energy, data, check_random_state(0))

@@ -182,9 +182,12 @@ def test_n_init_fixes_the_bad_seed_of_the_toy_problem(toy):
                                         **old).fit(X)
     assert fixed.loss_curve_[-1] <= worst_good
     assert fixed.score(X_test) > bad.score(X_test) + 1.0
-    # and the default start lands in the good optimum without restarts
+    # and the default start lands in the good optimum without restarts (the
+    # fits compute in float32 and stop within 1e-2 of each other there; the
+    # bad optimum is more than 1 higher)
     default = RegularizedScoreMatchingPoE(reg_lambda=1e-3, **old).fit(X)
-    assert default.loss_curve_[-1] <= worst_good
+    assert default.loss_curve_[-1] < bad.loss_curve_[-1] - 1.0
+    assert abs(default.loss_curve_[-1] - worst_good) < 1e-2
 
 
 def test_n_init_with_zca_restarts_from_other_whitening_matrices(toy):

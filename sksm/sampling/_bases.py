@@ -12,7 +12,6 @@ energy and its gradient.
 
 import numpy as np
 from scipy.linalg import qr
-from scipy.special import logsumexp
 
 from ..experts import StudentT
 
@@ -318,8 +317,13 @@ class Mixture:
         log_terms = np.stack([
             np.log(p) - E - c.log_partition
             for p, c, (E, _) in zip(self.proportions, self.components, parts)])
-        log_q = logsumexp(log_terms, axis=0)
-        resp = np.exp(log_terms - log_q)
+        # log-sum-exp over the components, shifted by their maximum (scipy's
+        # logsumexp costs more than the model's energy at a few components)
+        top = log_terms.max(axis=0)
+        resp = np.exp(log_terms - top)
+        total = resp.sum(axis=0)
+        log_q = top + np.log(total)
+        resp /= total
         grad = sum(r.reshape((-1,) + (1,) * (x.ndim - 1)) * d
                    for r, (_, d) in zip(resp, parts))
         return -log_q, grad
