@@ -95,10 +95,10 @@ def _tamper(models, tmp_path, **changes):
     ({"header_params": {"reg_lambda": -1.0}}, "invalid parameters"),
     ({"header_params": {"evil": 1}}, "unknown parameters"),
     ({"filters_": None}, "expected arrays"),
-    ({"filters_": np.full((5, 5), np.nan)}, "finite floats"),
+    ({"filters_": np.full((10, 5), np.nan)}, "finite floats"),  # 2x5 experts
     ({"filters_": np.ones((4, 5))}, "does not match"),
-    ({"expert_weights_": -np.ones(5)}, "positive"),
-    ({"expert_weights_": np.full(5, 0.4)}, "must lie in"),
+    ({"expert_weights_": -np.ones(10)}, "positive"),
+    ({"expert_weights_": np.full(10, 0.4)}, "must lie in"),
     ({"mean_": np.array(["a"] * 5)}, "finite floats"),
 ])
 def test_load_rejects_tampered_files(models, tmp_path, changes, match):

@@ -116,7 +116,8 @@ def test_poe_answers_any_finite_input(fitted_poe, X):
     """Inputs as large as the dtype allows still give finite activations,
     log-densities and denoised values (or the values themselves)."""
     original = X.copy()
-    _assert_finite(fitted_poe.transform(X), (len(X), 4), X.dtype, "transform")
+    _assert_finite(fitted_poe.transform(X), (len(X), 8), X.dtype,
+                   "transform")  # the default 2 x 4 experts
     _assert_finite(fitted_poe.score_samples(X), (len(X),), np.float64,
                    "score_samples")
     with warnings.catch_warnings():
