@@ -58,7 +58,9 @@ lambdas = [0.0, 0.02, 0.2, 0.6, 2.0]
 max_iter = 40 if QUICK else 150
 models, test_ll, errors = {}, [], []
 for lam in lambdas:
-    est = RegularizedScoreMatchingPoE(reg_lambda=lam, learn_weights=False,
+    # the paper's complete model (exact likelihoods), unit weights
+    est = RegularizedScoreMatchingPoE(n_experts=X_train.shape[1],
+                                      reg_lambda=lam, learn_weights=False,
                                       max_iter=max_iter, tol=1e-5,
                                       random_state=0)
     models[lam] = est.fit(X_train)

@@ -42,11 +42,11 @@ def _demo(args):
           f"({len(X_train)} train / {len(X_test)} test, pixels in [0, 1]).\n")
 
     lambdas = [0.0, 0.02, 0.2, 0.6, 2.0]
-    # alpha = 1 (learn_weights=False): the digits' blank border pixels make
-    # learned weights, and with them the likelihood, run away as lambda -> 0.
+    # the defaults: 128 experts of weight 1 (learned weights, and with them
+    # the likelihood, run away as lambda -> 0 on the digits' blank border
+    # pixels); the likelihood by annealed importance sampling
     search = GridSearchCV(
-        RegularizedScoreMatchingPoE(learn_weights=False, max_iter=1000,
-                                    tol=1e-5, random_state=args.seed),
+        RegularizedScoreMatchingPoE(random_state=args.seed),
         {"reg_lambda": lambdas}, cv=3, n_jobs=args.n_jobs)
     search.fit(X_train)
     print("reg_lambda chosen by GridSearchCV on held-out log-likelihood "

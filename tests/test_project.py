@@ -59,7 +59,7 @@ def test_readme_quickstart_runs(monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         exec(compile(code, "README.md", "exec"), namespace)
-    assert namespace["features"].shape == (1797, 128)
+    assert namespace["features"].shape == (1797, 256)  # 2 x 128 experts
     assert namespace["clean"].shape == (1797, 64)
 
 

@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pytest
 from scipy import stats
-from scipy.integrate import dblquad
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from sksm import FieldsOfExperts, RegularizedScoreMatchingPoE
@@ -290,10 +289,15 @@ def test_ais_matches_quadrature_for_a_field_of_experts():
     assert foe.image_shape_ == (1, 2)
     foe.expert_weights_ = np.array([3.0, 3.0])
 
-    def density(b, a):
-        return np.exp(-foe.energy(np.array([[a, b]])))
-
-    exact = np.log(dblquad(density, -30, 30, -30, 30, epsabs=1e-10)[0])
+    # x = tan(theta) maps the plane onto a square, where the midpoint rule
+    # on a 400 x 400 grid agrees with dblquad over [-30, 30]^2 (21 s) to
+    # 1e-11
+    n = 400
+    theta = (np.arange(n) + 0.5) / n * np.pi - np.pi / 2
+    x, w = np.tan(theta), np.pi / n / np.cos(theta) ** 2
+    A, B = np.meshgrid(x, x, indexing="ij")
+    E = foe.energy(np.column_stack([A.ravel(), B.ravel()]).reshape(-1, 1, 2))
+    exact = np.log(w @ np.exp(-E.reshape(n, n)) @ w)
     # 'auto' (the default): its error is at least the change between runs
     estimate, stderr = foe.estimate_log_partition(random_state=0)
     assert abs(estimate - exact) < 0.05
