@@ -106,6 +106,41 @@ def test_transform_shapes_and_pooling(trained, photo):
     trained.set_params(pooling=None)
     assert list(pooled_names) == [f"fieldsofexperts_expert{i}"
                                   for i in range(8)]
+    # quadrants of the 12 x 12 positions: rows and columns 0-5 and 6-11
+    quads = trained.set_params(pooling="quadrants").transform(X)
+    quad_names = trained.get_feature_names_out()
+    trained.set_params(pooling=None)
+    assert quads.shape == (3, 8 * 4) and len(quad_names) == 8 * 4
+    grid = full.reshape(3, 8, 12, 12)
+    column = list(quad_names).index("fieldsofexperts_expert3_bottom_left")
+    np.testing.assert_allclose(quads[:, column],
+                               grid[:, 3, 6:, :6].sum(axis=(1, 2)),
+                               rtol=1e-6)
+    np.testing.assert_allclose(quads.reshape(3, 8, 4).sum(axis=2), pooled,
+                               rtol=1e-6)
+    assert list(quad_names[:4]) == [
+        "fieldsofexperts_expert0_top_left", "fieldsofexperts_expert0_top_right",
+        "fieldsofexperts_expert0_bottom_left",
+        "fieldsofexperts_expert0_bottom_right"]
+
+
+def test_quadrants_of_an_odd_number_of_positions():
+    # 9 x 10 images, 3 x 3 filters: 7 x 8 positions, the middle row of 7 in
+    # the bottom half
+    rng = np.random.RandomState(0)
+    foe = FieldsOfExperts(n_experts=2, filter_size=3, image_shape=(9, 10),
+                          max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        foe.fit(rng.rand(12, 90))
+    X = rng.rand(2, 90)
+    full = foe.transform(X).reshape(2, 2, 7, 8)
+    quads = foe.set_params(pooling="quadrants").transform(X).reshape(2, 2, 4)
+    expected = [full[:, :, :3, :4], full[:, :, :3, 4:], full[:, :, 3:, :4],
+                full[:, :, 3:, 4:]]
+    for k, part in enumerate(expected):
+        np.testing.assert_allclose(quads[:, :, k], part.sum(axis=(2, 3)),
+                                   rtol=1e-6)
 
 
 def test_energy_sums_the_valid_positions_and_refuses_smaller_images():
