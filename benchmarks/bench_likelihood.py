@@ -5,12 +5,14 @@ and 16x16 grayscale patches of the training photographs of the pretrained
 prior (train) and of the denoising benchmark's crops (test), 3,000 / 1,000.
 For every reg_lambda and model:
 
-- complete PoE: the exact test log-likelihood and the AIS one (its error is
-  AIS's error, since log Z is known), and the time AIS takes; "gauss err"
-  is the error of AIS from the Gaussian base alone (the widened Laplace
-  approximation, the base before issue 26) at 1,000 temperatures;
-- overcomplete PoE (2x experts) and Field of Experts (24 5x5 filters on
-  pixels): the AIS test log-likelihood and its standard error.
+- complete PoE with learned weights (the defaults before 0.2): the exact
+  test log-likelihood and the AIS one (its error is AIS's error, since log Z
+  is known), and the time AIS takes; "gauss err" is the error of AIS from
+  the Gaussian base alone (the widened Laplace approximation, the base
+  before issue 26) at 1,000 temperatures;
+- overcomplete PoEs (2x experts: with learned weights, and the estimator's
+  defaults, unit weights) and Field of Experts (24 5x5 filters on pixels):
+  the AIS test log-likelihood and its standard error.
 
 The complete PoE is fitted twice: with the default lower bound 1.5 on the
 expert weights (marginals of finite variance) and with the old default
@@ -22,7 +24,7 @@ temperatures until two agree within 0.5 nats, HMC with 10 leapfrog steps.
 The paper's Fig. 2b and 2d are these curves.
 
 Run:  python benchmarks/bench_likelihood.py [--quick] [--data mnist,8x8,16x16]
-          [--lambdas 0 0.01 0.2 0.6 2]
+          [--lambdas 0 0.01 0.2 0.6 2] [--models 'PoE complete' ...]
 """
 
 import argparse
@@ -49,17 +51,25 @@ def patches(size, n_train=3000, n_test=1000):
     return train.reshape(n_train, -1), test.reshape(n_test, -1)
 
 
-def models(n_features, reg_lambda, max_iter):
+MODELS = ("PoE complete", "PoE complete a>=0.501", "PoE 2x learned a",
+          "PoE defaults", "FoE 5x5x24")
+
+
+def models(n_features, reg_lambda, max_iter, names=MODELS):
     common = {"reg_lambda": reg_lambda, "max_iter": max_iter,
               "random_state": 0}
-    return {
-        "PoE complete": RegularizedScoreMatchingPoE(**common),
+    learned = {"learn_weights": True, **common}
+    every = {
+        "PoE complete": RegularizedScoreMatchingPoE(n_experts=n_features,
+                                                    **learned),
         "PoE complete a>=0.501": RegularizedScoreMatchingPoE(
-            min_expert_weight=0.501, **common),
-        "PoE 2x": RegularizedScoreMatchingPoE(n_experts=2 * n_features,
-                                              **common),
+            n_experts=n_features, min_expert_weight=0.501, **learned),
+        "PoE 2x learned a": RegularizedScoreMatchingPoE(
+            n_experts=2 * n_features, **learned),
+        "PoE defaults": RegularizedScoreMatchingPoE(**common),
         "FoE 5x5x24": FieldsOfExperts(**common),
     }
+    return {name: every[name] for name in names}
 
 
 def gaussian_base_error(est):
@@ -86,6 +96,8 @@ def main(argv=None):
     parser.add_argument("--data", default="mnist,8x8,16x16",
                         help="comma-separated subset of mnist, 8x8, 16x16")
     parser.add_argument("--lambdas", type=float, nargs="+", default=LAMBDAS)
+    parser.add_argument("--models", nargs="+", default=MODELS,
+                        choices=MODELS)
     args = parser.parse_args(argv)
     lambdas = (1e-2,) if args.quick else args.lambdas
     max_iter = 100 if args.quick else 200
@@ -108,7 +120,8 @@ def main(argv=None):
     for data_name, (train, test) in datasets.items():
         n_features = train.shape[1]
         for reg_lambda in lambdas:
-            for name, est in models(n_features, reg_lambda, max_iter).items():
+            for name, est in models(n_features, reg_lambda, max_iter,
+                                    args.models).items():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     start = time.perf_counter()

@@ -26,7 +26,7 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one():
 
 def test_demo_runs_as_module(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "sksm", "demo", "--n-jobs", "1"],
+        [sys.executable, "-m", "sksm", "demo"],  # as the README runs it
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "<- best" in result.stdout
