@@ -119,7 +119,8 @@ def test_transform_shapes_and_pooling(trained, photo):
     np.testing.assert_allclose(quads.reshape(3, 8, 4).sum(axis=2), pooled,
                                rtol=1e-6)
     assert list(quad_names[:4]) == [
-        "fieldsofexperts_expert0_top_left", "fieldsofexperts_expert0_top_right",
+        "fieldsofexperts_expert0_top_left",
+        "fieldsofexperts_expert0_top_right",
         "fieldsofexperts_expert0_bottom_left",
         "fieldsofexperts_expert0_bottom_right"]
 
