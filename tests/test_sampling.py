@@ -185,7 +185,7 @@ def test_ais_matches_the_exact_log_partition_of_a_complete_poe(
 
 
 @pytest.mark.parametrize("reg_lambda", [0.0, 0.01, 0.02, 0.2, 0.6, 2.0])
-def test_ais_of_a_poe_at_its_defaults_across_the_reg_lambda_grid(
+def test_ais_of_a_complete_poe_across_the_reg_lambda_grid(
         mnist_patches, reg_lambda):
     """What GridSearchCV over reg_lambda meets with the complete model and
     learned weights (the defaults before 0.2; only reg_lambda set, 0
