@@ -72,3 +72,48 @@ def test_readme_restoration_example_runs():
     # measured +12.4 dB on this ramp
     assert psnr(photo, namespace["restored"]) > \
         psnr(photo, namespace["noisy"]) + 5
+
+
+#: import name -> distribution name of the runtime dependencies
+_DISTRIBUTIONS = {"numpy": "numpy", "scipy": "scipy", "sklearn": "scikit-learn",
+                  "PIL": "pillow", "joblib": "joblib",
+                  "threadpoolctl": "threadpoolctl"}
+
+
+def _declared(section):
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    return {re.split(r"[<>=!~ \[;]", spec)[0].lower()
+            for spec in project[section]}
+
+
+def test_every_module_level_import_is_a_declared_dependency():
+    """Issue 27: what sksm imports when it is imported is declared (optional
+    packages are imported inside functions, from the extras)."""
+    import ast
+
+    stdlib = set(sys.stdlib_module_names)
+    imported = set()
+    for path in (ROOT / "sksm").rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.Import):
+                imported.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - stdlib - {"sksm"}
+    assert third_party <= set(_DISTRIBUTIONS), third_party
+    declared = _declared("dependencies")
+    assert {_DISTRIBUTIONS[name] for name in third_party} <= declared
+
+
+def test_the_licence_file_is_declared_and_is_the_bsd_3_clause_text():
+    """Issue 27: the metadata's licence and the file that ships with it
+    (setuptools puts ``license-files`` in the wheel's and the sdist's
+    metadata; checked by building both when this was written)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "BSD-3-Clause"
+    assert project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License")
+    assert "Neither the name of the copyright holder" in text
