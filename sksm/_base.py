@@ -357,12 +357,12 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
         stochastic = getattr(fun, "stochastic", False)
         theta0 = energy.get_params().astype(np.float64)
-        lower, upper = self._box(energy)
-        if lower is not None:  # a start rounded (float32) out of the box
-            theta0 = np.clip(theta0, lower, upper)
+        box = self._box(energy)
+        if box[0] is not None:  # a start rounded (float32) out of the box
+            theta0 = np.clip(theta0, *box)
         with single_threaded_blas():
             if self._solver() == "lbfgs":
-                result = lbfgs(fun, theta0, bounds=self._box(energy),
+                result = lbfgs(fun, theta0, bounds=box,
                                max_iter=self.max_iter, tol=self.tol,
                                verbose=self.verbose)
             else:
@@ -374,7 +374,7 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                     fun, theta0, n_samples=len(data),
                     batch_size=self._batch_size(len(data)), rng=rng,
                     learning_rate=self.learning_rate,
-                    bounds=self._box(energy), max_iter=self.max_iter,
+                    bounds=box, max_iter=self.max_iter,
                     tol=self.tol, n_iter_no_change=self.n_iter_no_change,
                     stochastic=stochastic, accept=accept,
                     verbose=self.verbose)

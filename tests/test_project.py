@@ -80,11 +80,10 @@ _DISTRIBUTIONS = {"numpy": "numpy", "scipy": "scipy", "sklearn": "scikit-learn",
                   "threadpoolctl": "threadpoolctl"}
 
 
-def _declared(section):
+def _project():
+    """The ``[project]`` table of pyproject.toml."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return {re.split(r"[<>=!~ \[;]", spec)[0].lower()
-            for spec in project[section]}
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
 def test_every_module_level_import_is_a_declared_dependency():
@@ -102,7 +101,8 @@ def test_every_module_level_import_is_a_declared_dependency():
                 imported.add(node.module.split(".")[0])
     third_party = imported - stdlib - {"sksm"}
     assert third_party <= set(_DISTRIBUTIONS), third_party
-    declared = _declared("dependencies")
+    declared = {re.split(r"[<>=!~ \[;]", spec)[0].lower()
+                for spec in _project()["dependencies"]}
     assert {_DISTRIBUTIONS[name] for name in third_party} <= declared
 
 
@@ -110,8 +110,7 @@ def test_the_licence_file_is_declared_and_is_the_bsd_3_clause_text():
     """Issue 27: the metadata's licence and the file that ships with it
     (setuptools puts ``license-files`` in the wheel's and the sdist's
     metadata; checked by building both when this was written)."""
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    project = _project()
     assert project["license"] == "BSD-3-Clause"
     assert project["license-files"] == ["LICENSE"]
     text = (ROOT / "LICENSE").read_text()
