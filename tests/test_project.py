@@ -86,6 +86,11 @@ def _project():
     return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
 
+def _distributions(specs):
+    """The distribution names of requirement strings, lower case."""
+    return {re.split(r"[<>=!~ \[;]", spec)[0].lower() for spec in specs}
+
+
 def test_every_module_level_import_is_a_declared_dependency():
     """Issue 27: what sksm imports when it is imported is declared (optional
     packages are imported inside functions, from the extras)."""
@@ -101,8 +106,7 @@ def test_every_module_level_import_is_a_declared_dependency():
                 imported.add(node.module.split(".")[0])
     third_party = imported - stdlib - {"sksm"}
     assert third_party <= set(_DISTRIBUTIONS), third_party
-    declared = {re.split(r"[<>=!~ \[;]", spec)[0].lower()
-                for spec in _project()["dependencies"]}
+    declared = _distributions(_project()["dependencies"])
     assert {_DISTRIBUTIONS[name] for name in third_party} <= declared
 
 
@@ -116,3 +120,27 @@ def test_the_licence_file_is_declared_and_is_the_bsd_3_clause_text():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("BSD 3-Clause License")
     assert "Neither the name of the copyright holder" in text
+
+
+def test_the_doc_extra_installs_what_the_gallery_imports():
+    """Issue 27: ``pip install ".[doc]"`` then the documented sphinx-build
+    runs every example, so the ``doc`` extra holds every package they
+    import (the build once stopped on ``import dask.array``)."""
+    import ast
+
+    project = _project()
+    extra = _distributions(project["optional-dependencies"]["doc"]
+                           + project["dependencies"])
+    names = {"sklearn": "scikit-learn", "PIL": "pillow"}
+    for path in (ROOT / "examples").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module.split(".")[0]]
+            else:
+                continue
+            for module in set(modules) - set(sys.stdlib_module_names) - {
+                    "sksm"}:
+                assert names.get(module, module).lower() in extra, (
+                    path.name, module)
