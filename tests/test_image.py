@@ -353,6 +353,8 @@ def test_float_pixels_are_written_on_their_white_level(tmp_path):
     assert not (tmp_path / "b.png").exists()
     write_image(tmp_path / "c.tif", image, data_range=255)  # kept as given
     np.testing.assert_array_equal(read_image(tmp_path / "c.tif"), image)
+    with pytest.raises(TypeError, match="data_range"):
+        write_image(tmp_path / "d.png", image, data_range="255")
 
 
 def test_a_png_text_chunk_past_pillows_limit_names_the_file(tmp_path):

@@ -204,21 +204,21 @@ def write_image(path, image, *, all_frames=False, data_range=None,
     >>> import tempfile, numpy as np
     >>> from pathlib import Path
     >>> from sksm.image import read_image, write_image
-    >>> folder = Path(tempfile.mkdtemp())
     >>> scaled = np.array([[0.0, 127.5], [255.0, 51.0]], dtype=np.float32)
-    >>> write_image(folder / "a.png", scaled, data_range=255)
-    >>> read_image(folder / "a.png")
-    array([[  0, 128],
-           [255,  51]], dtype=uint8)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     write_image(Path(folder) / "a.png", scaled, data_range=255)
+    ...     print(read_image(Path(folder) / "a.png"))
+    [[  0 128]
+     [255  51]]
     """
     arr, kind = _frames_kind(image, all_frames)
     fmt = _format_of(path)
     if fmt is None:
         check_output_path(path)  # raises, naming the extension
+    white = 1.0 if data_range is None else check_positive(
+        data_range, "data_range", "the white level of the float pixels")
     frames = list(arr) if all_frames else [arr]
     if fmt != "TIFF" and arr.dtype.kind == "f":
-        white = 1.0 if data_range is None else check_positive(
-            data_range, "data_range", "the white level of the float pixels")
         _check_white_level(arr, white, path, fmt)
         frames = [np.rint(np.clip(f / white, 0, 1) * 255).astype(np.uint8)
                   for f in frames]
@@ -309,8 +309,8 @@ def _writing(path):
 _WRITE_ADVICE = {
     errno.ENOSPC: "no space left on the device; free some space or write to "
                   "another disk",
-    errno.EDQUOT: "the disk quota is exceeded; free some space or write to "
-                  "another disk",
+    getattr(errno, "EDQUOT", -1): "the disk quota is exceeded; free some "
+                                  "space or write to another disk",
     errno.EACCES: "permission denied; check the permissions of the file and "
                   "its folder, or write elsewhere",
     errno.EPERM: "operation not permitted; check the permissions of the file "
