@@ -1,8 +1,10 @@
 """The ``sksm`` command."""
 
 import argparse
+import difflib
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 
 from . import __version__, _progress
+from ._image_files import DEFAULT_QUALITY
 from ._validation import check_sigma
 from .datasets import few_labels, load_digits_pixels
 from .foe import FieldsOfExperts
@@ -18,6 +21,7 @@ from .image import (
     add_noise,
     check_output_path,
     check_unit_range,
+    estimate_sigma,
     extract_patches,
     psnr,
     read_image,
@@ -131,51 +135,109 @@ def _load(args):
     return model
 
 
-def _restore_command(args, restore):
+def _restore_command(args, restoring):
     """Check the output, read every frame, restore, write; one line a step.
 
-    ``restore(model, image, channel_axis)`` restores one frame.
+    ``restoring(image, kind)``, called once the input is read and checked,
+    returns ``restore(model, frame, channel_axis, index)``, which restores
+    frame ``index``.
     """
     image = read_image(args.input, all_frames=True)
     n_frames = len(image)
     kind = "colour" if image.ndim == 4 else "gray"
     check_output_path(args.output, (image.dtype, kind), n_frames=n_frames,
-                      overwrite=args.overwrite, source=args.input)
+                      overwrite=args.overwrite, source=args.input,
+                      quality=args.quality)
+    _check_scale(image, args)
     model = _load(args)
     shape = image.shape[1:]
     frames = f", {n_frames} frames" if n_frames > 1 else ""
     _log(f"{args.command}: {args.input} {shape[1]}x{shape[0]} "
          f"{kind} {image.dtype}{frames} ...")
+    restore = restoring(image, kind)
     start = time.perf_counter()
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     with _progress.reporting(args.command, enabled=show):
-        results = [restore(model, frame, -1 if kind == "colour" else None)
-                   for frame in image]
+        results = [restore(model, frame, -1 if kind == "colour" else None, i)
+                   for i, frame in enumerate(image)]
+    # the results are on the input's scale, whose white is --data-range
     write_image(args.output, np.stack(results) if n_frames > 1
-                else results[0], all_frames=n_frames > 1)
+                else results[0], all_frames=n_frames > 1,
+                data_range=args.data_range, source=args.input,
+                quality=args.quality)
     height, width = results[0].shape[:2]
     _log(f"wrote {args.output} ({width}x{height})", start)
     return 0
 
 
+def _check_scale(image, args):
+    """Refuse float pixels off the [0, 1] scale without --data-range."""
+    try:
+        if image.dtype.kind == "f" and args.data_range is None:
+            check_unit_range(image, args.input)
+    except ValueError:
+        raise _UsageError(
+            f"{args.input} holds float pixels from {image.min():.4g} to "
+            f"{image.max():.4g}, and float files are read on the [0, 1] "
+            "scale: give their white level with --data-range (e.g. 255)."
+        ) from None
+
+
+def _estimated_sigmas(image, kind, args):
+    """Each frame's noise level in the units of --sigma, told in one line.
+
+    The mean over the colour channels of :func:`sksm.image.estimate_sigma`.
+    """
+    white = 255.0 if args.data_range is None else args.data_range
+    sigmas = [white * estimate_sigma(
+        to_float(frame, args.data_range), average_sigmas=True,
+        channel_axis=-1 if kind == "colour" else None) for frame in image]
+    if min(sigmas) == 0:
+        raise _UsageError(f"{args.input}: the image seems to hold no noise "
+                          "(estimated sigma 0); give its level with --sigma.")
+    scale = ("on the 0-255 scale" if args.data_range is None
+             else f"on the image's scale, white = {args.data_range:g}")
+    values = (f"{sigmas[0]:.3g}" if len(sigmas) == 1 else
+              f"{min(sigmas):.3g} to {max(sigmas):.3g} over the "
+              f"{len(sigmas)} frames")
+    _log(f"{args.command}: estimated noise level --sigma {values} ({scale}); "
+         "give --sigma to set it")
+    return sigmas
+
+
 def _denoise(args):
     # --sigma is on the 0-255 scale, or with --data-range on the image's
-    # own: checked in those units, by the check of sksm.restoration
-    sigma = args.sigma
-    if sigma is not None:
-        sigma = check_sigma(sigma, "--sigma")
-        if args.data_range is None:
-            sigma = sigma / 255.0
-    return _restore_command(args, lambda model, image, axis: denoise(
-        image, sigma, model=model, channel_axis=axis, method=args.method,
-        self_ensemble=args.self_ensemble, data_range=args.data_range,
-        tile_size=args.tile_size))
+    # own: checked in those units, by the check of sksm.restoration; an
+    # estimated level is told in them
+    if args.sigma is not None:
+        check_sigma(args.sigma, "--sigma")
+
+    def restoring(image, kind):
+        sigmas = ([args.sigma] * len(image) if args.sigma is not None
+                  else _estimated_sigmas(image, kind, args))
+        # sksm.restoration takes the level on the image's scale, [0, 1]
+        # for integer images without data_range
+        per_unit = 255.0 if args.data_range is None else 1.0
+
+        def restore(model, frame, axis, i):
+            with warnings.catch_warnings():
+                if args.sigma is None:  # an estimate needs no check of units
+                    warnings.filterwarnings("ignore", "The noise level")
+                return denoise(
+                    frame, sigmas[i] / per_unit, model=model,
+                    channel_axis=axis, method=args.method,
+                    self_ensemble=args.self_ensemble,
+                    data_range=args.data_range, tile_size=args.tile_size)
+        return restore
+
+    return _restore_command(args, restoring)
 
 
 def _super_resolve(args):
-    return _restore_command(args, lambda model, image, axis: super_resolve(
-        image, args.factor, model=model, channel_axis=axis,
-        data_range=args.data_range, tile_size=args.tile_size))
+    return _restore_command(args, lambda image, kind: (
+        lambda model, frame, axis, i: super_resolve(
+            frame, args.factor, model=model, channel_axis=axis,
+            data_range=args.data_range, tile_size=args.tile_size)))
 
 
 def _inpaint(args):
@@ -183,9 +245,10 @@ def _inpaint(args):
     if mask.ndim == 3:
         mask = mask.max(axis=2)
     mask = mask > 0
-    return _restore_command(args, lambda model, image, axis: inpaint(
-        image, mask, model=model, channel_axis=axis,
-        data_range=args.data_range, tile_size=args.tile_size))
+    return _restore_command(args, lambda image, kind: (
+        lambda model, frame, axis, i: inpaint(
+            frame, mask, model=model, channel_axis=axis,
+            data_range=args.data_range, tile_size=args.tile_size)))
 
 
 def _train(args):
@@ -240,6 +303,32 @@ class _HelpFormatter(argparse.HelpFormatter):
         return text
 
 
+class _CommandParser(argparse.ArgumentParser):
+    """A command's parser, which reports an unknown option with its own
+    usage and the closest option (argparse leaves it to the top-level
+    parser, whose usage names none of the command's options)."""
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if extras:
+            options = [option for action in self._actions
+                       for option in action.option_strings]
+            hints = [f"did you mean {close[0]}?" for close in (
+                difflib.get_close_matches(arg.split("=")[0], options, n=1)
+                for arg in extras if arg.startswith("-")) if close]
+            self.error("unrecognized arguments: " + " ".join(extras)
+                       + (f" ({' '.join(hints)})" if hints else ""))
+        return namespace, extras
+
+
+def _quality(text):
+    """argparse type of --quality: an integer from 1 to 100."""
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 1 to 100, got {text!r}")
+    return int(text)
+
+
 def build_parser():
     """The argument parser of the ``sksm`` command.
 
@@ -259,7 +348,7 @@ def build_parser():
                         version=f"%(prog)s {__version__}",
                         help="print the version of sksm and exit")
     sub = parser.add_subparsers(dest="command", required=True,
-                                metavar="COMMAND")
+                                metavar="COMMAND", parser_class=_CommandParser)
 
     def restoring(name, help_text, func):
         p = sub.add_parser(name, help=help_text,
@@ -273,7 +362,9 @@ def build_parser():
             p.add_argument("mask", help="image file, nonzero where pixels are "
                                         "missing")
         p.add_argument("output", help="where to write the result (the format "
-                                      "follows the extension)")
+                                      "follows the extension; the input's "
+                                      "colour profile and EXIF data are "
+                                      "kept where the format holds them)")
         p.add_argument("--model", metavar="MODEL.npz",
                        help="a FieldsOfExperts .npz from 'sksm train' "
                             "(default: the pretrained prior)")
@@ -285,6 +376,11 @@ def build_parser():
         p.add_argument("--tile-size", type=int, default=256, metavar="PIXELS",
                        help="largest side of the tiles the image is restored "
                             "in; memory grows with it")
+        p.add_argument("--quality", type=_quality, default=None,
+                       metavar="1-100",
+                       help="quality of a JPEG or WebP output (default: a "
+                            "JPEG input's own, else "
+                            f"{DEFAULT_QUALITY})")
         p.add_argument("--overwrite", action="store_true",
                        help="allow the output to replace the input file "
                             "(default: refuse)")
@@ -368,6 +464,9 @@ def build_parser():
 def main(argv=None):
     """Run the ``sksm`` command; return its exit code.
 
+    Errors and warnings are one line each on stderr, ``sksm COMMAND:
+    error: ...`` and ``sksm COMMAND: warning: ...``.
+
     Parameters
     ----------
     argv : list of str, default=None
@@ -380,11 +479,21 @@ def main(argv=None):
         wrong argument), after one line on stderr.
     """
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except (_UsageError, ValueError, TypeError, OSError) as exc:
-        print(f"sksm {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    prefix = f"sksm {args.command}:"
+    with warnings.catch_warnings():
+        # one line, without the path of the installed file that warned
+        warnings.showwarning = lambda message, *_, **__: print(
+            f"{prefix} warning: {_one_line(message)}", file=sys.stderr,
+            flush=True)
+        try:
+            return args.func(args)
+        except (_UsageError, ValueError, TypeError, OSError) as exc:
+            print(f"{prefix} error: {_one_line(exc)}", file=sys.stderr)
+            return 2
+
+
+def _one_line(message):
+    return " ".join(str(message).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

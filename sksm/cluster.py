@@ -152,5 +152,8 @@ def _restore_file(path, target, function, kwargs):
     image = read_image(path)
     if image.ndim == 3 and "channel_axis" not in kwargs:
         kwargs = {**kwargs, "channel_axis": -1}
-    write_image(target, getattr(restoration, function)(image, **kwargs))
+    # the result is on the scale of the input, whose colour profile, EXIF
+    # data and JPEG quality the output keeps
+    write_image(target, getattr(restoration, function)(image, **kwargs),
+                data_range=kwargs.get("data_range"), source=path)
     return target

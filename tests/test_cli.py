@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from sklearn.datasets import load_sample_image
 
 from sksm.cli import main
@@ -91,6 +91,17 @@ def test_bad_files_give_one_line_and_exit_code_2(files, capsys, tmp_path,
                                  str(tmp_path / "o.png"), "--sigma", "5",
                                  "--model", str(model)])
     assert code == 2 and "truncated" in line
+    # metadata that inflates past Pillow's limit: named, with what to do
+    info = PngImagePlugin.PngInfo()
+    info.add_text("comment", "a" * (2 * PngImagePlugin.MAX_TEXT_CHUNK),
+                  zip=True)
+    Image.open(d / "gray.png").save(tmp_path / "text.png", pnginfo=info)
+    code, line = _error(capsys, ["denoise", str(tmp_path / "text.png"),
+                                 str(tmp_path / "o.png"), "--sigma", "5",
+                                 "--model", str(model)])
+    assert code == 2 and line.startswith(
+        f"sksm denoise: error: {tmp_path / 'text.png'}: refused, a text chunk")
+    assert "if you trust the file" in line
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     code, line = _error(capsys, ["denoise", str(d / "gray.png"),
                                  str(tmp_path / "o.png"), "--sigma", "5",
@@ -188,9 +199,15 @@ def test_float_tiff_needs_its_white_level(files, capsys, tmp_path):
                  "--model", str(model)]) == 0
     out = read_image(tmp_path / "o.tif")
     assert out.dtype == np.float32 and abs(out.mean() - gray.mean()) < 2
+    # to an 8-bit file: scaled by the white level (it was all white)
+    assert main(["denoise", str(tmp_path / "f.tif"), str(tmp_path / "o.png"),
+                 "--sigma", "15", "--data-range", "255",
+                 "--model", str(model)]) == 0
+    png = read_image(tmp_path / "o.png")
+    assert png.dtype == np.uint8 and abs(png.mean() - gray.mean()) < 2
 
 
-def test_sigma_is_estimated_when_not_given(tmp_path):
+def test_sigma_is_estimated_when_not_given(files, tmp_path, capsys):
     rgb = load_sample_image("flower.jpg")[150:246, 250:346]
     gray = (rgb @ np.array([0.2125, 0.7154, 0.0721])).astype(np.uint8)
     rng = np.random.RandomState(0)
@@ -198,23 +215,59 @@ def test_sigma_is_estimated_when_not_given(tmp_path):
     write_image(tmp_path / "noisy.png", noisy)
     assert main(["denoise", str(tmp_path / "noisy.png"),
                  str(tmp_path / "out.png")]) == 0
+    told = _told_sigma(capsys.readouterr().err)
+    assert 12 < told < 20  # on the 0-255 scale, as --sigma takes it
+    # on the image's own scale with --data-range: the same noise
+    write_image(tmp_path / "noisy.tif", noisy.astype(np.float32))
+    assert main(["denoise", str(tmp_path / "noisy.tif"),
+                 str(tmp_path / "out.tif"), "--data-range", "255",
+                 "--model", str(files[2])]) == 0
+    assert _told_sigma(capsys.readouterr().err) == pytest.approx(told,
+                                                                 rel=0.01)
     assert main(["denoise", str(tmp_path / "noisy.png"),
                  str(tmp_path / "given.png"), "--sigma", "15"]) == 0
+    assert "estimated noise level" not in capsys.readouterr().err
     auto = psnr(gray, read_image(tmp_path / "out.png"))
     given = psnr(gray, read_image(tmp_path / "given.png"))
     assert given > psnr(gray, noisy) + 2
     assert auto > given - 0.3
 
 
-def test_a_sigma_in_the_wrong_units_warns(files, tmp_path):
+def _told_sigma(err):
+    """The noise level the command said it estimated."""
+    line, = [line for line in err.splitlines()
+             if "estimated noise level" in line]
+    assert "--sigma" in line
+    return float(line.split("--sigma ")[1].split()[0])
+
+
+def test_a_sigma_in_the_wrong_units_warns_in_one_line(files, tmp_path,
+                                                      capsys):
     d, gray, model = files
     rng = np.random.RandomState(0)
     noisy = np.clip(gray + 15 * rng.randn(*gray.shape), 0, 255).astype(np.uint8)
     write_image(tmp_path / "noisy.png", noisy)
-    with pytest.warns(UserWarning, match="far from the noise"):
-        main(["denoise", str(tmp_path / "noisy.png"),
-              str(tmp_path / "out.png"), "--sigma", "0.06",
-              "--model", str(model)])
+    assert main(["denoise", str(tmp_path / "noisy.png"),
+                 str(tmp_path / "out.png"), "--sigma", "0.06",
+                 "--model", str(model)]) == 0
+    err = capsys.readouterr().err
+    warned = [line for line in err.splitlines() if "warning" in line]
+    assert len(warned) == 1, err
+    assert warned[0].startswith("sksm denoise: warning: ")
+    assert "far from the noise" in warned[0]
+    assert ".py:" not in err and "UserWarning" not in err
+
+
+def test_a_misspelt_option_shows_the_usage_of_its_command(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["denoise", "in.png", "out.png", "--sigmaa", "3"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: sksm denoise ")
+    assert "--sigma SIGMA" in err      # the command's options are shown
+    assert err.strip().splitlines()[-1] == (
+        "sksm denoise: error: unrecognized arguments: --sigmaa 3 "
+        "(did you mean --sigma?)")
 
 
 def test_version_and_progress(files, tmp_path, capsys):
@@ -244,4 +297,49 @@ def test_a_failed_write_gives_one_line(files, capsys, tmp_path,
     code, line = _error(capsys, ["denoise", str(d / "gray.png"),
                                  str(tmp_path / "o.png"), "--sigma", "5",
                                  "--model", str(model)])
-    assert code == 2 and "No space left" in line
+    assert code == 2 and line.startswith(
+        f"sksm denoise: error: {tmp_path / 'o.png'}: cannot write the image: "
+        "no space left on the device; free some space")
+
+
+def test_a_jpeg_keeps_its_quality_and_colour_profile(files, tmp_path):
+    from PIL import ImageCms
+
+    d, _, model = files
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgb = read_image(d / "rgb.png")
+    Image.fromarray(rgb).save(tmp_path / "q90.jpg", quality=90,
+                              icc_profile=icc)
+    q90 = read_image(tmp_path / "q90.jpg")
+    for out, extra in (("kept.jpg", []), ("q50.jpg", ["--quality", "50"])):
+        assert main(["denoise", str(tmp_path / "q90.jpg"), str(tmp_path / out),
+                     "--sigma", "5", "--model", str(model)] + extra) == 0
+    with Image.open(tmp_path / "kept.jpg") as kept:
+        assert kept.info["icc_profile"] == icc
+    from sksm.io import load_model
+    from sksm.restoration import denoise
+
+    denoised = denoise(q90, 5 / 255, model=load_model(model), channel_axis=-1)
+    size = {name: (tmp_path / name).stat().st_size
+            for name in ("q90.jpg", "kept.jpg", "q50.jpg")}
+    # measured: the input's size within 1 %, its encoding 11 dB above the
+    # input's (the result is smoother); at Pillow's default 75: 67 % of the
+    # size and 2.2 dB below the input's
+    assert abs(size["kept.jpg"] / size["q90.jpg"] - 1) < 0.15
+    assert psnr(denoised, read_image(tmp_path / "kept.jpg")) > \
+        psnr(rgb, q90) - 1
+    assert size["q50.jpg"] < 0.75 * size["kept.jpg"]
+
+
+def test_a_quality_for_a_lossless_output_is_refused_before_the_work(
+        files, capsys, tmp_path):
+    d, _, model = files
+    code, line = _error(capsys, ["denoise", str(d / "gray.png"),
+                                 str(tmp_path / "o.png"), "--quality", "80",
+                                 "--sigma", "5", "--model", str(model)])
+    assert code == 2 and "JPEG and WebP" in line
+    assert not (tmp_path / "o.png").exists()
+    with pytest.raises(SystemExit):
+        main(["denoise", str(d / "gray.png"), str(tmp_path / "o.jpg"),
+              "--quality", "101"])
+    assert "from 1 to 100" in capsys.readouterr().err

@@ -377,6 +377,24 @@ def test_restore_a_folder_of_files_on_the_cluster(client, photo, tmp_path):
         restore_files(paths, tmp_path / "o3", function="sharpen")
 
 
+def test_restored_files_keep_the_quality_and_profile_of_their_input(
+        client, photo, tmp_path):
+    """The writer of restore_files is told its source, like the command's
+    (issue 27): a JPEG keeps its quality and colour profile."""
+    from PIL import Image, ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    rgb = np.repeat(photo[:64, :64, None], 3, axis=2)
+    Image.fromarray(rgb).save(tmp_path / "in.jpg", quality=90,
+                              icc_profile=icc)
+    written, = restore_files([tmp_path / "in.jpg"], tmp_path / "out",
+                             sigma=0.02)
+    with Image.open(written) as out:
+        assert out.info.get("icc_profile") == icc
+        with Image.open(tmp_path / "in.jpg") as source:
+            assert out.quantization == source.quantization
+
+
 # ---------------------------------------------------------------------- #
 # Search and streaming
 # ---------------------------------------------------------------------- #
