@@ -97,7 +97,7 @@ def test_front_page_shows_a_gallery_figure(site):
         assert _read_png_size(path) >= (300, 200), image
 
 
-def test_figure_captions_name_what_is_computed(site):
+def test_printed_best_lambdas_and_psnrs_are_those_of_the_data(site):
     """The curves' best lambdas are computed from the fits the figure draws
     (the MNIST caption once claimed 0.6 for a curve lowest at 2.0), and the
     denoising comparison prints every method's PSNR at every level."""
