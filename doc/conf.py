@@ -134,6 +134,7 @@ intersphinx_mapping = {
         "dask": "https://docs.dask.org/en/stable/",
         "distributed": "https://distributed.dask.org/en/stable/",
         "dask_ml": "https://ml.dask.org/",
+        "skimage": "https://scikit-image.org/docs/stable/",
     }.items()
 }
 intersphinx_timeout = 1

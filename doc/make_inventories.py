@@ -48,6 +48,7 @@ PROJECTS = {
     "dask": ("Dask", "stable"),
     "distributed": ("Dask.distributed", "stable"),
     "dask_ml": ("dask-ml", "stable"),
+    "skimage": ("scikit-image", "stable"),
 }
 
 #: Names the pages use without a role that the scan would see: numpydoc's
@@ -104,7 +105,8 @@ _ROLE = re.compile(
     r":(?:py:)?(?:class|func|meth|attr|exc|mod|data|obj):`~?"
     r"(?:[^`<]*<)?([A-Za-z_][\w.]*)>?`")
 _SEE_ALSO = re.compile(
-    r"^\s*((?:sklearn|numpy|scipy|PIL|dask|distributed|dask_ml)\.[\w.]+)\s*:",
+    r"^\s*((?:sklearn|numpy|scipy|PIL|dask|distributed|dask_ml|skimage)"
+    r"\.[\w.]+)\s*:",
     re.M)
 
 
@@ -168,7 +170,7 @@ def project_of(name):
     """The project that documents ``name``, or None."""
     top = name.split(".")[0]
     if top in ("sklearn", "numpy", "scipy", "dask", "distributed",
-               "dask_ml"):
+               "dask_ml", "skimage"):
         return top
     if top == "PIL":
         return "pillow"
@@ -235,7 +237,8 @@ def page_of(name, role):
       modules;
     - Pillow: ``reference/<Module>.html`` for ``PIL.<Module>``'s names;
     - Dask: ``generated/<name>.html``; distributed: all on ``api.html``;
-      dask-ml: ``modules/generated/<name>.html``.
+      dask-ml: ``modules/generated/<name>.html``;
+    - scikit-image: a module's names on ``api/<module>.html``.
     """
     project, parts = project_of(name), name.split(".")
     if project == "python":
@@ -283,6 +286,11 @@ def page_of(name, role):
         if role in ("method", "attribute"):
             return f"modules/generated/{'.'.join(parts[:-1])}.html"
         return f"modules/generated/{name}.html"
+    if project == "skimage":
+        module = name if role == "module" else ".".join(parts[:-1])
+        if role in ("method", "attribute"):
+            module = ".".join(parts[:-2])
+        return f"api/{module}.html"
     raise ValueError(name)
 
 

@@ -3,14 +3,25 @@ Samples from a Product of Experts of digits and from the Field of Experts
 =========================================================================
 
 Energy-based models draw samples by Markov chain Monte Carlo
-(``sample``, Hamiltonian Monte Carlo from ``sksm.sampling``): 12 digits from a
-complete PoE fitted by regularized score matching to 14x14 MNIST digits, 4
-images of 36x36 pixels from the pretrained Field of Experts prior, and a
-conditional sample (stochastic inpainting: the centre of a photograph crop
-redrawn from the prior, the rest fixed).  The log-likelihood of the digit model
-is exact.  About 20 s as a script; the docs build fits the PoE for 30
-iterations instead of 100 and runs chains of 300 and 150 steps instead of
-1,000 and 400 (about 10 s).
+(``sample``, Hamiltonian Monte Carlo from ``sksm.sampling``; each sample is
+the last state of its own chain):
+
+- top, 12 samples of a complete PoE fitted by regularized score matching to
+  14x14 MNIST digits, drawn on the [0, 1] scale of the digits: Student-t
+  experts have heavy tails, and most pixels of a sample lie far outside
+  [0, 1] (clipped here to black and white), so they do not look like digits;
+- bottom left, 4 samples of the pretrained Field of Experts prior (36x36
+  pixels): each a fine texture of low contrast around its own brightness.
+  Drawn on [0, 1] they look flat grey, so each is drawn on its own range
+  (from its 1st to its 99th percentile, in its title), and only its inner
+  28x28 pixels: the outer 4, in fewer of the 5x5 windows of the filters,
+  wander further;
+- bottom right, a conditional sample (stochastic inpainting: the centre of a
+  photograph crop redrawn from the prior, the rest fixed), on [0, 1].
+
+The log-likelihood of the digit model is exact.  About 20 s as a script; the
+docs build fits the PoE for 30 iterations instead of 100 and runs chains of
+300 and 150 steps instead of 1,000 and 400 (about 10 s).
 """
 
 # %%
@@ -65,10 +76,18 @@ filled = foe.sample(1, random_state=0, n_steps=n_steps, mask=mask.ravel(),
 fig, axes = plt.subplots(2, 12, figsize=(18, 3.6))
 for ax, digit in zip(axes[0], digits):
     ax.imshow(digit.reshape(14, 14), cmap="gray", vmin=0, vmax=1)
-axes[0, 0].set_title("PoE samples (MNIST)", loc="left")
-for ax, image in zip(axes[1], images):
-    ax.imshow(image, cmap="gray")
-axes[1, 0].set_title("FoE samples", loc="left")
+axes[0, 0].set_title("PoE samples (MNIST), on [0, 1]", loc="left")
+# the outer pixels, in fewer of the filters' windows than the others
+edge = foe.filter_size - 1
+for k, (ax, image) in enumerate(zip(axes[1], images)):
+    inner = image[edge:-edge, edge:-edge]
+    low, high = np.percentile(inner, [1, 99])
+    ax.imshow(inner, cmap="gray", vmin=low, vmax=high)
+    title = f"{low:.2f} to {high:.2f}"
+    if k == 0:
+        title = (f"FoE samples (inner {height - 2 * edge}x"
+                 f"{width - 2 * edge})\n{title}")
+    ax.set_title(title, loc="left" if k == 0 else "center", fontsize=10)
 shown = crop.copy()
 shown[mask] = np.nan
 for ax, image, title in zip(axes[1, 6:], (crop, shown, filled),
