@@ -160,9 +160,10 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     # ------------------------------------------------------------------ #
     # Hooks of BaseEnergyEstimator
     # ------------------------------------------------------------------ #
-    def _fit_data(self, X):
+    def _fit_data(self, X, sample_weight=None):
         return self._fit_rows(validate_float_data(self, X,
-                                                  ensure_min_samples=2))
+                                                  ensure_min_samples=2),
+                              sample_weight)
 
     def _check_block(self, block):
         check_fit_range(block, "Gaussian RBM")
@@ -171,13 +172,13 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X = validate_float_data(self, X, reset=first)
         return check_fit_range(X, "Gaussian RBM")
 
-    def _initial_energy(self, data, rng, restart=False):
+    def _initial_energy(self, data, rng, restart=False, sample_weight=None):
         """Small random weights (as BernoulliRBM), zero hidden biases and
-        the visible biases at the mean of the data."""
+        the visible biases at the (weighted) mean of the data."""
         W = 0.01 * rng.standard_normal((self.n_components, data.shape[1]))
         return GaussianRBMEnergy(
             W.astype(data.dtype), np.zeros(self.n_components, dtype=data.dtype),
-            column_mean(data), self.sigma)
+            column_mean(data, sample_weight), self.sigma)
 
     def _fitted_energy(self, dtype=None):
         dtype = dtype or self.components_.dtype
