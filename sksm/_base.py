@@ -27,6 +27,7 @@ from ._dask import (
     check_dask_rows,
     is_dask_array,
 )
+from ._criteria import InformationCriteriaMixin
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._reductions import chunk_rows, exact_moments
@@ -61,7 +62,8 @@ class _Run:
         return (self.result.diverged, self.loss)
 
 
-class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
+                          metaclass=ABCMeta):
     """Fit of an energy by one of the objectives; see the subclasses.
 
     A subclass says how its data become the energy's input (``_fit_data``,
@@ -310,6 +312,7 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         else:
             data, weights = self._fit_data(X, sample_weight)
         rng = check_random_state(self.random_state)
+        warm = getattr(self, "warm_start", False) and self._is_warm()
         best, n_runs = None, self._n_runs()
         for k in range(n_runs):
             run = self._fit_run(data, rng, restart=k > 0, compare=n_runs > 1,
@@ -334,6 +337,8 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         elif result.diverged or self._at_weight_bound():
             self._warn_diverged()
         elif np.array_equal(theta, best.theta0):
+            if warm:  # a warm start that takes no step was converged
+                return self
             warnings.warn(
                 f"{type(self).__name__} returned its starting point: the "
                 f"{self._solver()} solver took no step (the loss was flat "

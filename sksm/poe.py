@@ -613,6 +613,14 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         return -E.astype(np.float64) - log_z
 
     # hooks of DensityMixin
+    def _n_parameters(self):
+        """Free parameters: ``n_features - 1`` per unit-norm filter, the
+        expert weights if learned, ``mean_`` and ``scale_`` (``c`` is
+        fixed)."""
+        n_experts, n_features = self.filters_.shape
+        learned = n_experts if self.learn_weights else 0
+        return n_experts * (n_features - 1) + learned + n_features + 1
+
     def _exact_log_partition(self):
         n_experts, n_features = self.filters_.shape
         if n_experts > n_features:
