@@ -86,7 +86,8 @@ def sample_weight_equivalence_reason(estimator):
     Experts fitted by L-BFGS, which computes its loss in float32 (issue 26):
     the two losses agree to float32 rounding, about 1e-7 relative, not to
     the last bit, and a non-convex L-BFGS path carries that difference to
-    about 1e-4 relative in the fitted model.  tests/test_sample_weight.py
+    1e-5 to 1e-3 relative in the fitted model (8e-4 in the check's
+    ``transform`` at the defaults).  tests/test_sample_weight.py
     runs the same check on the Product of Experts fitted in float64, and
     tests each case at the precision it can reach.
 
@@ -127,8 +128,8 @@ def sample_weight_equivalence_reason(estimator):
         return ("RegularizedScoreMatchingPoE fits by L-BFGS in float32: the "
                 "loss of weighted rows equals that of the repeated rows to "
                 "float32 rounding, not to the last bit, and the non-convex "
-                "L-BFGS path carries the difference to about 1e-4 relative "
-                "in the model, above the check's rtol=1e-7; "
+                "L-BFGS path carries the difference to 1e-5 to 1e-3 "
+                "relative in the model, above the check's rtol=1e-7; "
                 "tests/test_sample_weight.py passes this check with the fit "
                 "in float64.")
     return None
