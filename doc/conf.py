@@ -171,3 +171,18 @@ cli_page.write_help(DOC / "generated" / "cli")
 html_theme = "alabaster"
 html_title = f"sksm {release}"
 html_baseurl = DOC_URL
+
+
+def _skip_metadata_request_methods(app, what, name, obj, skip, options):
+    """Leave out of the class pages the ``set_fit_request`` methods that
+    scikit-learn's metadata routing makes for a ``fit`` taking
+    ``sample_weight``: their docstrings refer to scikit-learn's own docs (as
+    the inherited members, they stay in the summary tables)."""
+    if what == "class" and name.startswith("set_") and name.endswith(
+            "_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_request_methods)

@@ -27,10 +27,11 @@ from ._dask import (
     check_dask_rows,
     is_dask_array,
 )
+from ._criteria import InformationCriteriaMixin
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._reductions import chunk_rows, exact_moments
-from ._validation import Fitted
+from ._validation import Fitted, check_fit_weights
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, OptimizeResult, adam, lbfgs
 
@@ -61,7 +62,8 @@ class _Run:
         return (self.result.diverged, self.loss)
 
 
-class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
+                          metaclass=ABCMeta):
     """Fit of an energy by one of the objectives; see the subclasses.
 
     A subclass says how its data become the energy's input (``_fit_data``,
@@ -106,17 +108,20 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     # Hooks every estimator provides (and those of DensityMixin)
     # -------------------------------------------------------------- #
     @abstractmethod
-    def _fit_data(self, X):
-        """Validate X, set data-derived attributes, return the energy input."""
+    def _fit_data(self, X, sample_weight=None):
+        """Validate X (and ``sample_weight``), set data-derived attributes,
+        return the energy input and the weights of its rows (see
+        :meth:`_fit_rows`)."""
 
     @abstractmethod
     def _partial_fit_data(self, X, first):
         """The energy's input of a minibatch (``first``: the first call)."""
 
     @abstractmethod
-    def _initial_energy(self, data, rng, restart=False):
+    def _initial_energy(self, data, rng, restart=False, sample_weight=None):
         """The energy to start fitting ``data`` (the energy's input) from;
-        ``restart``: a later start of ``n_init``."""
+        ``restart``: a later start of ``n_init``; ``sample_weight``: the
+        weights of the rows of ``data``, or None."""
 
     @abstractmethod
     def _fitted_energy(self, dtype=None):
@@ -187,10 +192,11 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         """The energy's input made of one block of validated rows."""
         return block
 
-    def _dask_fit_data(self, X):
+    def _dask_fit_data(self, X, sample_weight=None):
         """The statistics and the energy's input of the Dask array ``X``,
         validated and made where its blocks live (:mod:`sksm._dask`)."""
-        X = check_dask_rows(X, type(self).__name__, self._solver())
+        X = check_dask_rows(X, type(self).__name__, self._solver(),
+                            sample_weight)
         self._cluster_shape(X.shape[1])
         blocks = RowBlocks(X, self._input_row_shape())
         moments = block_moments(blocks, self._check_block,
@@ -199,22 +205,25 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             self._set_statistics(*moments)
         return block_inputs(blocks, self._energy_input)
 
-    def _fit_rows(self, X):
+    def _fit_rows(self, X, sample_weight=None):
         """The statistics and the energy's input of validated rows ``X``
-        in memory (one block).  Rows and input in C order and aligned, as
-        the blocks of a Dask array are made: the sums of a chunk depend on
-        its memory layout."""
+        in memory (one block), and its rows' weights (``check_fit_weights``).
+        Rows and input in C order and aligned, as the blocks of a Dask
+        array are made: the sums of a chunk depend on its memory layout."""
+        X, weights = check_fit_weights(sample_weight, X, type(self).__name__)
         X = np.require(X, requirements=["C", "A"])
         self._check_block(X)
         values = self._statistics_values(X)
         if values is not None:
             size = chunk_rows(np.empty((0,) + self._input_row_shape()))
-            self._set_statistics(*exact_moments(values, size))
-        return np.require(self._energy_input(X), requirements=["C", "A"])
+            self._set_statistics(*exact_moments(values, size, weights))
+        return (np.require(self._energy_input(X), requirements=["C", "A"]),
+                weights)
 
-    def _objective(self, energy, data, rng, n_threads=1):
+    def _objective(self, energy, data, rng, n_threads=1, sample_weight=None):
         """``theta -> (loss, grad)`` of ``objective`` on ``data`` (or its
-        ``rows``), with the state it keeps across calls (``_objective_state``).
+        ``rows``), with the state it keeps across calls (``_objective_state``);
+        the weighted mean with ``sample_weight`` (of the rows of ``data``).
 
         Run it inside :func:`~sksm._parallel.single_threaded_blas`: it uses
         ``n_threads`` threads of its own.
@@ -229,13 +238,14 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         return objective.loss_function(energy, data, rng,
                                        reg_lambda=self.reg_lambda,
                                        n_threads=n_threads,
-                                       state=self._objective_state)
+                                       state=self._objective_state,
+                                       sample_weight=sample_weight)
 
     # -------------------------------------------------------------- #
     # Fitting
     # -------------------------------------------------------------- #
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model to ``X`` by minimising ``objective``.
 
         A :class:`dask.array.Array` is fitted where its blocks of rows live
@@ -254,6 +264,17 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             float32.  Not modified.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the rows (of the images, for a Field of
+            Experts: a weight counts for all the positions of its image).
+            Every mean over rows that the fit computes is weighted, the loss
+            and the statistics of the data (``mean_``, ``scale_`` and the
+            whitening start of a PoE, the brightness of a FoE, the start of
+            an RBM's visible biases), so integer weights fit the rows
+            repeated.  Rows of weight 0 are left out.  Adam takes the
+            weighted mean loss of each minibatch, drawn as without weights
+            (User Guide, "Sample weights").  Not for a Dask array, nor with
+            ``init='ica'``.  None: every row counts once.  Not modified.
 
         Returns
         -------
@@ -267,9 +288,13 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             holds NaN or infinity, has fewer than 2 rows or values whose
             squares overflow, a Field of Experts' images are smaller than
             its filters, a stochastic objective ('cd') is used with
-            ``solver='lbfgs'``, or a Dask array with ``solver='adam'``.
+            ``solver='lbfgs'``, or a Dask array with ``solver='adam'``; if
+            ``sample_weight`` is not one finite, non-negative number per
+            row with at least 2 positive, or is given with a Dask array or
+            ``init='ica'``.
         TypeError
-            If ``X`` is sparse.
+            If ``X`` is sparse, or ``sample_weight`` is given for an
+            objective whose loss takes no weights.
 
         Warns
         -----
@@ -283,13 +308,15 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 f"objective={self.objective!r} gives a stochastic gradient "
                 "and no loss to line-search on; use solver='adam' with it.")
         if is_dask_array(X):
-            data = self._dask_fit_data(X)
+            data, weights = self._dask_fit_data(X, sample_weight), None
         else:
-            data = self._fit_data(X)
+            data, weights = self._fit_data(X, sample_weight)
         rng = check_random_state(self.random_state)
+        warm = getattr(self, "warm_start", False) and self._is_warm()
         best, n_runs = None, self._n_runs()
         for k in range(n_runs):
-            run = self._fit_run(data, rng, restart=k > 0, compare=n_runs > 1)
+            run = self._fit_run(data, rng, restart=k > 0, compare=n_runs > 1,
+                                sample_weight=weights)
             if best is None or run.rank < best.rank:
                 best = run
         energy, result = best.energy, best.result
@@ -310,6 +337,8 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         elif result.diverged or self._at_weight_bound():
             self._warn_diverged()
         elif np.array_equal(theta, best.theta0):
+            if warm:  # a warm start that takes no step was converged
+                return self
             warnings.warn(
                 f"{type(self).__name__} returned its starting point: the "
                 f"{self._solver()} solver took no step (the loss was flat "
@@ -348,13 +377,17 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         by default)."""
         return False
 
-    def _fit_run(self, data, rng, restart=False, compare=True):
+    def _fit_run(self, data, rng, restart=False, compare=True,
+                 sample_weight=None):
         """One fit from a new start drawn from ``rng``, as a :class:`_Run`
-        (``compare``: find its final loss, even without an iteration)."""
+        (``compare``: find its final loss, even without an iteration;
+        ``sample_weight``: of the rows of ``data``)."""
         with single_threaded_blas():  # the start, as every thread count
-            energy = self._initial_energy(data, rng, restart=restart)
+            energy = self._initial_energy(data, rng, restart=restart,
+                                          sample_weight=sample_weight)
         self._objective_state, self._optimizer = {}, None
-        fun = self._objective(energy, data, rng, n_threads=blas_threads())
+        fun = self._objective(energy, data, rng, n_threads=blas_threads(),
+                              sample_weight=sample_weight)
         stochastic = getattr(fun, "stochastic", False)
         theta0 = energy.get_params().astype(np.float64)
         box = self._box(energy)
@@ -377,7 +410,7 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                     bounds=box, max_iter=self.max_iter,
                     tol=self.tol, n_iter_no_change=self.n_iter_no_change,
                     stochastic=stochastic, accept=accept,
-                    verbose=self.verbose)
+                    sample_weight=sample_weight, verbose=self.verbose)
         if result.loss_curve:
             loss = result.loss_curve[-1]
         elif result.diverged or not compare or stochastic:

@@ -106,7 +106,7 @@ def chunk_sums(objective, energy, theta, X, *, reg_lambda, seed,
     return losses, grad, len(X)
 
 
-def gram(Z):
+def gram(Z, sample_weight=None):
     """Compute ``Z.T @ Z`` of the rows of ``Z``, summed over canonical chunks.
 
     Summed over canonical chunks of rows, so that the blocks of a Dask
@@ -116,6 +116,8 @@ def gram(Z):
     ----------
     Z : ndarray of shape (n_samples, ...) or ClusterData
         The rows (flattened).
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the rows in memory: ``Z.T @ diag(w) @ Z``.
 
     Returns
     -------
@@ -125,10 +127,11 @@ def gram(Z):
     if isinstance(Z, ClusterData):
         return Z.gram()
     side = int(np.prod(Z.shape[1:]))
-    return _gram_sums(Z, size=chunk_rows(Z)).value().reshape(side, side)
+    return _gram_sums(Z, size=chunk_rows(Z),
+                      weights=sample_weight).value().reshape(side, side)
 
 
-def column_mean(data):
+def column_mean(data, sample_weight=None):
     """Compute the column means of ``data``, summed over canonical chunks.
 
     Summed over canonical chunks of rows (see :func:`gram`), so that the
@@ -138,6 +141,8 @@ def column_mean(data):
     ----------
     data : ndarray of shape (n_samples, n_features) or ClusterData
         The rows.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Positive weights of the rows in memory: the weighted means.
 
     Returns
     -------
@@ -146,21 +151,22 @@ def column_mean(data):
     """
     if isinstance(data, ClusterData):
         return data.mean(axis=0)
-    part = _column_sums(data, size=chunk_rows(data))
+    part = column_sums(data, chunk_rows(data), sample_weight)
     return merge_column_sums([part])[1].astype(data.dtype)
 
 
-def _gram_sums(block, *, size):
+def _gram_sums(block, *, size, weights=None):
     rows = np.asarray(block, dtype=np.float64).reshape(len(block), -1)
     total = ExactSum(rows.shape[1] ** 2)
     for a in range(0, len(rows), size):
-        total.add((rows[a:a + size].T @ rows[a:a + size]).ravel())
+        chunk = rows[a:a + size]
+        left = chunk if weights is None else chunk * weights[a:a + size, None]
+        total.add((left.T @ chunk).ravel())
     return total
 
 
 def _column_sums(block, *, size):
     return column_sums(block, size)
-
 
 
 def _rows(block):
@@ -195,7 +201,7 @@ def _block_loss(block, first_chunk, *, objective, energy, theta,
     return losses, grad
 
 
-def check_dask_rows(X, name, solver):
+def check_dask_rows(X, name, solver, sample_weight=None):
     """Check the Dask array of a fit: ``X`` as a 2-D float Dask array of
     known shape, one block per row range.
 
@@ -207,6 +213,8 @@ def check_dask_rows(X, name, solver):
         The estimator's name, for the messages.
     solver : str
         The estimator's solver: only 'lbfgs' sums the blocks' losses.
+    sample_weight : object, default=None
+        The fit's weights: refused.
 
     Returns
     -------
@@ -217,8 +225,14 @@ def check_dask_rows(X, name, solver):
     ------
     ValueError
         For another solver, another number of dimensions, unknown chunk
-        sizes, values that are not numbers, fewer than 2 rows or no column.
+        sizes, values that are not numbers, fewer than 2 rows or no column,
+        or weights.
     """
+    if sample_weight is not None:
+        raise ValueError(
+            "sample_weight is not supported for a fit on a Dask array (its "
+            "blocks are summed where they live, unweighted): fit the rows in "
+            "memory with sample_weight, or repeat rows instead.")
     if solver != "lbfgs":
         raise ValueError(
             f"A fit on a Dask array sums the blocks' losses for "
@@ -248,7 +262,6 @@ def check_dask_rows(X, name, solver):
                          f"while a minimum of 1 is required by "
                          f"{name}.")
     return X.rechunk({1: -1})
-
 
 
 class ClusterData:
@@ -346,7 +359,6 @@ class ClusterLoss:
         self.energy.set_params(theta)
         n = self.data.n_samples
         return exact_total(losses) / n, grad.value() / n
-
 
 
 class RowBlocks:

@@ -66,8 +66,8 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
     def _new_energy(self, V, beta):
         """The energy of filters ``V`` (rows) and log-weights ``beta``."""
 
-    def _initial_energy(self, data, rng, restart=False):
-        V, beta = self._init_params(data, rng, restart)
+    def _initial_energy(self, data, rng, restart=False, sample_weight=None):
+        V, beta = self._init_params(data, rng, restart, sample_weight)
         return self._new_energy(V, beta)
 
     # -------------------------------------------------------------- #
@@ -77,10 +77,11 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
         return (hasattr(self, "filters_") and self._raw_filters().shape
                 == (self._n_experts(), self._n_inputs()))
 
-    def _init_params(self, data, rng, restart=False):
+    def _init_params(self, data, rng, restart=False, sample_weight=None):
         """Initial (V, beta): the fitted ones with ``warm_start``, else
-        the filters of ``_start_filters`` and unit weights (or learned ones
-        at ``min_expert_weight``, if that is above 1)."""
+        the filters of ``_start_filters`` (of the rows of ``data`` weighted
+        by ``sample_weight``) and unit weights (or learned ones at
+        ``min_expert_weight``, if that is above 1)."""
         n_experts, dtype = self._n_experts(), data.dtype
         alpha = max(1.0, self.min_expert_weight) if self.learn_weights else 1.0
         beta = np.full(n_experts, np.log(alpha), dtype=dtype)
@@ -89,13 +90,15 @@ class BaseExpertsEstimator(BaseEnergyEstimator):
                 beta = np.log(self.expert_weights_).astype(dtype)
             return self._raw_filters().astype(dtype), beta
         V = self._start_filters(data, n_experts, self._n_inputs(), rng,
-                                restart)
+                                restart, sample_weight)
         return V.astype(dtype), beta
 
-    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False):
+    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False,
+                       sample_weight=None):
         """Random orthonormal filters (rows), and random directions for
         the filters beyond ``n_inputs``; subclasses may derive them from
-        ``data`` (``restart``: a later start of ``n_init``)."""
+        ``data`` (``restart``: a later start of ``n_init``;
+        ``sample_weight``: the weights of its rows, or None)."""
         return random_filters(n_experts, n_inputs, rng)
 
     def _expert_names(self, input_features):

@@ -7,6 +7,7 @@ chunks of rows (:func:`~sksm._dask.gram`), so a Dask array gives the start of
 the same rows in memory.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -25,24 +26,32 @@ _WHITENING_FLOOR = 1e-6
 _ICA_MAX_ITER = 200
 
 
-def _principal_axes(Z):
+def _principal_axes(Z, sample_weight=None):
     """Eigenvalues (descending) and eigenvectors (as rows) of the
-    covariance of the centred rows ``Z``, in float64."""
-    values, vectors = np.linalg.eigh(gram(Z) / len(Z))
+    covariance of the centred rows ``Z`` (weighted by ``sample_weight``),
+    in float64."""
+    total = len(Z) if sample_weight is None else math.fsum(sample_weight)
+    values, vectors = np.linalg.eigh(gram(Z, sample_weight) / total)
     return np.clip(values[::-1], 0, None), vectors[:, ::-1].T
 
 
-def start_filters(Z, n_experts, init, rng, rotate=False):
+def start_filters(Z, n_experts, init, rng, rotate=False, sample_weight=None):
     """Starting filters (rows, float64, not yet unit length) for the
     centred, scaled training data ``Z``; see ``init`` in
     :class:`RegularizedScoreMatchingPoE`.  With ``rotate``, the whitening
     starts ('pca', 'zca') are turned by a random orthogonal matrix drawn
-    from ``rng``, within the directions that have variance.  ``Z`` is not
-    modified."""
+    from ``rng``, within the directions that have variance.  With
+    ``sample_weight`` (positive, one per row) the covariance is weighted;
+    'ica' refuses weights (FastICA takes none).  ``Z`` is not modified."""
     n_features = Z.shape[1]
     if init == "random":
         return random_filters(n_experts, n_features, rng)
-    values, axes = _principal_axes(Z)
+    if init == "ica" and sample_weight is not None:
+        raise ValueError(
+            "init='ica' runs FastICA, which takes no sample weights; with "
+            "sample_weight use init='zca', 'pca' or 'random' (or repeat "
+            "the rows instead of weighting them).")
+    values, axes = _principal_axes(Z, sample_weight)
     n = min(n_experts, n_features)
     rank = int(np.sum(values > _WHITENING_FLOOR * values[0]))
     if init in ("pca", "zca"):

@@ -204,32 +204,44 @@ def merge_moments(first, second):
     return n, mean_old + delta * w_new, var
 
 
-def column_sums(values, size):
+def column_sums(values, size, weights=None):
     """``(n, sums, low, high)`` of the rows of ``values`` (2-D): their
     number, the :class:`ExactSum` of their column sums
     over canonical chunks of ``size`` rows, and the column minima and maxima.
 
-    With the sums of chunks that start at multiples of ``size``, merged
-    results do not depend on how the rows were split into blocks (see
-    :func:`exact_moments`).
+    With ``weights`` (positive, float64, one per row), ``n`` is the sum of
+    the weights and ``sums`` the weighted column sums: integer weights give
+    the statistics of the rows repeated that many times.  With the sums of
+    chunks that start at multiples of ``size``, merged results do not depend
+    on how the rows were split into blocks (see :func:`exact_moments`).
     """
     values = np.asarray(values).reshape(len(values), -1)
     sums = ExactSum(values.shape[1])
     for a in range(0, len(values), size):
-        sums.add(values[a:a + size].sum(axis=0, dtype=np.float64))
-    return len(values), sums, values.min(axis=0), values.max(axis=0)
+        if weights is None:
+            sums.add(values[a:a + size].sum(axis=0, dtype=np.float64))
+        else:
+            sums.add(weights[a:a + size]
+                     @ values[a:a + size].astype(np.float64))
+    n = len(values) if weights is None else exact_total(weights)
+    return n, sums, values.min(axis=0), values.max(axis=0)
 
 
-def squared_deviations(values, mean, big, size):
+def squared_deviations(values, mean, big, size, weights=None):
     """The :class:`ExactSum` (of one entry) of the
     squared deviations of ``values`` from the column means ``mean``, divided
-    by ``big`` first so that no square overflows."""
+    by ``big`` first so that no square overflows; each row's times its
+    weight, with ``weights``."""
     values = np.asarray(values).reshape(len(values), -1)
     total = ExactSum(1)
     for a in range(0, len(values), size):
         deviations = (values[a:a + size] - mean) / (big if big > 0 else 1.0)
-        total.add(np.array([np.sum(deviations * deviations,
-                                   dtype=np.float64)]))
+        if weights is None:
+            square = np.sum(deviations * deviations, dtype=np.float64)
+        else:
+            square = weights[a:a + size] @ np.sum(
+                deviations * deviations, axis=1, dtype=np.float64)
+        total.add(np.array([square]))
     return total
 
 
@@ -248,14 +260,18 @@ def merge_column_sums(parts):
     return n, mean, low, high, big
 
 
-def exact_moments(values, size):
+def exact_moments(values, size, weights=None):
     """``(n, mean, var, low, high)`` of the rows of ``values`` in memory, as
     the same statistics of a Dask array's blocks merge to (:mod:`sksm.cluster`):
     the column means, the mean over all entries of the squared deviations
-    from them, and the column ranges; ``mean`` is float64."""
-    n, mean, low, high, big = merge_column_sums([column_sums(values, size)])
+    from them, and the column ranges; ``mean`` is float64.  With
+    ``weights`` (positive, one per row) the means are weighted, and ``n``
+    is the sum of the weights (see :func:`column_sums`)."""
+    n, mean, low, high, big = merge_column_sums(
+        [column_sums(values, size, weights)])
     return n, mean, finish_variance(
-        [squared_deviations(values, mean, big, size)], n, mean, big), low, high
+        [squared_deviations(values, mean, big, size, weights)], n, mean,
+        big), low, high
 
 
 def finish_variance(parts, n, mean, big):

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-__all__ = ["Fitted", "check_count", "check_fit_range", "check_image",
+__all__ = ["Fitted", "check_count", "check_fit_range", "check_fit_weights",
+           "check_image",
            "check_image_shape", "check_mask", "check_positive", "check_sigma",
            "renamed_argument", "validate_float_data"]
 
@@ -56,6 +57,43 @@ def validate_float_data(estimator, X, **kwargs):
     with np.errstate(over="ignore", invalid="ignore"):
         return validate_data(estimator, X, dtype=[np.float64, np.float32],
                              **kwargs)
+
+
+def check_fit_weights(sample_weight, X, name):
+    """The rows of ``X`` that a fit weighted by ``sample_weight`` uses.
+
+    ``sample_weight`` is checked as scikit-learn checks it (one finite,
+    non-negative number per row, not all zero); rows of weight 0 are
+    dropped.  ``name`` names the estimator in the message.
+
+    Returns
+    -------
+    X : ndarray
+        The rows of positive weight (``X`` itself if all are).
+    weights : ndarray of shape (n_rows,) or None
+        Their weights in float64; None when they are all equal (or
+        ``sample_weight`` is None): the same weighted means as none.
+
+    Raises
+    ------
+    ValueError
+        For weights of the wrong shape, negative, NaN or infinite, all
+        zero, or positive on fewer than 2 rows.
+    """
+    if sample_weight is None:
+        return X, None
+    weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                   ensure_non_negative=True)
+    keep = weights > 0
+    if np.count_nonzero(keep) < 2:
+        raise ValueError(
+            f"sample_weight gives a positive weight to "
+            f"{np.count_nonzero(keep)} row(s) of X; {name} needs at least 2 "
+            "rows of positive weight (rows of weight 0 are left out of the "
+            "fit).")
+    if not keep.all():
+        X, weights = X[keep], weights[keep]
+    return X, (None if np.all(weights == weights[0]) else weights)
 
 
 def check_fit_range(X, model):

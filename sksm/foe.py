@@ -187,8 +187,9 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         Mean and standard deviation (at least 0.1) of the training images'
         means; running statistics of all the images seen by
         ``partial_fit``.
-    n_samples_seen_ : int
-        Images behind those statistics.
+    n_samples_seen_ : int or float
+        Images behind those statistics: their number, or the sum of their
+        weights (a float) when ``fit`` was given ``sample_weight``.
     denoise_calibration_ : ndarray of shape (n_levels, 3)
         Rows of (noise sigma, prior weight, prior scale) set by
         :meth:`calibrate_denoising` (absent until it is called; training
@@ -249,7 +250,7 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
                                      "filter_size")),
         "image_shape_": Fitted("shape"),
         "mean_brightness_": Fitted("real"),
-        "n_samples_seen_": Fitted("size", optional=True),
+        "n_samples_seen_": Fitted("positive", optional=True),
         "std_brightness_": Fitted("positive"),
         "denoise_calibration_": Fitted("array", ("n_noise_levels", 3),
                                        positive=True, optional=True),
@@ -347,9 +348,9 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         kernel = self._kernel()
         return images if kernel is None else whiten(images, kernel)
 
-    def _fit_data(self, X):
+    def _fit_data(self, X, sample_weight=None):
         images = self._images_from_rows(X, reset=True)  # range: _fit_rows
-        return self._fit_rows(images.reshape(len(images), -1))
+        return self._fit_rows(images.reshape(len(images), -1), sample_weight)
 
     def _cluster_shape(self, n_features):
         super()._cluster_shape(n_features)
@@ -393,7 +394,7 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
 
     def _partial_fit_data(self, X, first):
         if first:
-            return self._fit_data(X)
+            return self._fit_data(X)[0]
         images = self._images_from_rows(X, reset=False, fit=True)
         self._brightness(images.mean(axis=(1, 2), dtype=np.float64), False)
         return self._whitened(images)

@@ -222,7 +222,8 @@ class Adam:
             np.clip(theta, self.lower, self.upper, out=theta)
         return theta
 
-    def run_epoch(self, fun, theta, n_samples, batch_size, rng):
+    def run_epoch(self, fun, theta, n_samples, batch_size, rng,
+                  sample_weight=None):
         """Run one pass over shuffled minibatches.
 
         A minibatch whose loss or gradient is non-finite stops the epoch:
@@ -242,6 +243,11 @@ class Adam:
             Samples per minibatch (the last may be smaller).
         rng : numpy.random.RandomState
             Draws the order.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Non-negative weights of the samples, when ``fun`` returns the
+            weighted mean loss over ``rows``: the epoch's loss is then
+            weighted by the minibatches' sums of weights, and a minibatch
+            whose weights are all zero takes no step.
 
         Returns
         -------
@@ -249,25 +255,31 @@ class Adam:
             The parameters after the epoch.
         loss : float
             The mean loss over the epoch's minibatches, weighted by their
-            sizes; nan if a minibatch was non-finite.
+            sizes (or sums of weights); nan if a minibatch was non-finite.
         """
         order = rng.permutation(n_samples)
         total = 0.0
         good = theta
         for start in range(0, n_samples, batch_size):
             rows = np.sort(order[start:start + batch_size])
+            size = (len(rows) if sample_weight is None
+                    else float(np.sum(sample_weight[rows])))
+            if size == 0:
+                continue
             loss, grad = fun(theta, rows)
             if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
                 return good, float("nan")
             good = theta
-            total += loss * len(rows)
+            total += loss * size
             theta = self.step(theta, grad)
+        if sample_weight is not None:
+            return theta, total / float(np.sum(sample_weight))
         return theta, total / n_samples
 
 
 def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
          bounds=(None, None), max_iter=200, tol=1e-4, n_iter_no_change=10,
-         stochastic=False, accept=None, verbose=0):
+         stochastic=False, accept=None, sample_weight=None, verbose=0):
     """Minimise ``fun`` by epochs of :class:`Adam` over shuffled minibatches.
 
     Every epoch is one :meth:`Adam.run_epoch`, one pass over ``n_samples``
@@ -313,6 +325,10 @@ def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
         epoch whose loss is finite: False stops the run before that epoch
         (for example parameters that are not a model).  None: every
         parameter is accepted.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Weights of the samples, when ``fun`` returns the weighted mean loss
+        over ``rows`` (see :meth:`Adam.run_epoch`).  None: every sample
+        counts once.
     verbose : int, default=0
         Print the loss after every epoch.
 
@@ -333,7 +349,8 @@ def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
                f"stopped after max_iter={max_iter} epochs")
     for epoch in range(max_iter):
         previous = theta
-        theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng)
+        theta, loss = opt.run_epoch(fun, theta, n_samples, batch_size, rng,
+                                    sample_weight)
         if not np.isfinite(loss):
             return OptimizeResult(theta, epoch + 1, losses, converged=False,
                                   diverged=True,

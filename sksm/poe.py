@@ -277,7 +277,7 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         "filters_": Fitted("array", ("n_filters", "n_features_in_")),
         "mean_": Fitted("array", ("n_features_in_",)),
         "scale_": Fitted("positive", optional=True),
-        "n_samples_seen_": Fitted("size", optional=True),
+        "n_samples_seen_": Fitted("positive", optional=True),
         "data_min_": Fitted("array", ("n_features_in_",), optional=True),
         "data_max_": Fitted("array", ("n_features_in_",), optional=True),
     }
@@ -316,9 +316,11 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
     def _n_inputs(self):
         return self.n_features_in_
 
-    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False):
+    def _start_filters(self, data, n_experts, n_inputs, rng, restart=False,
+                       sample_weight=None):
         # the restarts of n_init turn a whitening start by a random rotation
-        V = start_filters(data, n_experts, self.init, rng, rotate=restart)
+        V = start_filters(data, n_experts, self.init, rng, rotate=restart,
+                          sample_weight=sample_weight)
         if self.init == "random":  # as before init existed, bit for bit
             return V
         # unit rows: the whitening rows of constant data are huge
@@ -336,9 +338,10 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
             return "its filters are linearly dependent"
         return None
 
-    def _fit_data(self, X):
+    def _fit_data(self, X, sample_weight=None):
         return self._fit_rows(validate_float_data(self, X,
-                                                  ensure_min_samples=2))
+                                                  ensure_min_samples=2),
+                              sample_weight)
 
     def _check_block(self, block):
         check_fit_range(block, "Product of Experts")
@@ -610,6 +613,14 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         return -E.astype(np.float64) - log_z
 
     # hooks of DensityMixin
+    def _n_parameters(self):
+        """Free parameters: ``n_features - 1`` per unit-norm filter, the
+        expert weights if learned, ``mean_`` and ``scale_`` (``c`` is
+        fixed)."""
+        n_experts, n_features = self.filters_.shape
+        learned = n_experts if self.learn_weights else 0
+        return n_experts * (n_features - 1) + learned + n_features + 1
+
     def _exact_log_partition(self):
         n_experts, n_features = self.filters_.shape
         if n_experts > n_features:

@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
@@ -79,8 +80,14 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Adam step size.
     n_iter_no_change : int, default=10
         Adam stops after this many epochs without progress.
+    warm_start : bool, default=False
+        Start ``fit`` from the fitted weights and biases, when there are
+        some of the same shape (``n_components`` by the number of
+        features), instead of from small random weights: a refit on the
+        same data continues where the last one ended.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights and every random draw of the objective.
+        Seeds the initial weights, every random draw of the objective and
+        the draws of :meth:`gibbs`.
     verbose : int, default=0
         Print the loss at every iteration (and the progress of annealed
         importance sampling).
@@ -131,6 +138,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         **BaseEnergyEstimator._parameter_constraints,
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "sigma": [Interval(Real, 0, None, closed="neither")],
+        "warm_start": ["boolean"],
     }
 
     _fitted_attributes = {
@@ -143,7 +151,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def __init__(self, n_components=256, *, sigma=1.0, reg_lambda=0.01,
                  objective="rsm", solver="auto", max_iter=200, tol=1e-6,
                  batch_size="auto", learning_rate=1e-3, n_iter_no_change=10,
-                 random_state=None, verbose=0):
+                 warm_start=False, random_state=None, verbose=0):
         self.n_components = n_components
         self.sigma = sigma
         self.reg_lambda = reg_lambda
@@ -154,15 +162,17 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ #
     # Hooks of BaseEnergyEstimator
     # ------------------------------------------------------------------ #
-    def _fit_data(self, X):
+    def _fit_data(self, X, sample_weight=None):
         return self._fit_rows(validate_float_data(self, X,
-                                                  ensure_min_samples=2))
+                                                  ensure_min_samples=2),
+                              sample_weight)
 
     def _check_block(self, block):
         check_fit_range(block, "Gaussian RBM")
@@ -171,13 +181,20 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         X = validate_float_data(self, X, reset=first)
         return check_fit_range(X, "Gaussian RBM")
 
-    def _initial_energy(self, data, rng, restart=False):
+    def _initial_energy(self, data, rng, restart=False, sample_weight=None):
         """Small random weights (as BernoulliRBM), zero hidden biases and
-        the visible biases at the mean of the data."""
+        the visible biases at the (weighted) mean of the data; with
+        ``warm_start``, the fitted parameters."""
+        if self.warm_start and self._is_warm():
+            return self._fitted_energy(dtype=data.dtype)
         W = 0.01 * rng.standard_normal((self.n_components, data.shape[1]))
         return GaussianRBMEnergy(
             W.astype(data.dtype), np.zeros(self.n_components, dtype=data.dtype),
-            column_mean(data), self.sigma)
+            column_mean(data, sample_weight), self.sigma)
+
+    def _is_warm(self):
+        return (hasattr(self, "components_") and self.components_.shape
+                == (self.n_components, self.n_features_in_))
 
     def _fitted_energy(self, dtype=None):
         dtype = dtype or self.components_.dtype
@@ -190,6 +207,7 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.components_ = energy.W.copy()
         self.intercept_hidden_ = energy.b.copy()
         self.intercept_visible_ = energy.c.copy()
+        self.__dict__.pop("_gibbs_rng", None)  # new parameters, new stream
         super()._store(energy)
 
     # ------------------------------------------------------------------ #
@@ -248,6 +266,60 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         """
         X = self._validate(X)
         return self._fitted_energy(X.dtype).energy(X)
+
+    def gibbs(self, v):
+        r"""Perform one Gibbs sampling step ``v -> h -> v``.
+
+        As :meth:`sklearn.neural_network.BernoulliRBM.gibbs`: the hidden
+        units are drawn from :math:`P(h_j = 1 \mid v) =
+        \operatorname{sigmoid}(W_j v + b_j)`, then the visible units from
+        :math:`N(c + W^T h, I)`.  With ``sigma=1`` the model's density is
+        exactly the marginal of this joint distribution of visible and
+        binary hidden units, so the chain it makes leaves the model
+        invariant.  The draws come from a random stream seeded by
+        ``random_state`` at the first call after a fit, and continued by
+        later calls.
+
+        Parameters
+        ----------
+        v : array-like of shape (n_samples, n_features)
+            Values of the visible units to start from; float32 is kept,
+            other dtypes become float64.
+
+        Returns
+        -------
+        v_new : ndarray of shape (n_samples, n_features)
+            Values of the visible units after one Gibbs step, in the dtype
+            of ``v``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``v`` does not have ``n_features_in_`` columns or holds NaN
+            or infinity, or ``sigma`` is not 1: the free energy of
+            ``sigma != 1`` (the softplus terms divided by ``sigma**2``) is
+            the marginal of no RBM with binary hidden units, so no Gibbs
+            step samples it; use :meth:`sample` (Hamiltonian Monte Carlo)
+            instead.
+        """
+        v = self._validate(v)
+        if self.sigma != 1:
+            raise ValueError(
+                f"gibbs needs sigma=1, got sigma={self.sigma!r}: for other "
+                "values the model's free energy is the marginal of no RBM "
+                "with binary hidden units, so a Gibbs step would not sample "
+                "it.  Use sample() (Hamiltonian Monte Carlo), or fit with "
+                "sigma=1 on standardised data.")
+        if not hasattr(self, "_gibbs_rng"):
+            self._gibbs_rng = check_random_state(self.random_state)
+        rng = self._gibbs_rng
+        energy = self._fitted_energy(v.dtype)
+        p = energy.hidden_probabilities(v)
+        h = (rng.uniform(size=p.shape) < p).astype(v.dtype)
+        noise = rng.standard_normal(v.shape).astype(v.dtype)
+        return h @ energy.W + energy.c + noise
 
     def grad_log_density(self, X):
         """The score ``-dE/dx = (r(x) - x) / sigma^2`` of every row.
@@ -311,6 +383,12 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         return np.where(np.isnan(E), np.inf, E) * -1.0 - log_z
 
     # hooks of DensityMixin
+    def _n_parameters(self):
+        """Free parameters: the weights and both biases (``sigma`` is
+        fixed)."""
+        n_components, n_features = self.components_.shape
+        return n_components * n_features + n_components + n_features
+
     def _row_energy(self):
         return self._fitted_energy(np.float64).grad_energy
 

@@ -72,7 +72,7 @@ def _fit_both(make, X, chunks):
 def test_chunk_losses_sum_to_the_loss_of_all_rows(objective):
     X = _heavy_tailed()
     est = RegularizedScoreMatchingPoE(objective=objective, reg_lambda=0.1)
-    Z = est._fit_data(X)
+    Z = est._fit_data(X)[0]
     energy = est._initial_energy(Z, check_random_state(0))
     theta = energy.get_params() + 0.05 * np.random.RandomState(1).randn(
         energy.n_params)
@@ -99,7 +99,7 @@ def test_chunks_of_whole_canonical_chunks_give_the_loss_to_the_last_bit(
 
     X = _heavy_tailed(n_samples=5000, n_features=120)  # 836-row chunks
     est = RegularizedScoreMatchingPoE(objective=objective, reg_lambda=0.1)
-    Z = est._fit_data(X)
+    Z = est._fit_data(X)[0]
     size = chunk_rows(Z)
     assert size < 5000 / 4
     energy = est._initial_energy(Z, check_random_state(0))
@@ -126,7 +126,7 @@ def test_chunks_of_whole_canonical_chunks_give_the_loss_to_the_last_bit(
 
 def test_chunk_loss_refuses_contrastive_divergence():
     est = RegularizedScoreMatchingPoE()
-    Z = est._fit_data(_heavy_tailed())
+    Z = est._fit_data(_heavy_tailed())[0]
     energy = est._initial_energy(Z, check_random_state(0))
     with pytest.raises(ValueError, match="stochastic"):
         chunk_loss_and_gradient("cd", energy, energy.get_params(), Z,

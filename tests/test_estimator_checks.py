@@ -73,8 +73,13 @@ def test_a_foe_of_one_pixel_filters_has_no_expected_failures():
     assert expected_failed_checks(FieldsOfExperts(filter_size=1)) == {}
     assert expected_failed_checks(
         FieldsOfExperts(filter_size=1, whiten="laplacian")) != {}
-    for cls in (RegularizedScoreMatchingPoE, GaussianRBM):
-        assert expected_failed_checks(cls()) == {}
+    assert expected_failed_checks(GaussianRBM()) == {}
+    # the PoE's L-BFGS computes in float32: the sample-weight equivalence
+    # holds to float32 rounding only (tests/test_sample_weight.py)
+    assert set(expected_failed_checks(RegularizedScoreMatchingPoE())) == {
+        "check_sample_weight_equivalence_on_dense_data"}
+    assert expected_failed_checks(RegularizedScoreMatchingPoE(
+        solver="adam")) == {}
 
 
 # --------------------------------------------------------------------- #

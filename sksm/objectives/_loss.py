@@ -9,6 +9,7 @@ blocks (:mod:`sksm.cluster`).
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from inspect import signature
 
 import numpy as np
 
@@ -16,6 +17,13 @@ from .._parallel import single_threaded_blas
 from .._reductions import ExactSum, chunk_bounds, chunk_rows, exact_total
 
 __all__ = ["TrainingLoss"]
+
+
+def _takes_sample_weight(function):
+    """Whether ``function`` accepts the keyword ``sample_weight``."""
+    parameters = signature(function).parameters.values()
+    return any(p.name == "sample_weight" or p.kind == p.VAR_KEYWORD
+               for p in parameters)
 
 
 class TrainingLoss:
@@ -62,10 +70,23 @@ class TrainingLoss:
     seed : int, default=None
         The seed from which every chunk's random inputs are drawn; None:
         drawn from ``rng`` at the first evaluation.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Positive weights of the rows of ``data`` (in memory, ``n_total``
+        None): the loss over all the data is the weighted mean, each
+        chunk's (weighted) mean times the sum of its weights, divided by
+        the sum of all; a minibatch's loss is the weighted mean over its
+        rows.  None: every row counts once.
+
+    Raises
+    ------
+    TypeError
+        If ``sample_weight`` is given and the objective's
+        ``value_and_grads`` takes no ``sample_weight``.
     """
 
     def __init__(self, objective, energy, data, rng, reg_lambda, n_threads,
-                 state, first_chunk=0, n_total=None, seed=None):
+                 state, first_chunk=0, n_total=None, seed=None,
+                 sample_weight=None):
         self.objective = objective
         self.energy, self.data, self.rng = energy, data, rng
         self.reg_lambda = float(reg_lambda)
@@ -75,6 +96,16 @@ class TrainingLoss:
         self.n_total = len(data) if n_total is None else n_total
         self.seed = seed
         self._fixed = None
+        self.sample_weight = None
+        if sample_weight is not None:
+            if not _takes_sample_weight(objective.value_and_grads):
+                raise TypeError(
+                    f"{type(objective).__name__}.value_and_grads takes no "
+                    "sample_weight, so it cannot be fitted with weights; "
+                    "add the argument (see sksm.objectives.Objective), or "
+                    "repeat rows instead of weighting them.")
+            self.sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            self.n_total = exact_total(self.sample_weight)
 
     @property
     def stochastic(self):
@@ -87,11 +118,18 @@ class TrainingLoss:
                                    reg_lambda=self.reg_lambda,
                                    state=self.state)
 
-    def _value_and_grads(self, network, batch, drawn, n_threads):
-        """The objective's loss on ``batch`` and its layer gradients."""
+    def _value_and_grads(self, network, batch, drawn, n_threads,
+                         weights=None):
+        """The objective's loss on ``batch`` and its layer gradients
+        (``weights``: of the rows of ``batch``, passed only when given)."""
+        extra = {} if weights is None else {"sample_weight": weights}
         return self.objective.value_and_grads(
             network, batch, drawn, reg_lambda=self.reg_lambda,
-            n_threads=n_threads)
+            n_threads=n_threads, **extra)
+
+    def _weights(self, rows):
+        """The weights of ``rows`` (a slice or indices), or None."""
+        return None if self.sample_weight is None else self.sample_weight[rows]
 
     def __call__(self, theta, rows=None):
         if rows is None and not self.stochastic:
@@ -99,16 +137,16 @@ class TrainingLoss:
             return exact_total(loss) / self.n_total, grad.value() / self.n_total
         self.energy.set_params(theta)
         if rows is None:
-            batch = self.data
+            batch, weights = self.data, self.sample_weight
             if self._fixed is None or self.stochastic:
                 self._fixed = self._draw(batch, self.rng)
             drawn = self._fixed
         else:
-            batch = self.data[rows]
+            batch, weights = self.data[rows], self._weights(rows)
             drawn = self._draw(batch, self.rng)
         with np.errstate(over="ignore", invalid="ignore"):
             loss, grads = self._value_and_grads(
-                self.energy.network, batch, drawn, self.n_threads)
+                self.energy.network, batch, drawn, self.n_threads, weights)
             return loss, self.energy.params_gradient(grads).astype(np.float64)
 
     def _chunks(self):
@@ -135,10 +173,11 @@ class TrainingLoss:
         Returns
         -------
         losses : list of float
-            Every chunk's loss times its number of rows.
+            Every chunk's loss times its number of rows (the sum of its
+            weights, with ``sample_weight``).
         grad : ExactSum
             The exact sum of the chunks' gradients times their numbers of
-            rows.
+            rows (or sums of weights).
         """
         self.energy.set_params(theta)
         bounds, drawn = self._chunks()
@@ -150,12 +189,14 @@ class TrainingLoss:
                        else self.energy.network.copy())
             losses, grad = [], ExactSum()
             for (_, a, b), chunk_drawn in jobs[k::n_threads]:
+                weights = self._weights(slice(a, b))
+                size = b - a if weights is None else exact_total(weights)
                 with np.errstate(over="ignore", invalid="ignore"):
                     value, grads = self._value_and_grads(
-                        network, self.data[a:b], chunk_drawn, 1)
+                        network, self.data[a:b], chunk_drawn, 1, weights)
                     g = self.energy.params_gradient(grads)
-                losses.append(float(value) * (b - a))
-                grad.add(g.astype(np.float64) * (b - a))
+                losses.append(float(value) * size)
+                grad.add(g.astype(np.float64) * size)
             return losses, grad
 
         if n_threads == 1:

@@ -93,7 +93,7 @@ class Objective(BaseEstimator):
         return None
 
     def value_and_grads(self, network, batch, drawn, *, reg_lambda,
-                        n_threads):
+                        n_threads, sample_weight=None):
         """Compute the loss on ``batch`` and its gradients in the layers.
 
         Parameters
@@ -109,11 +109,18 @@ class Objective(BaseEstimator):
         n_threads : int
             Threads the loss may use on ``batch`` (1 when the chunks are
             already evaluated in parallel).
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Positive weights of the samples of ``batch`` (float64): the
+            loss is then their weighted mean, so that integer weights give
+            the loss of the samples repeated.  Passed only when the fit was
+            given ``sample_weight``; an objective without this argument
+            cannot be fitted with weights.
 
         Returns
         -------
         value : float
-            The loss, a mean over the samples.
+            The loss, a mean over the samples (weighted by
+            ``sample_weight``).
         grads : list of dict
             ``network.grads``: the gradient with respect to every layer's
             parameters.
@@ -121,7 +128,7 @@ class Objective(BaseEstimator):
         raise NotImplementedError  # pragma: no cover - abstract
 
     def loss_function(self, energy, data, rng, *, reg_lambda, n_threads=1,
-                      state=None):
+                      state=None, sample_weight=None):
         """Bind the objective to ``energy`` and ``data``.
 
         Parameters
@@ -140,11 +147,21 @@ class Objective(BaseEstimator):
         state : dict, default=None
             Kept across calls by the caller (the chains of persistent
             contrastive divergence); None: a fresh one.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Positive weights of the rows of ``data``: the loss is their
+            weighted mean.  None: every row counts once.
 
         Returns
         -------
         fun : TrainingLoss
             ``fun(theta, rows=None) -> (loss, gradient)``.
+
+        Raises
+        ------
+        TypeError
+            If ``sample_weight`` is given and :meth:`value_and_grads` takes
+            no ``sample_weight``.
         """
         return TrainingLoss(self, energy, data, rng, reg_lambda, n_threads,
-                            {} if state is None else state)
+                            {} if state is None else state,
+                            sample_weight=sample_weight)

@@ -8,13 +8,15 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
 from ..sampling import TARGET_ACCEPT, run_mcmc
+from ._weights import row_coefficients
 from .base import Objective
 
 __all__ = ["ContrastiveDivergence", "contrastive_divergence"]
 
 
 def contrastive_divergence(network, X, X_negative, chunk_size=None,
-                           n_threads=None):
+                           n_threads=None, sample_weight=None,
+                           negative_weight=None):
     r"""The contrastive-divergence surrogate and its gradient.
 
     .. math::
@@ -43,13 +45,26 @@ def contrastive_divergence(network, X, X_negative, chunk_size=None,
         Negative samples.
     chunk_size, n_threads : int, default=None
         As in :func:`~sksm.objectives.regularized_score_matching`.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights of the rows of ``X``: the first mean is
+        weighted.  None: every row counts once.
+    negative_weight : ndarray of shape (n_negative,), default=None
+        The same for the negative samples (for CD-k, whose chains start at
+        the rows of ``X``, the weights of those rows).
 
     Returns
     -------
     loss : float
-        The value of ``J`` above on ``X``, a mean over the samples.
+        The value of ``J`` above on ``X``, a mean over the samples
+        (weighted by ``sample_weight`` and ``negative_weight``).
     grads : list of dict
         ``network.grads``: per layer, the gradient of each parameter.
+
+    Raises
+    ------
+    ValueError
+        If a weight vector does not hold one finite, non-negative weight
+        per row, not all zero.
 
     References
     ----------
@@ -60,7 +75,11 @@ def contrastive_divergence(network, X, X_negative, chunk_size=None,
     """
     both = np.concatenate([X, X_negative])
     n, n_neg = len(X), len(X_negative)
-    sign = np.concatenate([np.full(n, 1.0 / n), np.full(n_neg, -1.0 / n_neg)])
+    positive = row_coefficients(sample_weight, n)
+    negative = row_coefficients(negative_weight, n_neg)
+    sign = np.concatenate([
+        np.full(n, 1.0 / n) if positive is None else positive,
+        np.full(n_neg, -1.0 / n_neg) if negative is None else -negative])
 
     def chunk_loss(net, rows):
         E = net.forward(both[rows], energy=True, order=1)
@@ -142,6 +161,13 @@ class ContrastiveDivergence(Objective):
         return result.state.astype(batch.dtype)
 
     def value_and_grads(self, network, batch, drawn, *, reg_lambda,
-                        n_threads):
+                        n_threads, sample_weight=None):
+        # CD-k's chains start at the rows, so its negative samples carry
+        # their weights; persistent chains are draws of the model, of
+        # equal weight
+        negative = (sample_weight if not self.persistent
+                    and len(drawn) == len(batch) else None)
         return contrastive_divergence(network, batch, drawn,
-                                      n_threads=n_threads)
+                                      n_threads=n_threads,
+                                      sample_weight=sample_weight,
+                                      negative_weight=negative)

@@ -8,13 +8,15 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
 from ._noise import noise_levels, training_noise_setting
+from ._weights import per_row, row_coefficients
 from .base import Objective
 
 __all__ = ["DenoisingScoreMatching", "denoising_score_matching"]
 
 
 def denoising_score_matching(network, X, noise, training_noise,
-                             chunk_size=None, n_threads=None):
+                             chunk_size=None, n_threads=None,
+                             sample_weight=None):
     r"""Denoising score-matching loss and its weight gradient.
 
     Each sample :math:`x_t` is corrupted to :math:`\tilde x_t = x_t +
@@ -53,13 +55,24 @@ def denoising_score_matching(network, X, noise, training_noise,
         of the training noise).
     chunk_size, n_threads : int, default=None
         As in :func:`~sksm.objectives.regularized_score_matching`.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights of the rows: ``J`` is then the weighted mean
+        of the rows' terms, and :math:`\overline{\sigma^2}` the weighted
+        mean of their noise variances.  None: every row counts once.
 
     Returns
     -------
     loss : float
-        The value of ``J`` above on ``X``, a mean over the samples.
+        The value of ``J`` above on ``X``, a mean over the samples
+        (weighted by ``sample_weight``).
     grads : list of dict
         ``network.grads``: per layer, the gradient of each parameter.
+
+    Raises
+    ------
+    ValueError
+        If ``sample_weight`` does not hold one finite, non-negative weight
+        per row, not all zero.
 
     References
     ----------
@@ -69,9 +82,11 @@ def denoising_score_matching(network, X, noise, training_noise,
     data distribution. NeurIPS 2019.
     """
     n_samples = X.shape[0]
+    coef = row_coefficients(sample_weight, n_samples)
     sigma = np.broadcast_to(np.asarray(training_noise, dtype=np.float64),
                             (n_samples,))
-    weight = sigma ** 2 / np.mean(sigma ** 2)
+    weight = sigma ** 2 / (np.mean(sigma ** 2) if coef is None
+                           else np.dot(coef, sigma ** 2))
     extra = (1,) * (X.ndim - 1)
 
     def chunk_loss(net, rows):
@@ -82,14 +97,20 @@ def denoising_score_matching(network, X, noise, training_noise,
                                         order=2)
         d -= eps / s                          # residual r
         wd = w * d
-        loss = 0.5 * float(np.vdot(wd, d))
-        wd *= X.dtype.type(1.0 / n_samples)   # dJ/d(dE/dx) = w r / T
+        if coef is None:
+            loss = 0.5 * float(np.vdot(wd, d))
+            wd *= X.dtype.type(1.0 / n_samples)   # dJ/d(dE/dx) = w r / T
+        else:  # each row's term times w_t / sum(w)
+            loss = 0.5 * float(np.dot(coef[rows], np.einsum(
+                "ij,ij->i", wd.reshape(len(wd), -1), d.reshape(len(d), -1),
+                dtype=np.float64)))
+            wd *= per_row(coef, rows, wd)
         net.accumulate_sm_gradients(wd, None)
         return loss
 
     loss = map_chunks(network, np.arange(n_samples), chunk_loss,
                       chunk_size or chunk_rows(X), n_threads)
-    return loss / n_samples, network.grads
+    return (loss / n_samples if coef is None else loss), network.grads
 
 
 class DenoisingScoreMatching(Objective):
@@ -152,7 +173,10 @@ class DenoisingScoreMatching(Objective):
         return clean, noise, sigma
 
     def value_and_grads(self, network, batch, drawn, *, reg_lambda,
-                        n_threads):
+                        n_threads, sample_weight=None):
         clean, noise, sigma = drawn
+        if sample_weight is not None:  # every sample once per level
+            sample_weight = np.tile(sample_weight, len(clean) // len(batch))
         return denoising_score_matching(network, clean, noise, sigma,
-                                        n_threads=n_threads)
+                                        n_threads=n_threads,
+                                        sample_weight=sample_weight)

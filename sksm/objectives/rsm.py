@@ -5,6 +5,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
+from ._weights import per_row, row_coefficients
 from .base import Objective
 
 __all__ = ["RegularizedScoreMatching", "full_regularized_score_matching",
@@ -12,7 +13,7 @@ __all__ = ["RegularizedScoreMatching", "full_regularized_score_matching",
 
 
 def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
-                               n_threads=None):
+                               n_threads=None, sample_weight=None):
     r"""Regularized score-matching loss and its weight gradient.
 
     .. math::
@@ -44,13 +45,24 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
         values per chunk (512 rows of 196 features).
     n_threads : int, default=None
         Threads evaluating chunks in parallel; None uses as many as BLAS may.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights of the rows: ``J`` is then the weighted mean
+        :math:`\sum_t w_t J_t / \sum_t w_t` of the rows' terms (integer
+        weights give the loss of the rows repeated).  None: the plain mean.
 
     Returns
     -------
     loss : float
-        The value of ``J`` above on ``X``, a mean over the samples.
+        The value of ``J`` above on ``X``, a mean over the samples
+        (weighted by ``sample_weight``).
     grads : list of dict
         ``network.grads``: per layer, the gradient of each parameter.
+
+    Raises
+    ------
+    ValueError
+        If ``sample_weight`` does not hold one finite, non-negative weight
+        per row, not all zero.
 
     References
     ----------
@@ -60,29 +72,44 @@ def regularized_score_matching(network, X, reg_lambda, chunk_size=None,
     Score Matching. NIPS 2010.
     """
     n_samples = X.shape[0]
+    coef = row_coefficients(sample_weight, n_samples)
     scale = X.dtype.type(1.0 / n_samples)
     lam2 = X.dtype.type(2.0 * reg_lambda)
 
-    def chunk_loss(net, chunk):
-        _, d, d2 = net.input_derivatives(chunk)
-        loss = 0.5 * float(np.vdot(d, d)) - float(d2.sum(dtype=np.float64))
-        if reg_lambda:
-            loss += reg_lambda * float(np.vdot(d2, d2))
-        # dJ/d(delta) = delta / T,  dJ/d(delta') = (2 lambda delta' - 1) / T
-        d *= scale
+    def chunk_loss(net, rows):
+        part = slice(rows[0], rows[-1] + 1)
+        _, d, d2 = net.input_derivatives(X[part])
+        if coef is None:
+            loss = 0.5 * float(np.vdot(d, d)) - float(
+                d2.sum(dtype=np.float64))
+            if reg_lambda:
+                loss += reg_lambda * float(np.vdot(d2, d2))
+            c = scale
+        else:  # each row's term, times its coefficient w_t / sum(w)
+            flat, flat2 = d.reshape(len(d), -1), d2.reshape(len(d2), -1)
+            terms = (0.5 * np.einsum("ij,ij->i", flat, flat, dtype=np.float64)
+                     - flat2.sum(axis=1, dtype=np.float64))
+            if reg_lambda:
+                terms += reg_lambda * np.einsum("ij,ij->i", flat2, flat2,
+                                                dtype=np.float64)
+            loss = float(np.dot(coef[part], terms))
+            c = per_row(coef, part, d)
+        # dJ/d(delta) = c delta,  dJ/d(delta') = c (2 lambda delta' - 1),
+        # with c = 1 / T, or w_t / sum(w)
+        d *= c
         d2 *= lam2
         d2 -= 1
-        d2 *= scale
+        d2 *= c
         net.accumulate_sm_gradients(d, d2)
         return loss
 
-    loss = map_chunks(network, X, chunk_loss, chunk_size or chunk_rows(X),
-                      n_threads)
-    return loss / n_samples, network.grads
+    loss = map_chunks(network, np.arange(n_samples), chunk_loss,
+                      chunk_size or chunk_rows(X), n_threads)
+    return (loss / n_samples if coef is None else loss), network.grads
 
 
 def full_regularized_score_matching(network, X, reg_lambda, chunk_size=None,
-                                    n_threads=None):
+                                    n_threads=None, sample_weight=None):
     r"""Score matching with the full-Hessian regularizer (eq. 6) and its gradient.
 
     .. math::
@@ -124,37 +151,65 @@ def full_regularized_score_matching(network, X, reg_lambda, chunk_size=None,
         Curvature penalty :math:`\lambda \ge 0` of eq. 6.
     chunk_size, n_threads : int, default=None
         As in :func:`regularized_score_matching`.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        As in :func:`regularized_score_matching`: the weighted mean.
 
     Returns
     -------
     loss : float
-        The value of ``J`` above on ``X``, a mean over the samples.
+        The value of ``J`` above on ``X``, a mean over the samples
+        (weighted by ``sample_weight``).
     grads : list of dict
         ``network.grads``: per layer, the gradient of each parameter.
+
+    Raises
+    ------
+    ValueError
+        If the network's first layer is not linear, or ``sample_weight``
+        does not hold one finite, non-negative weight per row, not all
+        zero.
     """
     _filter_layer(network, "rsm_full")
     n_samples = X.shape[0]
+    coef = row_coefficients(sample_weight, n_samples)
     scale = X.dtype.type(1.0 / n_samples)
 
-    def chunk_loss(net, chunk):
-        _, d, d2 = net.input_derivatives(chunk)
+    def chunk_loss(net, rows):
+        part = slice(rows[0], rows[-1] + 1)
+        _, d, d2 = net.input_derivatives(X[part])
         layer = net.layers[0]
         d2_o = layer.output_diagonal
-        loss = 0.5 * float(np.vdot(d, d)) - float(d2.sum(dtype=np.float64))
+        c = scale if coef is None else per_row(coef, part, d)
+        if coef is None:
+            loss = 0.5 * float(np.vdot(d, d)) - float(
+                d2.sum(dtype=np.float64))
+        else:
+            flat, flat2 = d.reshape(len(d), -1), d2.reshape(len(d2), -1)
+            loss = float(np.dot(coef[part], 0.5 * np.einsum(
+                "ij,ij->i", flat, flat, dtype=np.float64)
+                - flat2.sum(axis=1, dtype=np.float64)))
         b_first = None
-        if reg_lambda:
+        if reg_lambda and coef is None:
             Q, dQ = layer.hessian_sq_norm(d2_o, reg_lambda / n_samples)
             loss += reg_lambda * float(Q.sum(dtype=np.float64))
             b_first = dQ
             b_first *= X.dtype.type(reg_lambda / n_samples)
-        d *= scale
-        d2.fill(-scale)
+        elif reg_lambda:
+            # the norm is quadratic in d2_o: the rows scaled by sqrt(c_t)
+            # give c_t times their norms, and the weight gradient of the sum
+            root = np.sqrt(per_row(coef, part, d2_o))
+            Q, dQ = layer.hessian_sq_norm(d2_o * root, reg_lambda)
+            loss += reg_lambda * float(Q.sum(dtype=np.float64))
+            b_first = dQ
+            b_first *= root * X.dtype.type(reg_lambda)
+        d *= c
+        d2[...] = -c
         net.accumulate_sm_gradients(d, d2, b_first=b_first)
         return loss
 
-    loss = map_chunks(network, X, chunk_loss, chunk_size or chunk_rows(X),
-                      n_threads)
-    return loss / n_samples, network.grads
+    loss = map_chunks(network, np.arange(n_samples), chunk_loss,
+                      chunk_size or chunk_rows(X), n_threads)
+    return (loss / n_samples if coef is None else loss), network.grads
 
 
 def _filter_layer(network, name):
@@ -202,8 +257,9 @@ class RegularizedScoreMatching(Objective):
         self.hessian = hessian
 
     def value_and_grads(self, network, batch, drawn, *, reg_lambda,
-                        n_threads):
+                        n_threads, sample_weight=None):
         # eq. 7 (or eq. 6) on the batch at the estimator's reg_lambda
         function = (regularized_score_matching if self.hessian == "diagonal"
                     else full_regularized_score_matching)
-        return function(network, batch, reg_lambda, n_threads=n_threads)
+        return function(network, batch, reg_lambda, n_threads=n_threads,
+                        sample_weight=sample_weight)

@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
 from ._noise import noise_levels, training_noise_setting
+from ._weights import per_row, row_coefficients
 from .base import Objective
 from .rsm import _filter_layer
 
@@ -15,7 +16,7 @@ __all__ = ["SlicedScoreMatching", "sliced_score_matching"]
 
 
 def sliced_score_matching(network, X, projections, chunk_size=None,
-                          n_threads=None):
+                          n_threads=None, sample_weight=None):
     r"""Sliced score-matching loss (variance-reduced form) and its gradient.
 
     .. math::
@@ -49,13 +50,24 @@ def sliced_score_matching(network, X, projections, chunk_size=None,
         The directions :math:`v_{tk}`, each of the shape of a sample.
     chunk_size, n_threads : int, default=None
         As in :func:`~sksm.objectives.regularized_score_matching`.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights of the rows: ``J`` is then the weighted mean
+        of the rows' terms.  None: every row counts once.
 
     Returns
     -------
     loss : float
-        The value of ``J`` above on ``X``, a mean over the samples.
+        The value of ``J`` above on ``X``, a mean over the samples
+        (weighted by ``sample_weight``).
     grads : list of dict
         ``network.grads``: per layer, the gradient of each parameter.
+
+    Raises
+    ------
+    ValueError
+        If the network's first layer is not linear, or ``sample_weight``
+        does not hold one finite, non-negative weight per row, not all
+        zero.
 
     References
     ----------
@@ -64,6 +76,7 @@ def sliced_score_matching(network, X, projections, chunk_size=None,
     """
     _filter_layer(network, "ssm")
     n_samples, n_proj = projections.shape[:2]
+    weights = row_coefficients(sample_weight, n_samples)
     scale = X.dtype.type(1.0 / n_samples)
     coef = X.dtype.type(1.0 / (n_samples * n_proj))
 
@@ -71,25 +84,37 @@ def sliced_score_matching(network, X, projections, chunk_size=None,
         _, d, _ = net.input_derivatives(X[rows], input_diagonal=False)
         layer = net.layers[0]
         d2_o = layer.output_diagonal
-        loss = 0.5 * float(np.vdot(d, d))
+        if weights is None:
+            c, c_proj = scale, coef
+            loss = 0.5 * float(np.vdot(d, d))
+        else:  # each row's term times w_t / sum(w)
+            c = per_row(weights, rows, d)
+            c_proj = per_row(weights, rows, d2_o) / d2_o.dtype.type(n_proj)
+            flat = d.reshape(len(d), -1)
+            loss = 0.5 * float(np.dot(weights[rows], np.einsum(
+                "ij,ij->i", flat, flat, dtype=np.float64)))
         b_first = np.zeros_like(d2_o)
         for k in range(n_proj):
             v = projections[rows, k]
             P = layer.project(v)
             P2 = P * P
-            loss -= float(np.vdot(d2_o, P2)) / n_proj
+            if weights is None:
+                loss -= float(np.vdot(d2_o, P2)) / n_proj
+            else:
+                loss -= float(np.dot(weights[rows], (d2_o * P2).reshape(
+                    len(P2), -1).sum(axis=1, dtype=np.float64))) / n_proj
             b_first -= P2
             P *= d2_o
-            P *= -2 * coef                    # dJ/d(W v)
+            P *= -2 * c_proj                  # dJ/d(W v)
             layer.add_projection_grad(P, v)
-        b_first *= coef
-        d *= scale
+        b_first *= c_proj
+        d *= c
         net.accumulate_sm_gradients(d, None, b_first=b_first)
         return loss
 
     loss = map_chunks(network, np.arange(n_samples), chunk_loss,
                       chunk_size or chunk_rows(X), n_threads)
-    return loss / n_samples, network.grads
+    return (loss / n_samples if weights is None else loss), network.grads
 
 
 class SlicedScoreMatching(Objective):
@@ -166,7 +191,8 @@ class SlicedScoreMatching(Objective):
         return batch, v.astype(batch.dtype)
 
     def value_and_grads(self, network, batch, drawn, *, reg_lambda,
-                        n_threads):
+                        n_threads, sample_weight=None):
         perturbed, v = drawn
         return sliced_score_matching(network, perturbed, v,
-                                     n_threads=n_threads)
+                                     n_threads=n_threads,
+                                     sample_weight=sample_weight)
