@@ -17,7 +17,6 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
 
 from ._dask import (
     ClusterData,
@@ -30,7 +29,7 @@ from ._dask import (
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._reductions import chunk_rows, exact_moments
-from ._validation import Fitted
+from ._validation import Fitted, available_if
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, OptimizeResult, adam, lbfgs
 
@@ -398,16 +397,28 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             "non-finite; the last finite parameters were kept. Try to "
             + self._divergence_advice(), ConvergenceWarning)
 
-    def _check_stochastic_solver(self):
-        if self._solver() != "adam":
-            raise AttributeError(
-                f"partial_fit is only available with solver='adam' (one "
-                f"epoch of Adam over each minibatch); solver="
-                f"{self.solver!r} minimises over all the data at once: use "
-                "fit, or set solver='adam'.")
-        return True
+    def _partial_fit_refused(self):
+        """Why ``partial_fit`` does not exist with these settings (the
+        message of its ``AttributeError``), or None: it needs Adam."""
+        if self.solver == "adam":
+            return None
+        got = f"solver={self.solver!r}"
+        if self.solver == "auto":
+            try:
+                got += (f", which is {self._solver()!r} for "
+                        f"objective={self.objective!r}")
+            except (TypeError, ValueError):  # fit says what is wrong
+                pass
+            else:
+                if self._solver() == "adam":
+                    return None
+        return (f"partial_fit needs solver='adam' (one epoch of Adam over "
+                f"each minibatch); got {got}, a solver over all the data at "
+                f"once.  Set solver='adam' ({type(self).__name__}("
+                f"solver='adam', ...) or set_params(solver='adam')) to train "
+                f"on minibatches, or call fit on all the data.")
 
-    @available_if(_check_stochastic_solver)
+    @available_if(_partial_fit_refused)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Run one Adam epoch over the minibatch ``X`` (``solver='adam'``).

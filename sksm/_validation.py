@@ -7,16 +7,18 @@ a ``TypeError`` (wrong kind of value) or a ``ValueError`` (right kind, wrong
 value) that names what was received and what to pass instead.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
+from types import MethodType
 
 import numpy as np
 from sklearn.utils.validation import validate_data
 
-__all__ = ["Fitted", "check_count", "check_fit_range", "check_image",
-           "check_image_shape", "check_mask", "check_positive", "check_sigma",
-           "renamed_argument", "validate_float_data"]
+__all__ = ["Fitted", "available_if", "check_count", "check_fit_range",
+           "check_image", "check_image_shape", "check_mask", "check_positive",
+           "check_sigma", "renamed_argument", "validate_float_data"]
 
 
 def check_count(value, name, minimum=1):
@@ -227,6 +229,55 @@ def check_image(image, name="image", ndim=(2,), finite=True):
     if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinity.")
     return arr
+
+
+# ---------------------------------------------------------------------- #
+# Methods that exist only for some settings
+# ---------------------------------------------------------------------- #
+class _Conditional:
+    """A method that exists only when ``why_not(obj)`` is None.
+
+    As scikit-learn's ``available_if``, ``hasattr`` is False otherwise; but
+    the ``AttributeError`` of a call carries the reason in its own message
+    (scikit-learn's says only "has no attribute" and hides the reason in
+    the chained cause).
+    """
+
+    def __init__(self, fn, why_not):
+        self.fn, self.why_not = fn, why_not
+        functools.update_wrapper(self, fn)
+
+    def _check(self, obj, owner):
+        reason = self.why_not(obj)
+        if reason is not None:
+            raise AttributeError(
+                f"This {(owner or type(obj)).__name__!r} has no attribute "
+                f"{self.fn.__name__!r}: {reason}", name=self.fn.__name__,
+                obj=obj)
+
+    def __get__(self, obj, owner=None):
+        if obj is not None:
+            self._check(obj, owner)
+            return MethodType(self.fn, obj)
+
+        # on the class: the function, checked when called on an instance
+        @functools.wraps(self.fn)
+        def method(instance, *args, **kwargs):
+            self._check(instance, owner)
+            return self.fn(instance, *args, **kwargs)
+
+        return method
+
+
+def available_if(why_not):
+    """Decorate a method that exists only when ``why_not(self)`` is None.
+
+    ``why_not`` returns None where the method is available, else a sentence
+    saying why it is not and what to set instead, which becomes the message
+    of the ``AttributeError`` (``hasattr`` is False there, as with
+    scikit-learn's ``available_if``).
+    """
+    return lambda fn: _Conditional(fn, why_not)
 
 
 # ---------------------------------------------------------------------- #
