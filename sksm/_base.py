@@ -102,6 +102,63 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     }
 
     # -------------------------------------------------------------- #
+    # Parameters: an objective's settings are nested parameters
+    # -------------------------------------------------------------- #
+    def get_params(self, deep=True):
+        """Get the parameters of this estimator.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return the settings of ``objective`` as
+            ``objective__<name>``; for an objective given as a string, those
+            of the default instance it stands for.
+
+        Returns
+        -------
+        params : dict
+            Parameter names mapped to their values.
+        """
+        params = super().get_params(deep=deep)
+        if deep and isinstance(self.objective, str) \
+                and self.objective in OBJECTIVES:
+            settings = check_objective(self.objective).get_params()
+            params.update(("objective__" + k, v) for k, v in settings.items())
+        return params
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator.
+
+        ``objective__<name>`` sets a setting of ``objective``; an objective
+        given as a string is first replaced by the instance it stands for
+        (``'dsm'`` by ``DenoisingScoreMatching()``), so that a
+        :class:`~sklearn.model_selection.GridSearchCV` over
+        ``objective__training_noise`` works with ``objective='dsm'``.
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+
+        Raises
+        ------
+        ValueError
+            For a name that is not a parameter, or ``objective__<name>``
+            with an objective string that names no objective.
+        """
+        nested = {k: params.pop(k) for k in list(params)
+                  if k.startswith("objective__")}
+        super().set_params(**params)
+        if nested and isinstance(self.objective, str):
+            self.objective = check_objective(self.objective)
+        return super().set_params(**nested)
+
+    # -------------------------------------------------------------- #
     # Hooks every estimator provides (and those of DensityMixin)
     # -------------------------------------------------------------- #
     @abstractmethod

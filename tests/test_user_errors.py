@@ -36,3 +36,39 @@ def test_partial_fit_at_the_default_solver_says_to_set_adam(Estimator):
     assert hasattr(est.set_params(solver="adam"), "partial_fit")
     # 'auto' is Adam for contrastive divergence
     assert hasattr(Estimator(objective="cd"), "partial_fit")
+
+
+# ---------------------------------------------------------------------- #
+# objective__<setting> when objective is a string
+# ---------------------------------------------------------------------- #
+@pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")  # short fits
+def test_objective_settings_are_searchable_when_objective_is_a_string():
+    from sklearn.base import clone
+    from sklearn.model_selection import GridSearchCV
+
+    from sksm.objectives import DenoisingScoreMatching
+
+    est = RegularizedScoreMatchingPoE(n_experts=6, objective="dsm",
+                                      max_iter=20, random_state=0)
+    assert est.get_params()["objective__training_noise"] == "auto"
+    assert clone(est).get_params(deep=False)["objective"] == "dsm"
+    X = np.random.RandomState(0).rand(40, 6)
+    search = GridSearchCV(est, {"objective__training_noise": [0.05, 0.3]},
+                          cv=2, error_score="raise").fit(X)
+    best = search.best_estimator_.objective
+    assert isinstance(best, DenoisingScoreMatching)
+    assert best.training_noise == search.best_params_[
+        "objective__training_noise"]
+    assert est.objective == "dsm"  # the search set clones
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+
+    # the call: the string becomes the instance it stands for
+    est.set_params(objective__noise_sigma=0.1)
+    assert est.objective.get_params() == DenoisingScoreMatching(
+        noise_sigma=0.1).get_params()
+    full = RegularizedScoreMatchingPoE(objective="rsm_full")
+    assert full.set_params(**full.get_params()).objective.hessian == "full"
+    with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
+        RegularizedScoreMatchingPoE(objective="ssm").set_params(
+            objective__nope=1)
