@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from ._dask import (
     ClusterData,
@@ -29,7 +29,7 @@ from ._dask import (
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._reductions import chunk_rows, exact_moments
-from ._validation import Fitted, available_if
+from ._validation import Fitted, Interval, available_if
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, OptimizeResult, adam, lbfgs
 

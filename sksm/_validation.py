@@ -14,11 +14,56 @@ from numbers import Integral, Real
 from types import MethodType
 
 import numpy as np
+from sklearn.utils._param_validation import Interval as _SklearnInterval
 from sklearn.utils.validation import validate_data
 
-__all__ = ["Fitted", "available_if", "check_count", "check_fit_range",
-           "check_image", "check_image_shape", "check_mask", "check_positive",
-           "check_sigma", "renamed_argument", "validate_float_data"]
+__all__ = ["Fitted", "Interval", "available_if", "check_count",
+           "check_fit_range", "check_image", "check_image_shape",
+           "check_mask", "check_not_bool", "check_positive", "check_sigma",
+           "holds_bool", "renamed_argument", "validate_float_data"]
+
+
+# ---------------------------------------------------------------------- #
+# Numbers are not booleans
+# ---------------------------------------------------------------------- #
+class Interval(_SklearnInterval):
+    """scikit-learn's ``Interval`` constraint, without the booleans.
+
+    ``True`` is a ``numbers.Integral`` and a ``numbers.Real``, so
+    scikit-learn's intervals take it for 1 (``noise=True`` would train at
+    noise 1.0); every numeric parameter of sksm is declared with this one,
+    which refuses ``bool`` and ``numpy.bool_``.
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and \
+            super().is_satisfied_by(val)
+
+
+def holds_bool(value):
+    """Whether ``value`` is a boolean, or a list, tuple or array holding one
+    (``np.asarray([0.1, True], dtype=float)`` would hide it)."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == bool or (value.dtype == object and any(
+            holds_bool(v) for v in value.flat))
+    if isinstance(value, (list, tuple)):
+        return any(holds_bool(v) for v in value)
+    return False
+
+
+def check_not_bool(value, name, meaning="a number"):
+    """Return ``value``, or raise ``TypeError`` if it is or holds a boolean.
+
+    For the numbers whose range another check sets (scikit-learn's, or one
+    of several kinds): ``True`` is not 1 anywhere in sksm.
+    """
+    if holds_bool(value):
+        raise TypeError(f"{name} must be {meaning}, got "
+                        f"{type(value).__name__} {value!r} (a boolean is not "
+                        "a number here).")
+    return value
 
 
 def check_count(value, name, minimum=1):

@@ -11,13 +11,14 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._experts_base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
+    Interval,
     check_fit_range,
     check_image_shape,
     validate_float_data,

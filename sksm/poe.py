@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._experts_base import (
@@ -16,6 +16,7 @@ from ._filters import start_filters
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
+    Interval,
     check_bool,
     check_count,
     check_fit_range,

@@ -5,11 +5,15 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseEnergyEstimator
-from ._validation import Fitted, check_fit_range, validate_float_data
+from ._validation import (
+    Fitted,
+    Interval,
+    check_fit_range,
+    validate_float_data,
+)
 from ._dask import column_mean
 from .energies import GaussianRBMEnergy
 from .sampling import Gaussian

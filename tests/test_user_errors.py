@@ -72,3 +72,118 @@ def test_objective_settings_are_searchable_when_objective_is_a_string():
     with pytest.raises(ValueError, match="Invalid parameter 'nope'"):
         RegularizedScoreMatchingPoE(objective="ssm").set_params(
             objective__nope=1)
+
+
+# ---------------------------------------------------------------------- #
+# A boolean is refused wherever a number is asked
+# ---------------------------------------------------------------------- #
+def _declared_numbers():
+    """(class, parameter) of every numeric interval that the public
+    estimators and objectives declare in ``_parameter_constraints``."""
+    import sksm
+    import sksm.objectives
+    from sklearn.utils._param_validation import Interval
+
+    classes = {getattr(module, name) for module in (sksm, sksm.objectives)
+               for name in module.__all__
+               if isinstance(getattr(module, name), type)}
+    return sorted(((cls, name) for cls in classes
+                   for name, constraints in getattr(
+                       cls, "_parameter_constraints", {}).items()
+                   if any(isinstance(c, Interval) for c in constraints)),
+                  key=lambda case: (case[0].__name__, case[1]))
+
+
+@pytest.mark.parametrize("cls, name", _declared_numbers(),
+                         ids=lambda v: getattr(v, "__name__", v))
+@pytest.mark.parametrize("flag", [True, np.True_, False])
+def test_declared_numeric_parameters_refuse_booleans(cls, name, flag):
+    with pytest.raises((TypeError, ValueError), match=repr(name)):
+        cls(**{name: flag})._validate_params()
+
+
+def test_the_declared_numbers_are_all_found():
+    found = {(cls.__name__, name) for cls, name in _declared_numbers()}
+    assert {("DenoisingScoreMatching", "noise_sigma"),
+            ("DenoisingScoreMatching", "training_noise"),
+            ("GaussianRBM", "sigma"), ("FieldsOfExperts", "c"),
+            ("RegularizedScoreMatchingPoE", "reg_lambda"),
+            ("ContrastiveDivergence", "n_mcmc_steps")} <= found
+    assert len(found) >= 30
+
+
+def _number_doors():
+    """Numbers that are arguments of functions and methods, each given a
+    boolean: (name in the message, call)."""
+    from sksm import load_pretrained_foe, restoration
+    from sksm.datasets import few_labels, load_mnist_subset
+    from sksm.experts import StudentT
+    from sksm.image import (add_noise, extract_patches, laplacian_kernel,
+                            psnr, to_float)
+    from sksm.metrics import make_denoising_scorer
+    from sksm.objectives import DenoisingScoreMatching, SlicedScoreMatching
+    from sksm.sampling import (Gaussian, Mixture, StudentTProduct,
+                               annealed_importance_sampling, run_mcmc)
+
+    image = np.random.RandomState(0).uniform(0.3, 0.7, (20, 20))
+
+    def energy(x):
+        return 0.5 * np.sum(x ** 2, axis=1), x
+
+    def model():
+        return load_pretrained_foe()
+
+    def fit_poe(objective):
+        return RegularizedScoreMatchingPoE(objective=objective).fit(
+            np.random.RandomState(0).rand(10, 3))
+
+    gauss = Gaussian(np.zeros(2), np.eye(2))
+    return {
+        # the issue's case: a fit at noise 1.0
+        "noise_sigma": lambda: fit_poe(DenoisingScoreMatching(
+            noise_sigma=True)),
+        "training_noise (sequence)": lambda: fit_poe(DenoisingScoreMatching(
+            training_noise=[0.1, True])),
+        "training_noise (ssm)": lambda: SlicedScoreMatching(
+            training_noise=np.True_).check(0.01),
+        "target_accept": lambda: run_mcmc(energy, np.zeros((2, 2)),
+                                          target_accept=True),
+        "step_size": lambda: run_mcmc(energy, np.zeros((2, 2)),
+                                      step_size=True),
+        "n_temperatures": lambda: annealed_importance_sampling(
+            energy, gauss, n_temperatures=True),
+        "c": lambda: StudentT(c=True),
+        "scale": lambda: StudentTProduct(np.zeros(2), np.eye(2),
+                                         np.ones(2), 1.0, scale=True),
+        "proportions": lambda: Mixture([gauss, gauss], [True, True]),
+        "sigma (restoration)": lambda: restoration.denoise(
+            image, sigma=True, model=model()),
+        "prior_weight": lambda: model().denoise(image, 0.1,
+                                                prior_weight=True),
+        "prior_scale": lambda: model().denoise(image, 0.1, prior_scale=True),
+        "prior_weights": lambda: model().calibrate_denoising(
+            image, [0.1], prior_weights=[True]),
+        "step": lambda: model().super_resolve(image, 2, step=(True, 0.1)),
+        "smoothness": lambda: model().inpaint(image, image > 1,
+                                              smoothness=True),
+        "n_chains": lambda: model().estimate_log_partition(n_chains=True),
+        "n_samples": lambda: model().sample(n_samples=True),
+        "sigma (scorer)": lambda: make_denoising_scorer(True),
+        "sigma (noise)": lambda: add_noise(image, True),
+        "data_range": lambda: psnr(image, image, data_range=True),
+        "data_range (to_float)": lambda: to_float(image, data_range=True),
+        "patch_size": lambda: extract_patches(image, True),
+        "size": lambda: laplacian_kernel(size=True),
+        "sigma (kernel)": lambda: laplacian_kernel(sigma=True),
+        "per_class": lambda: few_labels(np.array([0, 1, 1]), True),
+        "downsample": lambda: load_mnist_subset(downsample=True),
+        "test_size": lambda: load_mnist_subset(test_size=True),
+    }
+
+
+@pytest.mark.parametrize("name", list(_number_doors()))
+def test_numeric_arguments_refuse_booleans(name):
+    with pytest.raises((TypeError, ValueError),
+                       match=name.split(" ")[0]) as info:
+        _number_doors()[name]()
+    assert "True" in str(info.value)
