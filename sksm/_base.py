@@ -104,28 +104,6 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     # -------------------------------------------------------------- #
     # Parameters: an objective's settings are nested parameters
     # -------------------------------------------------------------- #
-    def get_params(self, deep=True):
-        """Get the parameters of this estimator.
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Also return the settings of ``objective`` as
-            ``objective__<name>``; for an objective given as a string, those
-            of the default instance it stands for.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        params = super().get_params(deep=deep)
-        if deep and isinstance(self.objective, str) \
-                and self.objective in OBJECTIVES:
-            settings = check_objective(self.objective).get_params()
-            params.update(("objective__" + k, v) for k, v in settings.items())
-        return params
-
     def set_params(self, **params):
         """Set the parameters of this estimator.
 
@@ -134,6 +112,8 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         (``'dsm'`` by ``DenoisingScoreMatching()``), so that a
         :class:`~sklearn.model_selection.GridSearchCV` over
         ``objective__training_noise`` works with ``objective='dsm'``.
+        (``get_params`` lists ``objective__<name>`` only for an objective
+        object: ``type(est)(**est.get_params())`` keeps working.)
 
         Parameters
         ----------
