@@ -182,6 +182,19 @@ def renamed_argument(value, old_value, name, old_name):
     return old_value
 
 
+def check_image_shape_form(image_shape):
+    """``(height, width)``, two positive ints, or raise ``ValueError``."""
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+            or not all(isinstance(v, Integral)
+                       and not isinstance(v, (bool, np.bool_)) and v > 0
+                       for v in image_shape)):
+        raise ValueError(f"image_shape must be (height, width), two positive "
+                         f"integers (grayscale images), got "
+                         f"{image_shape!r}; for colour, fit on one "
+                         "channel or on the luminance.")
+    return int(image_shape[0]), int(image_shape[1])
+
+
 def check_image_shape(image_shape, n_features):
     """``(height, width)`` of rows of ``n_features`` pixels, or raise.
 
@@ -190,14 +203,7 @@ def check_image_shape(image_shape, n_features):
     if image_shape is None:
         side = int(round(np.sqrt(n_features)))
         return (side, side) if side * side == n_features else (1, n_features)
-    if (len(image_shape) != 2
-            or not all(isinstance(v, Integral) and not isinstance(v, bool)
-                       and v > 0 for v in image_shape)):
-        raise ValueError(f"image_shape must be (height, width), two positive "
-                         f"integers (grayscale images), got "
-                         f"{tuple(image_shape)!r}; for colour, fit on one "
-                         "channel or on the luminance.")
-    height, width = image_shape
+    height, width = check_image_shape_form(image_shape)
     if height * width != n_features:
         raise ValueError(
             f"image_shape={tuple(image_shape)} has {height * width} pixels but "

@@ -21,6 +21,7 @@ from ._validation import (
     Interval,
     check_fit_range,
     check_image_shape,
+    check_image_shape_form,
     validate_float_data,
 )
 from .energies import FieldOfExperts
@@ -292,6 +293,8 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
 
     def __sksm_check_fitted__(self):
         super().__sksm_check_fitted__()
+        if self.image_shape is not None:  # the parameter, checked by fit
+            check_image_shape_form(self.image_shape)
         shape = check_image_shape(self.image_shape_, self.n_features_in_)
         if min(shape) <= self._margin():
             raise ValueError(f"image_shape_ {shape} is too small for "
