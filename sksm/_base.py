@@ -28,12 +28,18 @@ from ._dask import (
 )
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
+from ._progress import duration, timed
 from ._reductions import chunk_rows, exact_moments
 from ._validation import Fitted, Interval, available_if
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, OptimizeResult, adam, lbfgs
 
 __all__ = ["DOC_URL", "BaseEnergyEstimator"]
+
+#: ``fit`` warns when it expects to take longer than this, in seconds, at
+#: ``verbose=0`` (with ``verbose`` it prints what it expects), as
+#: :meth:`~sksm._density.DensityMixin.estimate_log_partition` does.
+FIT_WARN_SECONDS = 60.0
 
 #: Where the documentation lives: the "?" of every estimator's HTML repr
 #: links to its page of the API reference there (doc/conf.py builds the site
@@ -312,6 +318,10 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         sklearn.exceptions.ConvergenceWarning
             If the fit stops at ``max_iter``, takes no step, diverges, or
             ends with a model that is not a density.
+        UserWarning
+            At ``verbose=0``, if the fit expects to take more than a minute
+            (``max_iter`` times the time of its first evaluations); with
+            ``verbose`` that estimate is printed instead.
         """
         if (check_objective(self.objective).stochastic
                 and self._solver() == "lbfgs"):
@@ -392,6 +402,13 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self._objective_state, self._optimizer = {}, None
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
         stochastic = getattr(fun, "stochastic", False)
+        if not restart:  # say what the fit will cost, once its pace is known
+            # (from the faster of the first two calls, within the first
+            # iteration or epoch: the first call warms caches and buffers)
+            one_batch = (self._solver() == "adam" and
+                         self._batch_size(len(data)) >= len(data))
+            fun = timed(fun, lambda seconds: self._announce_fit(
+                seconds, len(data)), at_call=1 if one_batch else 2)
         theta0 = energy.get_params().astype(np.float64)
         box = self._box(energy)
         if box[0] is not None:  # a start rounded (float32) out of the box
@@ -422,6 +439,34 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
             with single_threaded_blas():
                 loss = float(fun(result.theta)[0])
         return _Run(energy, theta0, result, loss, self._objective_state)
+
+    def _announce_fit(self, seconds, n_samples):
+        """State what ``fit`` will cost, from ``seconds`` per call of the
+        objective: printed with ``verbose``, else a warning above
+        FIT_WARN_SECONDS."""
+        if self._solver() == "lbfgs":
+            per, unit = seconds, "iterations"
+            pace = (f"one evaluation of the loss and its gradient on "
+                    f"{n_samples} samples takes about {duration(seconds)}, "
+                    "about one per L-BFGS iteration")
+        else:
+            batches = -(-n_samples // self._batch_size(n_samples))
+            per, unit = seconds * batches, "epochs"
+            pace = (f"one Adam epoch of {batches} minibatches takes about "
+                    f"{duration(per)}")
+        runs = self._n_runs()
+        most = per * self.max_iter * runs
+        starts = f" for each of n_init={runs} starts" if runs > 1 else ""
+        text = (f"{type(self).__name__}.fit: {pace}; max_iter={self.max_iter}"
+                f" {unit}{starts} take up to about {duration(most)} (less if "
+                "it converges sooner)")
+        if self.verbose:
+            print(text + ".", flush=True)
+        elif most > FIT_WARN_SECONDS:
+            warnings.warn(
+                f"{text}.  Set verbose=1 to print the loss at every "
+                "iteration; lower max_iter, or fit fewer or smaller samples, "
+                "to make it shorter.", UserWarning, stacklevel=2)
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":

@@ -6,14 +6,51 @@ Numerical code reports units of work (tiles, calibration steps) to
 tqdm's when tqdm is installed (``pip install "sksm[cli]"``), else a line on
 every tenth of the work.  The reporter lives in a context variable, so
 threads and nested calls that did not ask for progress stay silent.
+
+The expected time of a long run is stated before it: :func:`timed` measures
+a function's calls so that the caller can announce what the rest will cost
+(in words, :func:`duration`).
 """
 
 import contextvars
 import sys
 import threading
+import time
 from contextlib import contextmanager
 
-__all__ = ["current", "reporting", "silenced"]
+__all__ = ["current", "duration", "reporting", "silenced", "timed"]
+
+
+def duration(seconds):
+    """``seconds`` in words: '40 ms', '12 s', '3.5 min' or '2.1 h'."""
+    if seconds < 1:
+        return f"{1000 * seconds:.0f} ms"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def timed(fun, announce, at_call=2):
+    """``fun``, whose ``at_call``-th call is followed by ``announce(seconds)``.
+
+    ``seconds`` is the shortest of its first ``at_call`` calls (the first
+    pays for warming caches and buffers); ``announce`` is called once.
+    """
+    times = []
+
+    def call(*args, **kwargs):
+        if len(times) >= at_call:
+            return fun(*args, **kwargs)
+        start = time.perf_counter()
+        result = fun(*args, **kwargs)
+        times.append(time.perf_counter() - start)
+        if len(times) == at_call:
+            announce(min(times))
+        return result
+
+    return call
 
 
 class _Silent:

@@ -166,8 +166,12 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         minibatch order and the annealed importance sampling of
         :meth:`score_samples`.
     verbose : int, default=0
-        Print the loss at every iteration (and the progress of annealed
-        importance sampling).
+        Print what ``fit`` expects to take (from the time of its first
+        evaluations), then the loss at every iteration or epoch, and the
+        progress of annealed importance sampling.  At 0, ``fit`` and
+        ``score`` warn (``UserWarning``) when they expect to take more than
+        a minute.
+
 
     Attributes
     ----------

@@ -201,7 +201,11 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         Seeds the initial filters (those of ``init`` that are drawn and the
         starts of ``n_init``) and the minibatch order.
     verbose : int, default=0
-        Print the loss at every iteration.
+        Print what ``fit`` expects to take (from the time of its first
+        evaluations), then the loss at every iteration or epoch, and the
+        progress of annealed importance sampling.  At 0, ``fit`` and
+        ``score`` warn (``UserWarning``) when they expect to take more than
+        a minute.
 
     Attributes
     ----------

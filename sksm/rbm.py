@@ -86,8 +86,11 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights and every random draw of the objective.
     verbose : int, default=0
-        Print the loss at every iteration (and the progress of annealed
-        importance sampling).
+        Print what ``fit`` expects to take (from the time of its first
+        evaluations), then the loss at every iteration or epoch, and the
+        progress of annealed importance sampling.  At 0, ``fit`` and
+        ``score`` warn (``UserWarning``) when they expect to take more than
+        a minute.
 
     Attributes
     ----------

@@ -189,3 +189,50 @@ def test_numeric_arguments_refuse_booleans(name):
                        match=name.split(" ")[0]) as info:
         _number_doors()[name]()
     assert "True" in str(info.value)
+
+
+# ---------------------------------------------------------------------- #
+# A long fit says what it will cost; verbose shows its progress
+# ---------------------------------------------------------------------- #
+def _small(Estimator, **params):
+    size = {"n_components": 2} if Estimator is GaussianRBM else {
+        "n_experts": 2}
+    return Estimator(**size, max_iter=3, random_state=0, **params)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["lbfgs", "adam"])
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_verbose_fit_states_its_cost_then_prints_every_iteration(
+        Estimator, solver, capsys):
+    import warnings
+
+    X = np.random.RandomState(0).rand(30, 64)
+    est = _small(Estimator, solver=solver, verbose=1).fit(X)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{Estimator.__name__}.fit: ")
+    assert "max_iter=3" in lines[0] and "take up to about" in lines[0]
+    unit = "Iteration" if solver == "lbfgs" else "Epoch"
+    assert [line.split(",")[0] for line in lines[1:]] == [
+        f"{unit} {k}" for k in range(1, est.n_iter_ + 1)]
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # short: no warning
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.set_params(verbose=0).fit(X)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_fit_expected_to_be_long_warns_at_verbose_0(monkeypatch):
+    import sksm._base
+
+    monkeypatch.setattr(sksm._base, "FIT_WARN_SECONDS", 0.0)
+    X = np.random.RandomState(0).rand(30, 64)
+    with pytest.warns(UserWarning, match=r"FieldsOfExperts.fit: one "
+                      r"evaluation .* on 30 samples takes about .*; "
+                      r"max_iter=3 iterations take up to about .*Set "
+                      r"verbose=1"):
+        _small(FieldsOfExperts).fit(X)
