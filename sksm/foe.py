@@ -7,6 +7,7 @@ doors onto :mod:`sksm.restoration`, which checks their inputs and calls the
 numerics of :mod:`sksm.posterior`.
 """
 
+import copy
 from numbers import Integral
 
 import numpy as np
@@ -172,7 +173,6 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         ``score`` warn (``UserWarning``) when they expect to take more than
         a minute.
 
-
     Attributes
     ----------
     filters_ : ndarray of shape (n_experts, filter_size, filter_size)
@@ -332,12 +332,100 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         return _reach(self.filter_size, self.whiten)
 
     def _images_from_rows(self, X, reset, fit=False):
+        if not reset:
+            self._check_row_size(X)
         X = validate_float_data(self, X, reset=reset)
         if fit:
             check_fit_range(X, "Field of Experts")
         if reset:
             self._set_image_shape(X.shape[1])
         return X.reshape((len(X),) + self.image_shape_)
+
+    def _check_row_size(self, X):
+        """Refuse rows that are not images of ``image_shape_``, saying which
+        images the model takes and how to use images of another size."""
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged rows: validate_data says so
+            return
+        if len(shape) != 2 or shape[1] == self.n_features_in_:
+            return
+        height, width = self.image_shape_
+        side = int(round(np.sqrt(shape[1])))
+        guess = (f" (images of {side}x{side}?)" if side * side == shape[1]
+                 else "")
+        raise ValueError(
+            f"X has {shape[1]} features per row{guess}, but this "
+            f"{type(self).__name__} takes images of {height}x{width} as rows "
+            f"of {self.n_features_in_} pixels (image_shape_=({height}, "
+            f"{width})).  Its log-likelihood depends on the image size (log Z "
+            "is estimated for one size), and so do the positions of the "
+            "features of transform.  For images of another size, take a "
+            "copy of the model for them, model.with_image_shape((height, "
+            "width)), whose score estimates log Z for that size; or cut "
+            f"{height}x{width} patches with sksm.image.extract_patches.  "
+            "energy, grad_log_density and the restoration methods take "
+            "images of any size.")
+
+    def with_image_shape(self, image_shape):
+        r"""A copy of the fitted model for images of another shape.
+
+        A Field of Experts is defined on images of any size (its energy sums
+        the experts over the positions of the image), but its normaliser
+        :math:`\log Z` depends on the size, and :meth:`score`,
+        :meth:`score_samples` and :meth:`transform` take rows of one shape,
+        ``image_shape_``.  The copy has the same filters, weights, mean
+        brightness term and denoising calibration, takes rows of
+        ``image_shape`` and estimates its own :math:`\log Z` at its first
+        :meth:`score` (or :meth:`estimate_log_partition`).
+
+        Parameters
+        ----------
+        image_shape : tuple of (int, int)
+            ``(height, width)`` of the images to score, each side more than
+            the window of the pixel filters (``filter_size``, 4 more with
+            whitening).
+
+        Returns
+        -------
+        model : FieldsOfExperts
+            A new fitted estimator, with ``image_shape`` and
+            ``image_shape_`` set to ``image_shape``, ``n_features_in_`` to
+            ``height * width``, and no ``log_partition_`` or
+            ``feature_names_in_``; this one is not changed.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``image_shape`` is not two positive integers, or is too small
+            for the filters.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sksm import load_pretrained_foe
+        >>> model = load_pretrained_foe()
+        >>> model.image_shape_
+        (36, 36)
+        >>> small = model.with_image_shape((15, 15))
+        >>> small.n_features_in_
+        225
+        >>> X = np.random.RandomState(0).rand(3, 225)
+        >>> small.energy(X.reshape(3, 15, 15)).shape
+        (3,)
+        """
+        check_is_fitted(self)
+        height, width = check_image_shape_form(image_shape)
+        model = copy.deepcopy(self)
+        model.image_shape = (height, width)
+        model._set_image_shape(height * width)  # refuses too small images
+        model.n_features_in_ = height * width
+        model.__dict__.pop("feature_names_in_", None)
+        model.__dict__.pop("_objective_state", None)  # chains of the old size
+        model._forget_log_partition()
+        return model
 
     def _set_image_shape(self, n_features):
         self.image_shape_ = check_image_shape(self.image_shape, n_features)

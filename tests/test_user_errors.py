@@ -236,3 +236,45 @@ def test_a_fit_expected_to_be_long_warns_at_verbose_0(monkeypatch):
                       r"max_iter=3 iterations take up to about .*Set "
                       r"verbose=1"):
         _small(FieldsOfExperts).fit(X)
+
+
+# ---------------------------------------------------------------------- #
+# A Field of Experts scores images of one size, and says which
+# ---------------------------------------------------------------------- #
+def test_the_pretrained_prior_says_which_images_it_scores():
+    from sksm import load_pretrained_foe
+
+    model = load_pretrained_foe()
+    X = np.random.RandomState(0).uniform(0.3, 0.7, (3, 15 * 15))
+    for method in (model.score, model.score_samples, model.transform):
+        with pytest.raises(ValueError, match=r"X has 225 features per row "
+                           r"\(images of 15x15\?\), but this FieldsOfExperts "
+                           r"takes images of 36x36 as rows of 1296 pixels.*"
+                           r"model.with_image_shape\(\(height, width\)\)"):
+            method(X)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_with_image_shape_scores_images_of_another_size():
+    X = np.random.RandomState(0).rand(20, 64)
+    model = FieldsOfExperts(n_experts=2, filter_size=3, max_iter=5,
+                            random_state=0).fit(X)
+    model.estimate_log_partition(n_chains=10, n_temperatures=5,
+                                 random_state=0)
+    other = model.with_image_shape((6, 7))
+    assert other.image_shape_ == (6, 7) and other.n_features_in_ == 42
+    assert not hasattr(other, "log_partition_")  # log Z of another size
+    assert model.image_shape_ == (8, 8) and hasattr(model, "log_partition_")
+    np.testing.assert_array_equal(other.filters_, model.filters_)
+
+    images = np.random.RandomState(1).rand(4, 6, 7)
+    rows = images.reshape(4, -1)
+    log_z, _ = other.estimate_log_partition(n_chains=10, n_temperatures=5,
+                                            random_state=0)
+    np.testing.assert_allclose(other.score_samples(rows),
+                               -model.energy(images) - log_z)
+    assert other.transform(rows).shape == (4, 2 * 4 * 5)
+    with pytest.raises(ValueError, match="too small"):
+        model.with_image_shape((2, 7))
+    with pytest.raises(ValueError, match="two positive integers"):
+        model.with_image_shape((6, True))
