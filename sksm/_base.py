@@ -28,18 +28,13 @@ from ._dask import (
 )
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
-from ._progress import duration, timed
+from ._progress import announce_fit, timed
 from ._reductions import chunk_rows, exact_moments
 from ._validation import Fitted, Interval, available_if
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, OptimizeResult, adam, lbfgs
 
 __all__ = ["DOC_URL", "BaseEnergyEstimator"]
-
-#: ``fit`` warns when it expects to take longer than this, in seconds, at
-#: ``verbose=0`` (with ``verbose`` it prints what it expects), as
-#: :meth:`~sksm._density.DensityMixin.estimate_log_partition` does.
-FIT_WARN_SECONDS = 60.0
 
 #: Where the documentation lives: the "?" of every estimator's HTML repr
 #: links to its page of the API reference there (doc/conf.py builds the site
@@ -107,36 +102,11 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         "log_partition_std_": Fitted("real", optional=True),
     }
 
-    # -------------------------------------------------------------- #
-    # Parameters: an objective's settings are nested parameters
-    # -------------------------------------------------------------- #
     def set_params(self, **params):
-        """Set the parameters of this estimator.
-
-        ``objective__<name>`` sets a setting of ``objective``; an objective
-        given as a string is first replaced by the instance it stands for
-        (``'dsm'`` by ``DenoisingScoreMatching()``), so that a
-        :class:`~sklearn.model_selection.GridSearchCV` over
-        ``objective__training_noise`` works with ``objective='dsm'``.
-        (``get_params`` lists ``objective__<name>`` only for an objective
-        object: ``type(est)(**est.get_params())`` keeps working.)
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : object
-            The estimator.
-
-        Raises
-        ------
-        ValueError
-            For a name that is not a parameter, or ``objective__<name>``
-            with an objective string that names no objective.
-        """
+        # objective__<name> works for an objective string too ('dsm'): the
+        # string becomes the instance it stands for, whose settings
+        # GridSearchCV then sets (get_params lists none for a string, so
+        # that type(est)(**est.get_params()) keeps working)
         nested = {k: params.pop(k) for k in list(params)
                   if k.startswith("objective__")}
         super().set_params(**params)
@@ -402,13 +372,15 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
         self._objective_state, self._optimizer = {}, None
         fun = self._objective(energy, data, rng, n_threads=blas_threads())
         stochastic = getattr(fun, "stochastic", False)
-        if not restart:  # say what the fit will cost, once its pace is known
-            # (from the faster of the first two calls, within the first
-            # iteration or epoch: the first call warms caches and buffers)
-            one_batch = (self._solver() == "adam" and
-                         self._batch_size(len(data)) >= len(data))
-            fun = timed(fun, lambda seconds: self._announce_fit(
-                seconds, len(data)), at_call=1 if one_batch else 2)
+        if not restart:  # say what the fit will cost, once its pace is
+            # known: the faster of the first two calls (the first warms
+            # caches), or the first if an epoch is one minibatch
+            n, solver = len(data), self._solver()
+            fun = timed(fun, lambda seconds: announce_fit(
+                type(self).__name__, solver, seconds, n, self._batch_size(n),
+                self.max_iter, self._n_runs(), self.verbose),
+                at_call=2 if solver == "lbfgs" or self._batch_size(n) < n
+                else 1)
         theta0 = energy.get_params().astype(np.float64)
         box = self._box(energy)
         if box[0] is not None:  # a start rounded (float32) out of the box
@@ -440,34 +412,6 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
                 loss = float(fun(result.theta)[0])
         return _Run(energy, theta0, result, loss, self._objective_state)
 
-    def _announce_fit(self, seconds, n_samples):
-        """State what ``fit`` will cost, from ``seconds`` per call of the
-        objective: printed with ``verbose``, else a warning above
-        FIT_WARN_SECONDS."""
-        if self._solver() == "lbfgs":
-            per, unit = seconds, "iterations"
-            pace = (f"one evaluation of the loss and its gradient on "
-                    f"{n_samples} samples takes about {duration(seconds)}, "
-                    "about one per L-BFGS iteration")
-        else:
-            batches = -(-n_samples // self._batch_size(n_samples))
-            per, unit = seconds * batches, "epochs"
-            pace = (f"one Adam epoch of {batches} minibatches takes about "
-                    f"{duration(per)}")
-        runs = self._n_runs()
-        most = per * self.max_iter * runs
-        starts = f" for each of n_init={runs} starts" if runs > 1 else ""
-        text = (f"{type(self).__name__}.fit: {pace}; max_iter={self.max_iter}"
-                f" {unit}{starts} take up to about {duration(most)} (less if "
-                "it converges sooner)")
-        if self.verbose:
-            print(text + ".", flush=True)
-        elif most > FIT_WARN_SECONDS:
-            warnings.warn(
-                f"{text}.  Set verbose=1 to print the loss at every "
-                "iteration; lower max_iter, or fit fewer or smaller samples, "
-                "to make it shorter.", UserWarning, stacklevel=2)
-
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
             return min(200, n_samples)
@@ -482,18 +426,15 @@ class BaseEnergyEstimator(DensityMixin, BaseEstimator, metaclass=ABCMeta):
     def _partial_fit_refused(self):
         """Why ``partial_fit`` does not exist with these settings (the
         message of its ``AttributeError``), or None: it needs Adam."""
-        if self.solver == "adam":
+        try:
+            solver = self._solver()
+        except (TypeError, ValueError):  # a bad objective: fit says so
+            solver = self.solver
+        if solver == "adam":
             return None
-        got = f"solver={self.solver!r}"
-        if self.solver == "auto":
-            try:
-                got += (f", which is {self._solver()!r} for "
-                        f"objective={self.objective!r}")
-            except (TypeError, ValueError):  # fit says what is wrong
-                pass
-            else:
-                if self._solver() == "adam":
-                    return None
+        got = (f"solver={self.solver!r}" + (
+            f", which is {solver!r} for objective={self.objective!r}"
+            if solver != self.solver else ""))
         return (f"partial_fit needs solver='adam' (one epoch of Adam over "
                 f"each minibatch); got {got}, a solver over all the data at "
                 f"once.  Set solver='adam' ({type(self).__name__}("

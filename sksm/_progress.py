@@ -16,9 +16,16 @@ import contextvars
 import sys
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 
-__all__ = ["current", "duration", "reporting", "silenced", "timed"]
+__all__ = ["FIT_WARN_SECONDS", "announce_fit", "current", "duration",
+           "reporting", "silenced", "timed"]
+
+#: ``fit`` warns when it expects to take longer than this, in seconds, at
+#: ``verbose=0`` (with ``verbose`` it prints what it expects), as
+#: ``estimate_log_partition`` does for AIS.
+FIT_WARN_SECONDS = 60.0
 
 
 def duration(seconds):
@@ -30,6 +37,35 @@ def duration(seconds):
     if seconds < 5400:
         return f"{seconds / 60:.1f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def announce_fit(name, solver, seconds, n_samples, batch_size, max_iter,
+                 n_runs, verbose):
+    """State what the fit of estimator ``name`` will cost, from ``seconds``
+    per call of its objective: printed with ``verbose``, else a
+    ``UserWarning`` above :data:`FIT_WARN_SECONDS`.
+    """
+    batches = -(-n_samples // batch_size)
+    if solver == "lbfgs":
+        per, unit = seconds, "iterations"
+        pace = (f"one evaluation of the loss and its gradient on {n_samples} "
+                f"samples takes about {duration(seconds)}, about one per "
+                "L-BFGS iteration")
+    else:
+        per, unit = seconds * batches, "epochs"
+        pace = (f"one Adam epoch of {batches} minibatches takes about "
+                f"{duration(per)}")
+    most = per * max_iter * n_runs
+    starts = f" for each of n_init={n_runs} starts" if n_runs > 1 else ""
+    text = (f"{name}.fit: {pace}; max_iter={max_iter} {unit}{starts} take up "
+            f"to about {duration(most)} (less if it converges sooner)")
+    if verbose:
+        print(text + ".", flush=True)
+    elif most > FIT_WARN_SECONDS:
+        warnings.warn(f"{text}.  Set verbose=1 to print the loss at every "
+                      "iteration; lower max_iter, or fit fewer or smaller "
+                      "samples, to make it shorter.", UserWarning,
+                      stacklevel=2)
 
 
 def timed(fun, announce, at_call=2):

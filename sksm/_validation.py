@@ -18,9 +18,10 @@ from sklearn.utils._param_validation import Interval as _SklearnInterval
 from sklearn.utils.validation import validate_data
 
 __all__ = ["Fitted", "Interval", "available_if", "check_count",
-           "check_fit_range", "check_image", "check_image_shape",
-           "check_mask", "check_not_bool", "check_positive", "check_sigma",
-           "holds_bool", "renamed_argument", "validate_float_data"]
+           "check_fit_range", "check_image", "check_image_rows",
+           "check_image_shape", "check_image_shape_form", "check_mask",
+           "check_not_bool", "check_positive", "check_sigma", "holds_bool",
+           "renamed_argument", "validate_float_data"]
 
 
 # ---------------------------------------------------------------------- #
@@ -209,6 +210,37 @@ def check_image_shape(image_shape, n_features):
             f"image_shape={tuple(image_shape)} has {height * width} pixels but "
             f"X has {n_features} features per row.")
     return int(height), int(width)
+
+
+def check_image_rows(X, image_shape, model):
+    """Refuse rows of ``X`` that are not images of ``image_shape``.
+
+    For a Field of Experts (``model``, its class name), whose ``score``,
+    ``score_samples`` and ``transform`` take images of the one shape it was
+    fitted on as rows of pixels: the message says which images, guesses
+    the size of the rows given, and says how to use other sizes.  Only the
+    number of columns is checked here (``validate_data`` does the rest).
+    """
+    try:
+        shape = np.shape(X)
+    except ValueError:  # ragged rows: validate_data says so
+        return
+    height, width = image_shape
+    if len(shape) != 2 or shape[1] == height * width:
+        return
+    side = int(round(np.sqrt(shape[1])))
+    guess = f" (images of {side}x{side}?)" if side * side == shape[1] else ""
+    raise ValueError(
+        f"X has {shape[1]} features per row{guess}, but this {model} takes "
+        f"images of {height}x{width} as rows of {height * width} pixels "
+        f"(image_shape_=({height}, {width})).  Its log-likelihood depends on "
+        "the image size (log Z is estimated for one size), and so do the "
+        "positions of the features of transform.  For images of another "
+        "size, take a copy of the model for them, model.with_image_shape(("
+        "height, width)), whose score estimates log Z for that size; or cut "
+        f"{height}x{width} patches with sksm.image.extract_patches.  energy, "
+        "grad_log_density and the restoration methods take images of any "
+        "size.")
 
 
 def check_mask(mask, shape, meaning="True where the chains move",

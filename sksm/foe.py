@@ -21,6 +21,7 @@ from ._validation import (
     Fitted,
     Interval,
     check_fit_range,
+    check_image_rows,
     check_image_shape,
     check_image_shape_form,
     validate_float_data,
@@ -333,39 +334,13 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
 
     def _images_from_rows(self, X, reset, fit=False):
         if not reset:
-            self._check_row_size(X)
+            check_image_rows(X, self.image_shape_, type(self).__name__)
         X = validate_float_data(self, X, reset=reset)
         if fit:
             check_fit_range(X, "Field of Experts")
         if reset:
             self._set_image_shape(X.shape[1])
         return X.reshape((len(X),) + self.image_shape_)
-
-    def _check_row_size(self, X):
-        """Refuse rows that are not images of ``image_shape_``, saying which
-        images the model takes and how to use images of another size."""
-        try:
-            shape = np.shape(X)
-        except ValueError:  # ragged rows: validate_data says so
-            return
-        if len(shape) != 2 or shape[1] == self.n_features_in_:
-            return
-        height, width = self.image_shape_
-        side = int(round(np.sqrt(shape[1])))
-        guess = (f" (images of {side}x{side}?)" if side * side == shape[1]
-                 else "")
-        raise ValueError(
-            f"X has {shape[1]} features per row{guess}, but this "
-            f"{type(self).__name__} takes images of {height}x{width} as rows "
-            f"of {self.n_features_in_} pixels (image_shape_=({height}, "
-            f"{width})).  Its log-likelihood depends on the image size (log Z "
-            "is estimated for one size), and so do the positions of the "
-            "features of transform.  For images of another size, take a "
-            "copy of the model for them, model.with_image_shape((height, "
-            "width)), whose score estimates log Z for that size; or cut "
-            f"{height}x{width} patches with sksm.image.extract_patches.  "
-            "energy, grad_log_density and the restoration methods take "
-            "images of any size.")
 
     def with_image_shape(self, image_shape):
         r"""A copy of the fitted model for images of another shape.
@@ -404,17 +379,12 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
 
         Examples
         --------
-        >>> import numpy as np
         >>> from sksm import load_pretrained_foe
         >>> model = load_pretrained_foe()
         >>> model.image_shape_
         (36, 36)
-        >>> small = model.with_image_shape((15, 15))
-        >>> small.n_features_in_
+        >>> model.with_image_shape((15, 15)).n_features_in_
         225
-        >>> X = np.random.RandomState(0).rand(3, 225)
-        >>> small.energy(X.reshape(3, 15, 15)).shape
-        (3,)
         """
         check_is_fitted(self)
         height, width = check_image_shape_form(image_shape)

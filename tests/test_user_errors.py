@@ -227,9 +227,9 @@ def test_verbose_fit_states_its_cost_then_prints_every_iteration(
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_fit_expected_to_be_long_warns_at_verbose_0(monkeypatch):
-    import sksm._base
+    import sksm._progress
 
-    monkeypatch.setattr(sksm._base, "FIT_WARN_SECONDS", 0.0)
+    monkeypatch.setattr(sksm._progress, "FIT_WARN_SECONDS", 0.0)
     X = np.random.RandomState(0).rand(30, 64)
     with pytest.warns(UserWarning, match=r"FieldsOfExperts.fit: one "
                       r"evaluation .* on 30 samples takes about .*; "
