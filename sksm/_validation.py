@@ -221,26 +221,29 @@ def check_image_rows(X, image_shape, model):
     the size of the rows given, and says how to use other sizes.  Only the
     number of columns is checked here (``validate_data`` does the rest).
     """
-    try:
-        shape = np.shape(X)
-    except ValueError:  # ragged rows: validate_data says so
-        return
+    shape = getattr(X, "shape", None)  # arrays, frames, sparse, Dask
+    if shape is None and isinstance(X, (list, tuple)):
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged rows: validate_data says so
+            return
     height, width = image_shape
-    if len(shape) != 2 or shape[1] == height * width:
+    if shape is None or len(shape) != 2 or shape[1] == height * width:
         return
     side = int(round(np.sqrt(shape[1])))
-    guess = f" (images of {side}x{side}?)" if side * side == shape[1] else ""
+    guess = (f", not of {side}x{side} as these rows would be"
+             if side * side == shape[1] else "")
     raise ValueError(
-        f"X has {shape[1]} features per row{guess}, but this {model} takes "
-        f"images of {height}x{width} as rows of {height * width} pixels "
-        f"(image_shape_=({height}, {width})).  Its log-likelihood depends on "
-        "the image size (log Z is estimated for one size), and so do the "
-        "positions of the features of transform.  For images of another "
-        "size, take a copy of the model for them, model.with_image_shape(("
-        "height, width)), whose score estimates log Z for that size; or cut "
-        f"{height}x{width} patches with sksm.image.extract_patches.  energy, "
-        "grad_log_density and the restoration methods take images of any "
-        "size.")
+        f"X has {shape[1]} features, but {model} is expecting "
+        f"{height * width} features as input: images of {height}x{width} as "
+        f"rows of pixels (image_shape_=({height}, {width})){guess}.  Its "
+        "log-likelihood depends on the image size (log Z is estimated for "
+        "one size), and so do the positions of the features of transform.  "
+        "For images of another size, take a copy of the model for them, "
+        "model.with_image_shape((height, width)), whose score estimates log "
+        f"Z for that size; or cut {height}x{width} patches with "
+        "sksm.image.extract_patches.  energy, grad_log_density and the "
+        "restoration methods take images of any size.")
 
 
 def check_mask(mask, shape, meaning="True where the chains move",

@@ -247,9 +247,10 @@ def test_the_pretrained_prior_says_which_images_it_scores():
     model = load_pretrained_foe()
     X = np.random.RandomState(0).uniform(0.3, 0.7, (3, 15 * 15))
     for method in (model.score, model.score_samples, model.transform):
-        with pytest.raises(ValueError, match=r"X has 225 features per row "
-                           r"\(images of 15x15\?\), but this FieldsOfExperts "
-                           r"takes images of 36x36 as rows of 1296 pixels.*"
+        with pytest.raises(ValueError, match=r"X has 225 features, but "
+                           r"FieldsOfExperts is expecting 1296 features as "
+                           r"input: images of 36x36 as rows of pixels "
+                           r"\(image_shape_=\(36, 36\)\), not of 15x15 .*"
                            r"model.with_image_shape\(\(height, width\)\)"):
             method(X)
 
