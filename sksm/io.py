@@ -13,9 +13,9 @@ across arrays), and size, both against the archive (a compressed member may
 inflate at most ``MAX_INFLATION`` times, so a small file cannot claim a large
 array) and against the bytes actually read.  The JSON header is bounded in
 length and nesting depth, and the JSON type of each of its fields is checked
-in one place (``_check_structure``) before any field is used.  Anything that does not hold gives a ``ValueError``
-naming the file, never code execution, and memory stays within a small
-multiple of the file's size.
+in one place (``_check_structure``) before any field is used.  Anything that
+does not hold gives a ``ValueError`` naming the file, never code execution,
+and memory stays within a small multiple of the file's size.
 """
 
 import inspect
@@ -404,7 +404,9 @@ def _json_kind(value):
 def _got(value):
     """``value`` in a message: its JSON type and a short repr."""
     text = repr(value)
-    return f"{_json_kind(value)} {text if len(text) <= 60 else text[:57] + '...'}"
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{_json_kind(value)} {text}"
 
 
 def _plain(value):
