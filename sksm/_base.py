@@ -7,17 +7,13 @@ divergence and warnings lives here, the optimisers in :mod:`sksm.optim` and
 the filters and expert weights of PoE and FoE in :mod:`sksm._experts_base`.
 """
 
-import warnings
 from abc import ABCMeta, abstractmethod
-from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.metaestimators import available_if
+from sklearn.utils._param_validation import StrOptions
 
 from ._dask import (
     ClusterData,
@@ -30,10 +26,12 @@ from ._dask import (
 from ._criteria import InformationCriteriaMixin
 from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
+from ._progress import announce_fit, timed, warn_diverged, warn_fit_outcome
 from ._reductions import chunk_rows, exact_moments
-from ._validation import Fitted, check_fit_weights
+from ._validation import (Fitted, Interval, available_if, check_fit_weights,
+                          partial_fit_refusal)
 from .objectives import OBJECTIVES, Objective, check_objective
-from .optim import Adam, OptimizeResult, adam, lbfgs
+from .optim import Adam, _Run, adam, lbfgs
 
 __all__ = ["DOC_URL", "BaseEnergyEstimator"]
 
@@ -41,25 +39,6 @@ __all__ = ["DOC_URL", "BaseEnergyEstimator"]
 #: links to its page of the API reference there (doc/conf.py builds the site
 #: with this base address).
 DOC_URL = "https://sksm.readthedocs.io/en/stable/"
-
-
-@dataclass
-class _Run:
-    """One start of ``fit``: its energy, starting point, the optimiser's
-    result, the final training loss that ranks it and the objective's state
-    (``_objective_state``) to keep if it is chosen."""
-
-    energy: object
-    theta0: np.ndarray
-    result: OptimizeResult
-    loss: float
-    state: dict
-
-    @property
-    def rank(self):
-        """The lowest final training loss is best; diverged runs only if
-        all are."""
-        return (self.result.diverged, self.loss)
 
 
 class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
@@ -103,6 +82,18 @@ class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
         "log_partition_": Fitted("real", optional=True),
         "log_partition_std_": Fitted("real", optional=True),
     }
+
+    def set_params(self, **params):
+        # objective__<name> works for an objective string too ('dsm'): the
+        # string becomes the instance it stands for, whose settings
+        # GridSearchCV then sets (get_params lists none for a string, so
+        # that type(est)(**est.get_params()) keeps working)
+        nested = {k: params.pop(k) for k in list(params)
+                  if k.startswith("objective__")}
+        super().set_params(**params)
+        if nested and isinstance(self.objective, str):
+            self.objective = check_objective(self.objective)
+        return super().set_params(**nested)
 
     # -------------------------------------------------------------- #
     # Hooks every estimator provides (and those of DensityMixin)
@@ -301,6 +292,10 @@ class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
         sklearn.exceptions.ConvergenceWarning
             If the fit stops at ``max_iter``, takes no step, diverges, or
             ends with a model that is not a density.
+        UserWarning
+            At ``verbose=0``, if the fit expects to take more than a minute
+            (``max_iter`` times the time of its first evaluations); with
+            ``verbose`` that estimate is printed instead.
         """
         if (check_objective(self.objective).stochastic
                 and self._solver() == "lbfgs"):
@@ -328,32 +323,13 @@ class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
             self._rng = rng
         energy.set_params(theta)
         self._store(energy)
-        fault = self._model_fault(energy)
-        if fault is not None:
-            warnings.warn(
-                f"{type(self).__name__} fitted a model that is not "
-                f"normalisable ({fault}); its likelihood is undefined. Try "
-                "to " + self._divergence_advice(), ConvergenceWarning)
-        elif result.diverged or self._at_weight_bound():
-            self._warn_diverged()
-        elif np.array_equal(theta, best.theta0):
-            if warm:  # a warm start that takes no step was converged
-                return self
-            warnings.warn(
-                f"{type(self).__name__} returned its starting point: the "
-                f"{self._solver()} solver took no step (the loss was flat "
-                "within tol at the start, or its first steps failed).  "
-                "Check the scale of X (the Fields of Experts and the RBM "
-                "expect data on the scale of [0, 1] images or standardised "
-                "data), or lower tol.", ConvergenceWarning)
-        elif not result.converged:
-            unit, advice = (("iterations", "max_iter or tol")
-                            if self._solver() == "lbfgs"
-                            else ("epochs", "max_iter or learning_rate"))
-            warnings.warn(
-                f"{self._solver()} stopped after max_iter={self.max_iter} "
-                f"{unit} without converging. Increase {advice}.",
-                ConvergenceWarning)
+        if warn_fit_outcome(
+                type(self).__name__, self._solver(), self.max_iter, result,
+                fault=self._model_fault(energy),
+                stuck=self._at_weight_bound(),
+                no_step=np.array_equal(theta, best.theta0), warm=warm,
+                advice=self._divergence_advice()):
+            return self
         return self
 
     def _solver(self):
@@ -389,6 +365,15 @@ class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
         fun = self._objective(energy, data, rng, n_threads=blas_threads(),
                               sample_weight=sample_weight)
         stochastic = getattr(fun, "stochastic", False)
+        if not restart:  # say what the fit will cost, once its pace is
+            # known: the faster of the first two calls (the first warms
+            # caches), or the first if an epoch is one minibatch
+            n, solver = len(data), self._solver()
+            fun = timed(fun, lambda seconds: announce_fit(
+                type(self).__name__, solver, seconds, n, self._batch_size(n),
+                self.max_iter, self._n_runs(), self.verbose),
+                at_call=2 if solver == "lbfgs" or self._batch_size(n) < n
+                else 1)
         theta0 = energy.get_params().astype(np.float64)
         box = self._box(energy)
         if box[0] is not None:  # a start rounded (float32) out of the box
@@ -426,21 +411,21 @@ class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
         return min(self.batch_size, n_samples)
 
     def _warn_diverged(self):
-        warnings.warn(
-            f"{type(self).__name__} diverged: the loss or its gradient became "
-            "non-finite; the last finite parameters were kept. Try to "
-            + self._divergence_advice(), ConvergenceWarning)
+        warn_diverged(type(self).__name__, self._divergence_advice())
 
-    def _check_stochastic_solver(self):
-        if self._solver() != "adam":
-            raise AttributeError(
-                f"partial_fit is only available with solver='adam' (one "
-                f"epoch of Adam over each minibatch); solver="
-                f"{self.solver!r} minimises over all the data at once: use "
-                "fit, or set solver='adam'.")
-        return True
+    def _partial_fit_refused(self):
+        """Why ``partial_fit`` does not exist with these settings (the
+        message of its ``AttributeError``), or None: it needs Adam."""
+        try:
+            solver = self._solver()
+        except (TypeError, ValueError):  # a bad objective: fit says so
+            solver = self.solver
+        if solver == "adam":
+            return None
+        return partial_fit_refusal(type(self).__name__, self.solver,
+                                   solver, self.objective)
 
-    @available_if(_check_stochastic_solver)
+    @available_if(_partial_fit_refused)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Run one Adam epoch over the minibatch ``X`` (``solver='adam'``).

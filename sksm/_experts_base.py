@@ -13,12 +13,11 @@ from numbers import Real
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import BaseEnergyEstimator
 from ._filters import random_filters
-from ._validation import Fitted
+from ._validation import Fitted, Interval
 
 __all__ = ["MAX_EXPERT_WEIGHT", "MIN_EXPERT_WEIGHT", "BaseExpertsEstimator"]
 

@@ -7,17 +7,66 @@ a ``TypeError`` (wrong kind of value) or a ``ValueError`` (right kind, wrong
 value) that names what was received and what to pass instead.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
+from types import MethodType
 
 import numpy as np
+from sklearn.utils._param_validation import Interval as _SklearnInterval
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-__all__ = ["Fitted", "check_count", "check_fit_range", "check_fit_weights",
-           "check_image",
-           "check_image_shape", "check_mask", "check_positive", "check_sigma",
+__all__ = ["Fitted", "Interval", "available_if", "check_count",
+           "check_fit_range", "check_fit_weights", "check_image",
+           "check_image_rows",
+           "check_image_shape", "check_image_shape_form", "check_mask",
+           "check_not_bool", "check_positive", "check_sigma", "holds_bool",
+           "partial_fit_refusal",
            "renamed_argument", "validate_float_data"]
+
+
+# ---------------------------------------------------------------------- #
+# Numbers are not booleans
+# ---------------------------------------------------------------------- #
+class Interval(_SklearnInterval):
+    """scikit-learn's ``Interval`` constraint, without the booleans.
+
+    ``True`` is a ``numbers.Integral`` and a ``numbers.Real``, so
+    scikit-learn's intervals take it for 1 (``noise=True`` would train at
+    noise 1.0); every numeric parameter of sksm is declared with this one,
+    which refuses ``bool`` and ``numpy.bool_``.
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and \
+            super().is_satisfied_by(val)
+
+
+def holds_bool(value):
+    """Whether ``value`` is a boolean, or a list, tuple or array holding one
+    (``np.asarray([0.1, True], dtype=float)`` would hide it)."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == bool or (value.dtype == object and any(
+            holds_bool(v) for v in value.flat))
+    if isinstance(value, (list, tuple)):
+        return any(holds_bool(v) for v in value)
+    return False
+
+
+def check_not_bool(value, name, meaning="a number"):
+    """Return ``value``, or raise ``TypeError`` if it is or holds a boolean.
+
+    For the numbers whose range another check sets (scikit-learn's, or one
+    of several kinds): ``True`` is not 1 anywhere in sksm.
+    """
+    if holds_bool(value):
+        raise TypeError(f"{name} must be {meaning}, got "
+                        f"{type(value).__name__} {value!r} (a boolean is not "
+                        "a number here).")
+    return value
 
 
 def check_count(value, name, minimum=1):
@@ -173,6 +222,19 @@ def renamed_argument(value, old_value, name, old_name):
     return old_value
 
 
+def check_image_shape_form(image_shape):
+    """``(height, width)``, two positive ints, or raise ``ValueError``."""
+    if (not isinstance(image_shape, (tuple, list)) or len(image_shape) != 2
+            or not all(isinstance(v, Integral)
+                       and not isinstance(v, (bool, np.bool_)) and v > 0
+                       for v in image_shape)):
+        raise ValueError(f"image_shape must be (height, width), two positive "
+                         f"integers (grayscale images), got "
+                         f"{image_shape!r}; for colour, fit on one "
+                         "channel or on the luminance.")
+    return int(image_shape[0]), int(image_shape[1])
+
+
 def check_image_shape(image_shape, n_features):
     """``(height, width)`` of rows of ``n_features`` pixels, or raise.
 
@@ -181,19 +243,46 @@ def check_image_shape(image_shape, n_features):
     if image_shape is None:
         side = int(round(np.sqrt(n_features)))
         return (side, side) if side * side == n_features else (1, n_features)
-    if (len(image_shape) != 2
-            or not all(isinstance(v, Integral) and not isinstance(v, bool)
-                       and v > 0 for v in image_shape)):
-        raise ValueError(f"image_shape must be (height, width), two positive "
-                         f"integers (grayscale images), got "
-                         f"{tuple(image_shape)!r}; for colour, fit on one "
-                         "channel or on the luminance.")
-    height, width = image_shape
+    height, width = check_image_shape_form(image_shape)
     if height * width != n_features:
         raise ValueError(
             f"image_shape={tuple(image_shape)} has {height * width} pixels but "
             f"X has {n_features} features per row.")
     return int(height), int(width)
+
+
+def check_image_rows(X, image_shape, model):
+    """Refuse rows of ``X`` that are not images of ``image_shape``.
+
+    For a Field of Experts (``model``, its class name), whose ``score``,
+    ``score_samples`` and ``transform`` take images of the one shape it was
+    fitted on as rows of pixels: the message says which images, guesses
+    the size of the rows given, and says how to use other sizes.  Only the
+    number of columns is checked here (``validate_data`` does the rest).
+    """
+    shape = getattr(X, "shape", None)  # arrays, frames, sparse, Dask
+    if shape is None and isinstance(X, (list, tuple)):
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged rows: validate_data says so
+            return
+    height, width = image_shape
+    if shape is None or len(shape) != 2 or shape[1] == height * width:
+        return
+    side = int(round(np.sqrt(shape[1])))
+    guess = (f", not of {side}x{side} as these rows would be"
+             if side * side == shape[1] else "")
+    raise ValueError(
+        f"X has {shape[1]} features, but {model} is expecting "
+        f"{height * width} features as input: images of {height}x{width} as "
+        f"rows of pixels (image_shape_=({height}, {width})){guess}.  Its "
+        "log-likelihood depends on the image size (log Z is estimated for "
+        "one size), and so do the positions of the features of transform.  "
+        "For images of another size, take a copy of the model for them, "
+        "model.with_image_shape((height, width)), whose score estimates log "
+        f"Z for that size; or cut {height}x{width} patches with "
+        "sksm.image.extract_patches.  energy, grad_log_density and the "
+        "restoration methods take images of any size.")
 
 
 def check_mask(mask, shape, meaning="True where the chains move",
@@ -268,6 +357,55 @@ def check_image(image, name="image", ndim=(2,), finite=True):
 
 
 # ---------------------------------------------------------------------- #
+# Methods that exist only for some settings
+# ---------------------------------------------------------------------- #
+class _Conditional:
+    """A method that exists only when ``why_not(obj)`` is None.
+
+    As scikit-learn's ``available_if``, ``hasattr`` is False otherwise; but
+    the ``AttributeError`` of a call carries the reason in its own message
+    (scikit-learn's says only "has no attribute" and hides the reason in
+    the chained cause).
+    """
+
+    def __init__(self, fn, why_not):
+        self.fn, self.why_not = fn, why_not
+        functools.update_wrapper(self, fn)
+
+    def _check(self, obj, owner):
+        reason = self.why_not(obj)
+        if reason is not None:
+            raise AttributeError(
+                f"This {(owner or type(obj)).__name__!r} has no attribute "
+                f"{self.fn.__name__!r}: {reason}", name=self.fn.__name__,
+                obj=obj)
+
+    def __get__(self, obj, owner=None):
+        if obj is not None:
+            self._check(obj, owner)
+            return MethodType(self.fn, obj)
+
+        # on the class: the function, checked when called on an instance
+        @functools.wraps(self.fn)
+        def method(instance, *args, **kwargs):
+            self._check(instance, owner)
+            return self.fn(instance, *args, **kwargs)
+
+        return method
+
+
+def available_if(why_not):
+    """Decorate a method that exists only when ``why_not(self)`` is None.
+
+    ``why_not`` returns None where the method is available, else a sentence
+    saying why it is not and what to set instead, which becomes the message
+    of the ``AttributeError`` (``hasattr`` is False there, as with
+    scikit-learn's ``available_if``).
+    """
+    return lambda fn: _Conditional(fn, why_not)
+
+
+# ---------------------------------------------------------------------- #
 # Fitted state
 # ---------------------------------------------------------------------- #
 @dataclass(frozen=True)
@@ -339,3 +477,17 @@ def check_fitted_value(spec, value, name):
                             f"{type(value).__name__}.")
         return np.asarray(value, dtype=object)
     raise ValueError(f"{name} of kind {kind!r} is not a scalar.")
+
+
+def partial_fit_refusal(name, solver, resolved, objective):
+    """The message of the ``AttributeError`` of ``partial_fit`` when the
+    solver (``solver``, resolved to ``resolved`` for ``objective``) is not
+    Adam."""
+    got = f"solver={solver!r}" + (
+        f", which is {resolved!r} for objective={objective!r}"
+        if resolved != solver else "")
+    return (f"partial_fit needs solver='adam' (one epoch of Adam over each "
+            f"minibatch); got {got}, a solver over all the data at once.  "
+            f"Set solver='adam' ({name}(solver='adam', ...) or "
+            f"set_params(solver='adam')) to train on minibatches, or call "
+            f"fit on all the data.")

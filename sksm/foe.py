@@ -7,19 +7,23 @@ doors onto :mod:`sksm.restoration`, which checks their inputs and calls the
 numerics of :mod:`sksm.posterior`.
 """
 
+import copy
 from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._experts_base import MIN_EXPERT_WEIGHT, BaseExpertsEstimator
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
+    Interval,
     check_fit_range,
+    check_image_rows,
     check_image_shape,
+    check_image_shape_form,
     validate_float_data,
 )
 from .energies import FieldOfExperts
@@ -164,8 +168,11 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         minibatch order and the annealed importance sampling of
         :meth:`score_samples`.
     verbose : int, default=0
-        Print the loss at every iteration (and the progress of annealed
-        importance sampling).
+        Print what ``fit`` expects to take (from the time of its first
+        evaluations), then the loss at every iteration or epoch, and the
+        progress of annealed importance sampling.  At 0, ``fit`` and
+        ``score`` warn (``UserWarning``) when they expect to take more than
+        a minute.
 
     Attributes
     ----------
@@ -292,6 +299,8 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
 
     def __sksm_check_fitted__(self):
         super().__sksm_check_fitted__()
+        if self.image_shape is not None:  # the parameter, checked by fit
+            check_image_shape_form(self.image_shape)
         shape = check_image_shape(self.image_shape_, self.n_features_in_)
         if min(shape) <= self._margin():
             raise ValueError(f"image_shape_ {shape} is too small for "
@@ -325,12 +334,69 @@ class FieldsOfExperts(TransformerMixin, RestorationMixin,
         return _reach(self.filter_size, self.whiten)
 
     def _images_from_rows(self, X, reset, fit=False):
+        if not reset:
+            check_image_rows(X, self.image_shape_, type(self).__name__)
         X = validate_float_data(self, X, reset=reset)
         if fit:
             check_fit_range(X, "Field of Experts")
         if reset:
             self._set_image_shape(X.shape[1])
         return X.reshape((len(X),) + self.image_shape_)
+
+    def with_image_shape(self, image_shape):
+        r"""A copy of the fitted model for images of another shape.
+
+        A Field of Experts is defined on images of any size (its energy sums
+        the experts over the positions of the image), but its normaliser
+        :math:`\log Z` depends on the size, and :meth:`score`,
+        :meth:`score_samples` and :meth:`transform` take rows of one shape,
+        ``image_shape_``.  The copy has the same filters, weights, mean
+        brightness term and denoising calibration, takes rows of
+        ``image_shape`` and estimates its own :math:`\log Z` at its first
+        :meth:`score` (or :meth:`estimate_log_partition`).
+
+        Parameters
+        ----------
+        image_shape : tuple of (int, int)
+            ``(height, width)`` of the images to score, each side more than
+            the window of the pixel filters (``filter_size``, 4 more with
+            whitening).
+
+        Returns
+        -------
+        model : FieldsOfExperts
+            A new fitted estimator, with ``image_shape`` and
+            ``image_shape_`` set to ``image_shape``, ``n_features_in_`` to
+            ``height * width``, and no ``log_partition_`` or
+            ``feature_names_in_``; this one is not changed.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the model is not fitted.
+        ValueError
+            If ``image_shape`` is not two positive integers, or is too small
+            for the filters.
+
+        Examples
+        --------
+        >>> from sksm import load_pretrained_foe
+        >>> model = load_pretrained_foe()
+        >>> model.image_shape_
+        (36, 36)
+        >>> model.with_image_shape((15, 15)).n_features_in_
+        225
+        """
+        check_is_fitted(self)
+        height, width = check_image_shape_form(image_shape)
+        model = copy.deepcopy(self)
+        model.image_shape = (height, width)
+        model._set_image_shape(height * width)  # refuses too small images
+        model.n_features_in_ = height * width
+        model.__dict__.pop("feature_names_in_", None)
+        model.__dict__.pop("_objective_state", None)  # chains of the old size
+        model._forget_log_partition()
+        return model
 
     def _set_image_shape(self, n_features):
         self.image_shape_ = check_image_shape(self.image_shape, n_features)

@@ -310,7 +310,20 @@ def laplacian_kernel(size=5, sigma=1.0):
     -------
     kernel : ndarray of shape (size, size)
         In float64.
+
+    Raises
+    ------
+    TypeError
+        If ``size`` is not an integer or ``sigma`` not a real number
+        (booleans are refused).
+    ValueError
+        If ``size`` is not odd and positive or ``sigma`` not positive.
     """
+    size = check_count(size, "size")
+    if size % 2 == 0:
+        raise ValueError(f"size must be odd (the kernel has a centre), got "
+                         f"{size}.")
+    sigma = check_positive(sigma, "sigma", "in pixels")
     r = np.arange(size) - (size - 1) / 2
     g = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma ** 2))
     kernel = -g / g.sum()
@@ -420,9 +433,14 @@ def psnr(reference, estimate, data_range=1.0):
 
     Raises
     ------
+    TypeError
+        If ``data_range`` is not a real number (booleans are refused).
     ValueError
-        If the shapes differ or an image holds NaN or infinity.
+        If the shapes differ, an image holds NaN or infinity, or
+        ``data_range`` is not positive.
     """
+    data_range = check_positive(data_range, "data_range",
+                                "the range of the pixels")
     reference = to_float(reference)
     estimate = to_float(estimate)
     if reference.shape != estimate.shape:

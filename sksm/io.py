@@ -12,9 +12,10 @@ the declaration: dtype, shape (dimensions named by the parameters agree
 across arrays), and size, both against the archive (a compressed member may
 inflate at most ``MAX_INFLATION`` times, so a small file cannot claim a large
 array) and against the bytes actually read.  The JSON header is bounded in
-length and nesting depth.  Anything that does not hold gives a ``ValueError``
-naming the file, never code execution, and memory stays within a small
-multiple of the file's size.
+length and nesting depth, and the JSON type of each of its fields is checked
+in one place (``_check_structure``) before any field is used.  Anything that
+does not hold gives a ``ValueError`` naming the file, never code execution,
+and memory stays within a small multiple of the file's size.
 """
 
 import inspect
@@ -152,11 +153,10 @@ def _objective_from_file(params):
               if k in params}
     value = params.get("objective", "rsm")
     if isinstance(value, dict):
-        classes = _objective_classes()
-        name, settings = value.get("class"), value.get("params")
-        if (set(value) != {"class", "params"} or name not in classes
-                or not isinstance(settings, dict)):
-            raise _Invalid(f"unknown objective {value!r}")
+        classes = _objective_classes()  # the structure: _check_structure
+        name, settings = value["class"], value["params"]
+        if name not in classes:
+            raise _Invalid(f"unknown objective class {name!r}")
         cls = classes[name]
         defaults = cls().get_params(deep=False)
         settings = _current_names(settings, defaults)
@@ -267,8 +267,10 @@ def load_model(path):
         If the file is not a well-formed sksm model: not a zip archive,
         a member that is not a float ``.npy`` array of the declared shape,
         a member larger than its stored bytes allow, a malformed or
-        oversized header, unknown parameters or classes, or fitted values
-        that disagree with each other.
+        oversized header (a field missing, unknown or of the wrong JSON
+        type), unknown parameters or classes, or fitted values that
+        disagree with each other.  The message names the file (the path as
+        given, or a file object's ``name``) and the fault.
     """
     if isinstance(path, (str, os.PathLike)):
         named = _with_suffix(path)  # as save_model names its files
@@ -279,7 +281,10 @@ def load_model(path):
                                     "file.")
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No such model file: {path!s}")
-    where = getattr(path, "name", path)
+    # the path as given (a Path's .name would drop its folder), or the
+    # name of a file object
+    where = (os.fspath(path) if isinstance(path, (str, os.PathLike))
+             else getattr(path, "name", path))
     try:
         return _load(path)
     except _Invalid as exc:
@@ -372,18 +377,95 @@ def _load_archive(archive, archive_size):
     return estimator
 
 
+#: The JSON header of a model file: each field, the JSON type it holds and
+#: what it is (for the messages).  Every parameter, objective setting and
+#: fitted value is a scalar or a list of them; the objective is a string or
+#: an object of :data:`_OBJECTIVE_FIELDS`.
+_HEADER_FIELDS = {"format": (str, "the format marker"),
+                  "version": (int, "the version"),
+                  "class": (str, "the estimator class"),
+                  "params": (dict, "the parameters"),
+                  "fitted": (dict, "the fitted values")}
+_OBJECTIVE_FIELDS = {"class": (str, "the objective class"),
+                     "params": (dict, "the objective settings")}
+_TYPE_NAMES = {str: "a string", int: "an integer", dict: "an object"}
+
+
+def _json_kind(value):
+    """The JSON name of a value's type, for the messages."""
+    for kind, name in ((bool, "a boolean"), (dict, "an object"),
+                       (list, "a list"), (str, "a string"),
+                       ((int, float), "a number"), (type(None), "null")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__  # pragma: no cover - json gives no other
+
+
+def _got(value):
+    """``value`` in a message: its JSON type and a short repr."""
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{_json_kind(value)} {text}"
+
+
+def _plain(value):
+    """Whether ``value`` is a JSON scalar or a (nested) list of them."""
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    return isinstance(value, (str, int, float, bool, type(None)))
+
+
+def _check_fields(obj, fields, where):
+    """Refuse a JSON object whose keys are not those of ``fields`` or whose
+    values are not of their types; ``where`` names it in the messages."""
+    if not isinstance(obj, dict):
+        raise _Invalid(f"{where} must be a JSON object, got {_got(obj)}")
+    if set(obj) != set(fields):
+        raise _Invalid(f"{where} must have the fields {sorted(fields)}, "
+                       f"found {sorted(obj)}")
+    for key, (kind, what) in fields.items():
+        value = obj[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise _Invalid(f"{what} ({key!r} of {where}) must be "
+                           f"{_TYPE_NAMES[kind]}, got {_got(value)}")
+
+
+def _check_plain(values, what):
+    for key, value in values.items():
+        if not _plain(value):
+            raise _Invalid(f"{what} {key!r} must be a number, string, "
+                           f"boolean, null or a list of them, got "
+                           f"{_got(value)}")
+
+
+def _check_structure(header):
+    """Check the JSON type of every field of the header, before any is
+    used: the one place where the structure of a header is checked (the
+    values are then checked by the estimator's parameter constraints and
+    its declared fitted state)."""
+    _check_fields(header, _HEADER_FIELDS, "the header")
+    params = dict(header["params"])
+    objective = params.get("objective")
+    if isinstance(objective, dict):
+        _check_fields(objective, _OBJECTIVE_FIELDS, "the objective")
+        _check_plain(objective["params"], "objective setting")
+        del params["objective"]
+    _check_plain(params, "parameter")
+    _check_plain(header["fitted"], "fitted value")
+
+
 def _check_header(header):
-    if not isinstance(header, dict) or header.get("format") != _FORMAT:
+    _check_structure(header)
+    if header["format"] != _FORMAT:
         raise _Invalid("wrong format marker")
-    if header.get("version") != _VERSION:
-        raise _Invalid(f"unsupported version {header.get('version')!r}")
-    name = header.get("class")
+    if header["version"] != _VERSION:
+        raise _Invalid(f"unsupported version {header['version']!r}")
+    name = header["class"]
     classes = _estimator_classes()
-    if not isinstance(name, str) or name not in classes:
+    if name not in classes:
         raise _Invalid(f"unknown estimator class {name!r}")
-    params, fitted = header.get("params"), header.get("fitted")
-    if not isinstance(params, dict) or not isinstance(fitted, dict):
-        raise _Invalid("parameters missing")
+    params, fitted = header["params"], header["fitted"]
     cls = classes[name]
     params = {k: v if isinstance(v, dict) else _tuples(v)
               for k, v in params.items()}

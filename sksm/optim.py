@@ -6,6 +6,8 @@ the last parameters at which the loss and gradient were finite, when the
 objective returns a non-finite value (divergence).
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
@@ -381,3 +383,22 @@ def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
             break
     return OptimizeResult(theta, len(losses), losses, converged=converged,
                           diverged=False, message=message, optimizer=opt)
+
+
+@dataclass
+class _Run:
+    """One start of ``fit``: its energy, starting point, the optimiser's
+    result, the final training loss that ranks it and the objective's state
+    (``_objective_state``) to keep if it is chosen."""
+
+    energy: object
+    theta0: np.ndarray
+    result: OptimizeResult
+    loss: float
+    state: dict
+
+    @property
+    def rank(self):
+        """The lowest final training loss is best; diverged runs only if
+        all are."""
+        return (self.result.diverged, self.loss)

@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import TransformerMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._experts_base import (
@@ -16,6 +16,7 @@ from ._filters import start_filters
 from ._reductions import running_moments
 from ._validation import (
     Fitted,
+    Interval,
     check_bool,
     check_count,
     check_fit_range,
@@ -200,7 +201,11 @@ class RegularizedScoreMatchingPoE(TransformerMixin, BaseExpertsEstimator):
         Seeds the initial filters (those of ``init`` that are drawn and the
         starts of ``n_init``) and the minibatch order.
     verbose : int, default=0
-        Print the loss at every iteration.
+        Print what ``fit`` expects to take (from the time of its first
+        evaluations), then the loss at every iteration or epoch, and the
+        progress of annealed importance sampling.  At 0, ``fit`` and
+        ``score`` warn (``UserWarning``) when they expect to take more than
+        a minute.
 
     Attributes
     ----------

@@ -27,6 +27,13 @@ def load_pretrained_foe():
     Pixel values are in [0, 1]; noise levels too (sigma 15 on the 0-255 scale
     is ``15 / 255``).
 
+    Its energy, gradient and restoration methods take images of any size;
+    ``score``, ``score_samples`` and ``transform`` take 36x36 images as rows
+    of 1,296 pixels (``image_shape_``), since the log-likelihood depends on
+    the image size: for other sizes, score a copy made for them,
+    ``model.with_image_shape((height, width))``, which estimates its own
+    log partition function.
+
     Returns
     -------
     model : FieldsOfExperts
@@ -38,6 +45,8 @@ def load_pretrained_foe():
     >>> model = load_pretrained_foe()
     >>> model.filters_.shape
     (24, 5, 5)
+    >>> model.image_shape_
+    (36, 36)
     """
     with resources.as_file(resources.files("sksm") / "data" / _FOE_FILE) \
             as path:

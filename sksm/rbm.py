@@ -6,11 +6,15 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseEnergyEstimator
-from ._validation import Fitted, check_fit_range, validate_float_data
+from ._validation import (
+    Fitted,
+    Interval,
+    check_fit_range,
+    validate_float_data,
+)
 from ._dask import column_mean
 from .energies import GaussianRBMEnergy
 from .sampling import Gaussian
@@ -89,8 +93,11 @@ class GaussianRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         Seeds the initial weights, every random draw of the objective and
         the draws of :meth:`gibbs`.
     verbose : int, default=0
-        Print the loss at every iteration (and the progress of annealed
-        importance sampling).
+        Print what ``fit`` expects to take (from the time of its first
+        evaluations), then the loss at every iteration or epoch, and the
+        progress of annealed importance sampling.  At 0, ``fit`` and
+        ``score`` warn (``UserWarning``) when they expect to take more than
+        a minute.
 
     Attributes
     ----------

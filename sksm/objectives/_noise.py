@@ -9,6 +9,8 @@ import warnings
 
 import numpy as np
 
+from .._validation import check_not_bool
+
 __all__ = ["RENAMED", "noise_levels", "training_noise_setting"]
 
 #: The warning of the former name of ``training_noise``.
@@ -84,6 +86,8 @@ def noise_levels(noise, reg_lambda, objective, single=False,
 
     Raises
     ------
+    TypeError
+        For a boolean, or a sequence holding one.
     ValueError
         For levels that are not finite and positive (or 0 with
         ``single``), several levels with ``single``, or 'auto' at
@@ -99,6 +103,10 @@ def noise_levels(noise, reg_lambda, objective, single=False,
                 "standard deviation of the training noise) or "
                 "reg_lambda > 0.")
         return np.array([np.sqrt(2.0 * reg_lambda)])
+    what = ("'auto' or a number >= 0" if single else
+            "'auto', a positive number or a non-empty 1-D sequence of "
+            "positive numbers")
+    check_not_bool(noise, f"{objective}: {name}", what)
     try:
         levels = np.atleast_1d(np.asarray(noise, dtype=np.float64))
     except (TypeError, ValueError):
@@ -106,9 +114,6 @@ def noise_levels(noise, reg_lambda, objective, single=False,
     if (levels.ndim != 1 or levels.size == 0
             or not np.all(np.isfinite(levels))
             or np.any(levels < 0 if single else levels <= 0)):
-        what = ("'auto' or a number >= 0" if single else
-                "'auto', a positive number or a non-empty 1-D sequence of "
-                "positive numbers")
         raise ValueError(f"{objective}: {name} must be {what}, got "
                          f"{noise!r}.")
     if single and levels.size != 1:

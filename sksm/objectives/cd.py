@@ -3,10 +3,11 @@ r"""Contrastive divergence (Hinton 2002) for continuous energies."""
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
+from .._validation import Interval
 from ..sampling import TARGET_ACCEPT, run_mcmc
 from ._weights import row_coefficients
 from .base import Objective

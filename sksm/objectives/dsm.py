@@ -3,10 +3,11 @@ r"""Denoising score matching (Vincent 2011)."""
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import Hidden, StrOptions
 
 from .._parallel import map_chunks
 from .._reductions import chunk_rows
+from .._validation import Interval
 from ._noise import noise_levels, training_noise_setting
 from ._weights import per_row, row_coefficients
 from .base import Objective

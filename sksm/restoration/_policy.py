@@ -9,7 +9,6 @@ the numerics of :mod:`sksm.posterior`, which take arrays and numbers only.
 """
 
 import warnings
-from numbers import Real
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -219,10 +218,10 @@ def _calibrated(model, value, sigma, column, name):
         # log-log interpolation, constant beyond the calibrated range
         return float(np.exp(np.interp(np.log(sigma), np.log(table[:, 0]),
                                       np.log(table[:, column]))))
-    if not (isinstance(value, Real) and np.isfinite(value) and value > 0):
+    if isinstance(value, str):
         raise ValueError(f"{name} must be a positive number or 'auto', "
                          f"got {value!r}.")
-    return float(value)
+    return check_positive(value, name)
 
 
 def _explicit_on_dask(value, name, doing):
@@ -283,10 +282,10 @@ def calibrate_images(model, images, sigmas=None, prior_weights=None,
              for im in check_images(model, image, unit_range=True)[0]]
     sigmas = sorted(check_sigma(s) for s in (
         CALIBRATION_SIGMAS if sigmas is None else sigmas))
-    weights = [_calibrated(model, float(w), 1.0, 1, "prior_weights")
+    weights = [_calibrated(model, w, 1.0, 1, "prior_weights")
                for w in (CALIBRATION_WEIGHTS if prior_weights is None
                          else prior_weights)]
-    scales = [_calibrated(model, float(s), 1.0, 2, "prior_scales")
+    scales = [_calibrated(model, s, 1.0, 2, "prior_scales")
               for s in (CALIBRATION_SCALES if prior_scales is None
                         else prior_scales)]
     best = posterior.calibrate_denoising(
@@ -316,6 +315,11 @@ def super_resolve_images(model, image, factor=2, *, n_iter="auto",
             raise ValueError(f"n_iter must be 'auto' or at most max_iter "
                              f"({max_iter}), got {n_iter}.")
     weight = check_positive(prior_weight, "prior_weight")
+    if step is not None:
+        if np.ndim(step) != 1 or len(step) != 2:
+            raise ValueError(f"step must be None or (first, last), two "
+                             f"positive step sizes, got {step!r}.")
+        step = tuple(check_positive(s, "step") for s in step)
     arr = check_image(image, "image", ndim=(2, 3))
     if min(arr.shape[-2:]) * factor <= model.reach_:
         raise ValueError(f"image of shape {arr.shape} is too small for "

@@ -13,6 +13,7 @@ energy and its gradient.
 import numpy as np
 from scipy.linalg import qr
 
+from .._validation import check_not_bool, check_positive
 from ..experts import StudentT
 
 __all__ = ["Gaussian", "Mixture", "StudentTProduct"]
@@ -140,7 +141,7 @@ class StudentTProduct:
         self.mean = np.asarray(mean, dtype=np.float64)
         self.filters = np.asarray(filters, dtype=np.float64)
         self.weights = np.asarray(weights, dtype=np.float64)
-        self.scale = float(scale)
+        self.scale = check_positive(scale, "scale", "the input scale")
         self._expert = StudentT(c)
         n = self.mean.size
         if self.filters.shape != (n, n) or self.weights.shape != (n,):
@@ -286,7 +287,9 @@ class Mixture:
                              f"means of shapes {sorted(shapes)}.")
         self.mean = self.components[0].mean
         pi = (np.full(k, 1.0 / k) if proportions is None
-              else np.asarray(proportions, dtype=np.float64))
+              else np.asarray(check_not_bool(proportions, "proportions",
+                                             "positive numbers"),
+                              dtype=np.float64))
         if pi.shape != (k,) or not np.all(pi > 0):
             raise ValueError(f"proportions must be {k} positive numbers, got "
                              f"{proportions!r}.")

@@ -8,7 +8,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from .._validation import check_count, check_mask, check_positive
+from .._validation import (
+    check_count,
+    check_mask,
+    check_not_bool,
+    check_positive,
+)
 
 __all__ = ["METHODS", "MCMCResult", "TARGET_ACCEPT", "run_mcmc"]
 
@@ -208,7 +213,8 @@ def run_mcmc(energy_grad, x0, *, method="mala", n_steps=100, n_warmup=100,
         step_size = check_positive(step_size, "step_size")
     if target_accept is None:
         target_accept = TARGET_ACCEPT[method]
-    elif not (isinstance(target_accept, Real) and 0 < target_accept < 1):
+    elif not (isinstance(check_not_bool(target_accept, "target_accept"), Real)
+              and 0 < target_accept < 1):
         raise ValueError(f"target_accept must be in (0, 1), got "
                          f"{target_accept!r}.")
     rng = check_random_state(random_state)
