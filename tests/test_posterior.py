@@ -162,6 +162,33 @@ def test_result_does_not_depend_on_the_number_of_threads(model, photo):
     np.testing.assert_allclose(one, two, rtol=0, atol=1e-6)
 
 
+def test_tiles_follow_joblib_parallel_config(model, photo):
+    """Issue 27: joblib, a declared dependency, was never imported.  The
+    tiles go to joblib.Parallel, so joblib.parallel_config's n_jobs and
+    (thread-based) backend are honoured, and the result does not depend on
+    them."""
+    import joblib
+    from joblib.parallel import ThreadingBackend
+
+    configured = []
+
+    class Counting(ThreadingBackend):
+        def configure(self, n_jobs=1, parallel=None, **kwargs):
+            configured.append(n_jobs)
+            return super().configure(n_jobs, parallel, **kwargs)
+
+    joblib.register_parallel_backend("sksm-test-counting", Counting)
+    sigma = 15 / 255
+    noisy = add_noise(photo, sigma, random_state=0)
+    with joblib.parallel_config(n_jobs=1):
+        one = model.denoise(noisy, sigma, tile_size=64, max_iter=5)
+    assert configured == []
+    with joblib.parallel_config(backend="sksm-test-counting", n_jobs=3):
+        three = model.denoise(noisy, sigma, tile_size=64, max_iter=5)
+    assert configured == [3]  # six tiles, three threads
+    np.testing.assert_array_equal(one, three)
+
+
 def test_tiled_inpainting_keeps_known_pixels_and_fills_small_holes(model,
                                                                    photo):
     rng = np.random.RandomState(0)

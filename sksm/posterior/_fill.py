@@ -71,7 +71,8 @@ def super_resolve(prior, images, factor, *, n_iter="auto", max_iter=200,
     tile_size, overlap : int
         In low-resolution pixels; see :func:`tiles`.
     n_threads : int, default=None
-        Tiles solved at once; None: as many as BLAS may use.
+        Tiles solved at once; None: the ``n_jobs`` of an enclosing
+        :func:`joblib.parallel_config`, else as many as BLAS may use.
 
     Returns
     -------
