@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sksm import FieldsOfExperts, load_pretrained_foe, restoration
 from sksm.image import add_noise, extract_patches, psnr
 from sksm.io import load_model, save_model
+from sksm.posterior import PRIOR_WEIGHTS
 from sksm.restoration._policy import _OPPONENT
 
 
@@ -77,9 +78,15 @@ def test_colour_super_resolution_and_inpainting(pretrained, flower):
         up.reshape(24, 2, 24, 2, 3).mean(axis=(1, 3)), low / 255, atol=1e-12)
     mask = np.zeros((96, 96), bool)
     mask[40:46, 40:50] = True
-    filled = restoration.inpaint(flower, mask, model=pretrained,
-                                 channel_axis=-1, max_num_iter=50)
+    filled, weights = restoration.inpaint(
+        flower, mask, model=pretrained, channel_axis=-1, max_num_iter=50,
+        return_prior_weight=True)
     np.testing.assert_array_equal(filled[~mask], flower[~mask])
+    # the weights chosen for the opponent channels are reported (issue 27)
+    assert weights.shape == (3,) and set(weights) <= set(PRIOR_WEIGHTS)
+    np.testing.assert_array_equal(restoration.inpaint(
+        flower[..., 0], mask, prior_weight=3e-4, model=pretrained,
+        max_num_iter=2, return_prior_weight=True)[1], 3e-4)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

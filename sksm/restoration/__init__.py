@@ -299,7 +299,7 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
 
 def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
             prior_weight="auto", smoothness=1.0, max_num_iter=300,
-            tile_size=256):
+            tile_size=256, return_prior_weight=False):
     r"""Fill the pixels where ``mask`` is True under the prior.
 
     The other pixels stay fixed; the missing ones minimise :math:`w E(x) +
@@ -325,28 +325,41 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
         See :func:`denoise`.
     prior_weight : float or 'auto', default='auto'
         ``w``, at least 0; 0 gives the biharmonic fill.  'auto': chosen for
-        each image from :data:`sksm.posterior.PRIOR_WEIGHTS` by filling
-        known pixels hidden under a shifted copy of the mask (costs about
-        four more fills of up to eight tiles an image).
+        each channel from :data:`sksm.posterior.PRIOR_WEIGHTS` by filling
+        known pixels hidden under a shifted copy of the mask, in up to
+        eight windows of 64x64 pixels (and their context) with missing
+        pixels, the weights in increasing order until one does worse than
+        the one before: when the biharmonic fill wins, that costs one fill
+        of those windows per channel.  ``return_prior_weight=True`` returns
+        the choice.
     smoothness : float, default=1.0
         ``s``, at least 0.
     max_num_iter : int, default=300
         L-BFGS-B iterations per tile.
     tile_size : int or None, default=256
         Largest side of the tiles the image is restored in; None: whole.
+    return_prior_weight : bool, default=False
+        Also return the prior weight each channel was filled with.
 
     Returns
     -------
     inpainted : ndarray of the shape and dtype of ``image``
         The known pixels unchanged, the missing ones filled.
+    prior_weight : float or ndarray of shape (n_channels,)
+        Only with ``return_prior_weight=True``: the weight ``w`` (0: the
+        biharmonic fill; 0 too when no pixel is missing), one per channel
+        for a colour image.  For three channels they are the weights of the
+        opponent channels the image is restored in (luminance, red-green,
+        yellow-blue), not of red, green and blue.
 
     Raises
     ------
     ValueError
         For a float image far outside [0, 1] without ``data_range``, an
-        integer dtype whose white level is unknown, an image smaller than
-        the prior's filters, a mask that does not match the image or covers
-        all of it, or both weights 0.
+        integer dtype whose white level is unknown, a 3-D image without
+        ``channel_axis``, an image smaller than the prior's filters, a mask
+        that does not match the image or covers all of it, or both weights
+        0.
     TypeError
         If ``model`` is not a FieldsOfExperts.
     """
@@ -354,4 +367,4 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
         image, mask, model=model, channel_axis=channel_axis,
         data_range=data_range, prior_weight=prior_weight,
         smoothness=smoothness, max_num_iter=max_num_iter,
-        tile_size=tile_size)
+        tile_size=tile_size, return_prior_weight=return_prior_weight)

@@ -170,18 +170,20 @@ def super_resolve_channels(image, factor=2, *, model=None, channel_axis=None,
 
 def inpaint_channels(image, mask, *, model=None, channel_axis=None,
                      data_range=None, prior_weight="auto", smoothness=1.0,
-                     max_num_iter=300, tile_size=256):
+                     max_num_iter=300, tile_size=256,
+                     return_prior_weight=False):
     """:func:`sksm.restoration.inpaint`."""
     model = model_or_pretrained(model)
     if is_dask_array(image):
         explicit_on_dask(prior_weight, "prior_weight", "inpainting")
-        return restore_chunks(
+        out = restore_chunks(
             lambda window, holes: inpaint_channels(
                 window, holes, model=model, channel_axis=channel_axis,
                 data_range=data_range, prior_weight=prior_weight,
                 smoothness=smoothness, max_num_iter=max_num_iter,
                 tile_size=tile_size),
             [image, mask], model.tile_overlap_, channel_axis=channel_axis)
+        return (out, float(prior_weight)) if return_prior_weight else out
     x, arr = channels(model, image, channel_axis, data_range)
     mask = check_masks(mask, x.shape[1:], "the image's pixels (height, "
                                           "width)")
@@ -192,8 +194,15 @@ def inpaint_channels(image, mask, *, model=None, channel_axis=None,
         max_iter=counts(max_num_iter, None, "max_num_iter")[0],
         tile_size=tile_size)
     if not mask.any():
-        return arr.copy()
-    out = posterior.inpaint(prior, list(stack), [mask] * len(stack),
-                            **keywords)
-    return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
-                      channel_axis, data_range)
+        out, weights = arr.copy(), [0.0] * len(stack)
+    else:
+        out, weights = posterior.inpaint(prior, list(stack),
+                                         [mask] * len(stack),
+                                         return_weights=True, **keywords)
+        out = image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
+                         channel_axis, data_range)
+    if not return_prior_weight:
+        return out
+    if channel_axis is None:
+        return out, float(weights[0])
+    return out, np.resize(np.asarray(weights, float), x.shape[0])
