@@ -10,7 +10,7 @@ from sklearn.datasets import load_sample_image
 from sklearn.exceptions import ConvergenceWarning
 
 from sksm import FieldsOfExperts, load_pretrained_foe, restoration
-from sksm.image import add_noise, extract_patches, psnr
+from sksm.image import add_noise, estimate_sigma, extract_patches, psnr
 from sksm.io import load_model, save_model
 from sksm.posterior import PRIOR_WEIGHTS
 from sksm.restoration._policy import _OPPONENT
@@ -385,7 +385,8 @@ def test_colour_image_without_channel_axis_is_told_which_to_pass(shape,
 def test_grayscale_image_in_colour_is_restored_as_grayscale(pretrained):
     """Issue 27: three equal channels warned 'estimated 1.11e-17' (the
     chroma of the opponent transform is exactly 0) and restored the
-    luminance with the wrong noise level; they are the grayscale image."""
+    luminance with the wrong noise level; they are the grayscale image.  A
+    constant channel does not count in the noise estimate either."""
     gray = np.rint(np.clip(_noisy_ramp(12.0, (40, 40)), 0, 255)).astype(
         np.uint8)
     rgb = np.repeat(gray[..., None], 3, axis=-1)
@@ -395,6 +396,15 @@ def test_grayscale_image_in_colour_is_restored_as_grayscale(pretrained):
                                   max_num_iter=5)
     np.testing.assert_array_equal(out, np.repeat(restoration.denoise(
         gray, 12 / 255, max_num_iter=5)[..., None], 3, axis=-1))
+    # a channel with no noise of its own (here constant) does not count
+    rgb[..., 2] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        restoration.denoise(rgb, 12 / 255, channel_axis=-1, max_num_iter=2)
+    np.testing.assert_array_equal(
+        restoration.denoise(rgb, None, channel_axis=-1, max_num_iter=2),
+        restoration.denoise(rgb, estimate_sigma(gray), channel_axis=-1,
+                            max_num_iter=2))
 
 
 def test_colour_range_is_checked_on_the_image_as_given(pretrained):

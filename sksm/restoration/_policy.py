@@ -223,17 +223,27 @@ def image_sigma(image, average_sigmas=False, channel_axis=None):
 # ---------------------------------------------------------------------- #
 # Arguments
 # ---------------------------------------------------------------------- #
+def _estimates(x):
+    """:func:`estimate_sigma` of every channel (or image) of ``x`` that
+    holds noise: a channel estimated at 0 (a constant one, or one of a
+    synthetic image with no noise of its own) does not count, unless none
+    holds any."""
+    estimates = [estimate_sigma(im) for im in x]
+    return [e for e in estimates if e > 0] or [0.0]
+
+
 def noise_level(sigma, x, dtype, data_range=None, depth=1):
     """The noise level on the scale of the float channels ``x``.
 
     None: the mean of :func:`estimate_sigma` over the channels (or images)
-    of ``x``, as the user gave them.  A given level is checked
-    (:func:`_check_units`), divided by ``data_range`` and compared with that
-    estimate (:func:`_warn_if_implausible`, whose warning points ``depth``
-    frames above the caller).
+    of ``x`` that hold noise (:func:`_estimates`), as the user gave them.
+    A given level is checked (:func:`_check_units`), divided by
+    ``data_range`` and compared with that estimate
+    (:func:`_warn_if_implausible`, whose warning points ``depth`` frames
+    above the caller).
     """
     if sigma is None:
-        sigma = float(np.mean([estimate_sigma(im) for im in x]))
+        sigma = float(np.mean(_estimates(x)))
         if sigma == 0:
             raise ValueError("The image seems to hold no noise (estimated "
                              "sigma 0); pass sigma.")
@@ -297,10 +307,10 @@ def _warn_if_implausible(sigma, x, data_range, stacklevel):
     Catches a level in the wrong units that :func:`_check_units` lets
     through (0.06 / 255 for 0.06): more than ten times the estimated noise
     (at least 1/255) or less than a tenth of it.  The estimates are of the
-    channels as given, so a channel with no noise of its own (the chroma of
-    a grayscale image in colour) does not count.
+    channels as given, and a channel with no noise of its own (a constant
+    one) does not count (:func:`_estimates`).
     """
-    estimated = float(np.median([estimate_sigma(im) for im in x]))
+    estimated = float(np.median(_estimates(x)))
     if sigma > 10 * max(estimated, 1 / 255) or sigma < estimated / 10:
         unit = 1 if data_range is None else data_range
         scale = ("" if data_range is not None else
