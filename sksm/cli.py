@@ -245,10 +245,19 @@ def _inpaint(args):
     if mask.ndim == 3:
         mask = mask.max(axis=2)
     mask = mask > 0
-    return _restore_command(args, lambda image, kind: (
-        lambda model, frame, axis, i: inpaint(
-            frame, mask, model=model, channel_axis=axis,
-            data_range=args.data_range, tile_size=args.tile_size)))
+
+    def restore(model, frame, axis, i):
+        out, weight = inpaint(frame, mask, model=model, channel_axis=axis,
+                              data_range=args.data_range,
+                              tile_size=args.tile_size,
+                              return_prior_weight=True)
+        print("inpaint: prior weight chosen " + ", ".join(
+            f"{w:g}" for w in np.atleast_1d(weight)) + (
+            " (luminance, red-green, yellow-blue)" if np.size(weight) == 3
+            else "") + "; 0 is the biharmonic fill", file=sys.stderr)
+        return out
+
+    return _restore_command(args, lambda image, kind: restore)
 
 
 def _train(args):

@@ -162,6 +162,33 @@ def test_result_does_not_depend_on_the_number_of_threads(model, photo):
     np.testing.assert_allclose(one, two, rtol=0, atol=1e-6)
 
 
+def test_tiles_follow_joblib_parallel_config(model, photo):
+    """Issue 27: joblib, a declared dependency, was never imported.  The
+    tiles go to joblib.Parallel, so joblib.parallel_config's n_jobs and
+    (thread-based) backend are honoured, and the result does not depend on
+    them."""
+    import joblib
+    from joblib.parallel import ThreadingBackend
+
+    configured = []
+
+    class Counting(ThreadingBackend):
+        def configure(self, n_jobs=1, parallel=None, **kwargs):
+            configured.append(n_jobs)
+            return super().configure(n_jobs, parallel, **kwargs)
+
+    joblib.register_parallel_backend("sksm-test-counting", Counting)
+    sigma = 15 / 255
+    noisy = add_noise(photo, sigma, random_state=0)
+    with joblib.parallel_config(n_jobs=1):
+        one = model.denoise(noisy, sigma, tile_size=64, max_iter=5)
+    assert configured == []
+    with joblib.parallel_config(backend="sksm-test-counting", n_jobs=3):
+        three = model.denoise(noisy, sigma, tile_size=64, max_iter=5)
+    assert configured == [3]  # six tiles, three threads
+    np.testing.assert_array_equal(one, three)
+
+
 def test_tiled_inpainting_keeps_known_pixels_and_fills_small_holes(model,
                                                                    photo):
     rng = np.random.RandomState(0)
@@ -224,10 +251,12 @@ def test_biharmonic_fill_known_answers():
 
 def test_inpainting_weights(model, photo):
     """w = 0 is the biharmonic fill; s = 0 the prior's MAP alone; 'auto'
-    one of the grid's weights, the one that best fills pixels hidden under
-    the shifted mask."""
+    one of the grid's weights, the first, in increasing order, that fills
+    the pixels hidden under the shifted mask in the trial windows better
+    than the next one."""
     from sksm import posterior
     from sksm.posterior import PRIOR_WEIGHTS, biharmonic_fill
+    from sksm.posterior._fill import _fill_window, _trial_windows
 
     mask = np.zeros(photo.shape, bool)
     mask[40:60, 30:110] = True
@@ -238,26 +267,68 @@ def test_inpainting_weights(model, photo):
         np.clip(biharmonic_fill(photo, mask), lo, hi), atol=1e-12)
     prior = restoration_prior(model.filters_, model.expert_weights_,
                               model.c, whitening_kernel(model.whiten))
-    fills = [posterior.inpaint(prior, [photo], [mask], prior_weight=w,
-                               max_iter=30, tile_size=None)[0]
-             for w in PRIOR_WEIGHTS]
-    auto = posterior.inpaint(prior, [photo], [mask], max_iter=30,
-                             tile_size=None)[0]
-    matches = [np.abs(auto - f).max() < 1e-9 for f in fills]
-    assert sum(matches) == 1
-    # the choice, by hand
-    hidden = ~mask & np.roll(mask, (120 // 2 + 3, 150 // 3 + 5), axis=(0, 1))
-    errors = [np.sum((posterior.inpaint(prior, [photo], [mask | hidden],
-                                        prior_weight=w, max_iter=30,
-                                        tile_size=None)[0] - photo)[hidden]
-                     ** 2) for w in PRIOR_WEIGHTS]
-    assert matches[int(np.argmin(errors))]
+    (auto,), (weight,) = posterior.inpaint(
+        prior, [photo], [mask], max_iter=30, tile_size=None,
+        return_weights=True)
+    assert weight in PRIOR_WEIGHTS
+    np.testing.assert_allclose(auto, posterior.inpaint(
+        prior, [photo], [mask], prior_weight=weight, max_iter=30,
+        tile_size=None)[0], atol=1e-12)
+    # the choice, by hand: the summed error of every weight on the trial
+    # windows (at most 8, of 64 pixels and their context)
+    trials, hidden, counted = _trial_windows([photo], [mask], 16)
+    assert 0 < len(trials) <= 8
+    errors = []
+    for w in PRIOR_WEIGHTS:
+        errors.append(sum(np.sum((_fill_window(
+            prior, photo[window], mask[window] | hide, w, 1.0, (lo, hi), 30,
+            1) - photo[window])[count] ** 2) for (_, window, _), hide, count
+            in zip(trials, hidden, counted)))
+    first = next((j for j in range(len(errors) - 1)
+                  if errors[j + 1] >= errors[j]), len(errors) - 1)
+    assert weight == PRIOR_WEIGHTS[first]
     # the prior alone: the energy of the fill is lower than the
     # biharmonic fill's
     alone = model.inpaint(photo, mask, smoothness=0, max_iter=50)
     np.testing.assert_array_equal(alone[~mask], photo[~mask])
     assert prior.energy_grad(alone[None])[0][0] < \
-        prior.energy_grad(fills[0][None])[0][0]
+        prior.energy_grad(biharmonic_fill(photo, mask)[None])[0][0]
+
+
+def test_auto_inpainting_weight_is_cheap_when_the_biharmonic_fill_wins(
+        monkeypatch, model):
+    """Issue 27: an 800x600 photograph with thin strokes took 3 min 25 s to
+    return the biharmonic fill, after trying every weight on eight whole
+    tiles a channel.  Weights are tried in small windows, in increasing
+    order, and the trial stops at the first that does worse."""
+    from sksm import posterior
+    from sksm.posterior import _fill
+
+    rows, cols = np.mgrid[:200, :200] / 200
+    smooth = 0.3 + 0.2 * np.sin(3 * rows) + 0.3 * cols ** 2  # biharmonic wins
+    mask = np.zeros(smooth.shape, bool)
+    mask[::17, :] = True
+    mask[:, ::23] = True
+    tried = []
+    fill = _fill._fill_window
+
+    def counting(prior, image, holes, weight, *args):
+        tried.append((weight, image.shape))
+        return fill(prior, image, holes, weight, *args)
+
+    prior = restoration_prior(model.filters_, model.expert_weights_,
+                              model.c, whitening_kernel(model.whiten))
+    _, weights = posterior.inpaint(prior, [smooth], [mask], max_iter=50,
+                                   prior_weight=0.0, return_weights=True)
+    assert weights == [0.0]
+    monkeypatch.setattr(_fill, "_fill_window", counting)
+    bounds = [(smooth[~mask].min(), smooth[~mask].max())]
+    assert _fill._held_out_weights(prior, [smooth], [mask], bounds, 1.0, 50,
+                                   16, None) == [0.0]
+    # the biharmonic fill and the smallest nonzero weight, in 8 windows
+    assert sorted(w for w, _ in tried) == [0.0] * 8 + [
+        posterior.PRIOR_WEIGHTS[1]] * 8
+    assert max(max(shape) for _, shape in tried) <= 64 + 2 * 16
 
 
 @pytest.mark.parametrize("kwargs, error, match", [

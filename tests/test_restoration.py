@@ -1,6 +1,7 @@
 """The pretrained prior, sksm.restoration and the denoising calibration."""
 
 import copy
+import re
 import warnings
 
 import numpy as np
@@ -9,8 +10,9 @@ from sklearn.datasets import load_sample_image
 from sklearn.exceptions import ConvergenceWarning
 
 from sksm import FieldsOfExperts, load_pretrained_foe, restoration
-from sksm.image import add_noise, extract_patches, psnr
+from sksm.image import add_noise, estimate_sigma, extract_patches, psnr
 from sksm.io import load_model, save_model
+from sksm.posterior import PRIOR_WEIGHTS
 from sksm.restoration._policy import _OPPONENT
 
 
@@ -76,9 +78,15 @@ def test_colour_super_resolution_and_inpainting(pretrained, flower):
         up.reshape(24, 2, 24, 2, 3).mean(axis=(1, 3)), low / 255, atol=1e-12)
     mask = np.zeros((96, 96), bool)
     mask[40:46, 40:50] = True
-    filled = restoration.inpaint(flower, mask, model=pretrained,
-                                 channel_axis=-1, max_num_iter=50)
+    filled, weights = restoration.inpaint(
+        flower, mask, model=pretrained, channel_axis=-1, max_num_iter=50,
+        return_prior_weight=True)
     np.testing.assert_array_equal(filled[~mask], flower[~mask])
+    # the weights chosen for the opponent channels are reported (issue 27)
+    assert weights.shape == (3,) and set(weights) <= set(PRIOR_WEIGHTS)
+    np.testing.assert_array_equal(restoration.inpaint(
+        flower[..., 0], mask, prior_weight=3e-4, model=pretrained,
+        max_num_iter=2, return_prior_weight=True)[1], 3e-4)
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -213,7 +221,7 @@ def test_float_images_on_another_scale_need_data_range(pretrained, flower):
     assert out.dtype == np.int64 and 0 <= out.min() and out.max() <= 255
 
 
-def test_dtypes_follow_scikit_image(pretrained, flower):
+def test_float32_and_uint16_keep_their_dtype(pretrained, flower):
     clean = _gray(flower)
     noisy = add_noise(clean, 10 / 255, random_state=0)
     assert restoration.denoise(noisy.astype(np.float32),
@@ -231,8 +239,6 @@ def test_sigma_is_estimated_or_checked(pretrained, flower):
     auto = restoration.denoise(noisy, None)
     given = restoration.denoise(noisy, 15 / 255)
     assert abs(psnr(clean, auto / 255) - psnr(clean, given / 255)) < 0.3
-    with pytest.warns(UserWarning, match="far from the noise"):
-        restoration.denoise(noisy, 15)          # 0-255 units, meant 15/255
     with pytest.warns(UserWarning, match="far from the noise"):
         restoration.denoise(noisy, 0.06 / 255)  # the reverse mistake
 
@@ -282,3 +288,142 @@ def test_denoise_checks_the_image_and_estimates_sigma_once(monkeypatch,
                       random_state=0)
     restoration.denoise(noisy, sigma)
     assert calls == {"finite scans": 1, "estimates": 1}
+
+
+def _noisy_ramp(sigma, shape=(64, 64), seed=0):
+    """A smooth ramp from 50 to 200 grey levels plus white Gaussian noise of
+    ``sigma`` grey levels: the noise level is known."""
+    ramp = np.linspace(50, 200, shape[1])[None] * np.ones(shape[:1])[:, None]
+    noise = np.random.default_rng(seed).standard_normal(shape)
+    return ramp + sigma * noise
+
+
+def test_estimate_sigma_is_in_the_units_of_the_image_as_given():
+    """Issue 27: as skimage.restoration.estimate_sigma, grey levels for a
+    uint8 image (it was 255 times smaller), the image's own units else."""
+    noisy = _noisy_ramp(12.0, (128, 128))
+    as_uint8 = np.rint(noisy).astype(np.uint8)
+    for image, expected in [(as_uint8, 12.0), (noisy, 12.0),
+                            (noisy / 255, 12 / 255),
+                            (noisy.astype(np.float32) / 255, 12 / 255),
+                            (as_uint8.astype(np.int64), 12.0),
+                            (np.rint(257 * noisy).astype(np.uint16),
+                             12.0 * 257)]:
+        assert restoration.estimate_sigma(image) == pytest.approx(
+            expected, rel=0.08)
+    rgb = np.stack([as_uint8, np.rint(_noisy_ramp(6.0, (128, 128), 1))
+                    .astype(np.uint8), as_uint8], axis=-1)
+    per_channel = restoration.estimate_sigma(rgb, channel_axis=-1)
+    np.testing.assert_allclose(per_channel, [12, 6, 12], rtol=0.08)
+    assert restoration.estimate_sigma(rgb, True, channel_axis=-1) == \
+        pytest.approx(per_channel.mean())
+
+
+def test_sigma_in_other_units_is_refused_with_the_value_to_pass(pretrained):
+    """Issue 27: scikit-image's estimate (grey levels) passed for a uint8
+    image gave a worse image and a warning; a sigma above half the white
+    level is an error that names the value to pass, and data_range=255
+    takes grey levels."""
+    noisy = np.clip(_noisy_ramp(12.0, (40, 40)), 0, 255)
+    as_uint8 = np.rint(noisy).astype(np.uint8)
+    sigma = restoration.estimate_sigma(as_uint8)
+    with pytest.raises(ValueError, match=(
+            rf"sigma={sigma:g} is more than half the white level of a uint8 "
+            rf"image.*sigma / 255 = {sigma / 255:.4g}.*data_range=255")):
+        restoration.denoise(as_uint8, sigma, max_num_iter=2)
+    in_levels = restoration.denoise(as_uint8, sigma, data_range=255,
+                                    max_num_iter=2)
+    np.testing.assert_array_equal(in_levels, restoration.denoise(
+        as_uint8, sigma / 255, max_num_iter=2))
+    with pytest.raises(ValueError, match=r"0-65535.*sigma / 255"):
+        restoration.denoise(as_uint8.astype(np.uint16) * 257, 12.0)
+    with pytest.raises(ValueError, match=r"\[0, 1\] scale.*sigma / 255 = "
+                                         r"0.04706"):
+        restoration.denoise(noisy / 255, 12.0)
+    with pytest.raises(ValueError, match="data_range=255 of the image"):
+        restoration.denoise(noisy, 200.0, data_range=255)
+    with pytest.raises(ValueError, match="sigmas=12"):
+        pretrained.calibrate_denoising(noisy / 255, [12.0])
+    with pytest.raises(ValueError, match="sigma=12 is more than half"):
+        pretrained.denoise(as_uint8, 12.0)
+
+
+def test_integer_images_come_back_in_their_dtype_as_documented(pretrained):
+    """Issue 27: the module said 'dtypes as scikit-image has them', whose
+    restoration returns floats for integer images; sksm returns their dtype
+    (so an image read from a file is written back as it came), and says
+    so."""
+    noisy = np.rint(np.clip(_noisy_ramp(12.0, (32, 32)), 0, 255))
+    for dtype in (np.uint8, np.uint16, np.float32, np.float64):
+        image = noisy.astype(dtype) * (257 if dtype == np.uint16 else 1)
+        if dtype in (np.float32, np.float64):
+            image /= 255
+        out = restoration.denoise(image, 12 / 255, max_num_iter=2)
+        assert out.dtype == dtype
+    text = " ".join(restoration.__doc__.split())
+    assert "dtypes as scikit-image has them" not in text
+    assert ("returned in their own dtype, rounded and clipped, where "
+            "scikit-image's restoration functions return floats") in text
+
+
+@pytest.mark.parametrize("shape, axis", [((40, 40, 3), -1), ((40, 40, 4), -1),
+                                         ((40, 40, 1), -1), ((3, 40, 40), 0)])
+def test_colour_image_without_channel_axis_is_told_which_to_pass(shape,
+                                                                 axis):
+    """Issue 27: 'image must have shape (height, width)' said nothing of
+    channel_axis."""
+    image = np.full(shape, 0.5)
+    match = rf"shape {re.escape(str(shape))}.*pass channel_axis={axis}"
+    with pytest.raises(ValueError, match=match):
+        restoration.denoise(image, 0.1)
+    with pytest.raises(ValueError, match=match):
+        restoration.inpaint(image, np.zeros((40, 40), bool))
+    with pytest.raises(ValueError, match=match):
+        restoration.estimate_sigma(image)
+
+
+def test_grayscale_image_in_colour_is_restored_as_grayscale(pretrained):
+    """Issue 27: three equal channels warned 'estimated 1.11e-17' (the
+    chroma of the opponent transform is exactly 0) and restored the
+    luminance with the wrong noise level; they are the grayscale image.  A
+    constant channel does not count in the noise estimate either."""
+    gray = np.rint(np.clip(_noisy_ramp(12.0, (40, 40)), 0, 255)).astype(
+        np.uint8)
+    rgb = np.repeat(gray[..., None], 3, axis=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = restoration.denoise(rgb, 12 / 255, channel_axis=-1,
+                                  max_num_iter=5)
+    np.testing.assert_array_equal(out, np.repeat(restoration.denoise(
+        gray, 12 / 255, max_num_iter=5)[..., None], 3, axis=-1))
+    # a channel with no noise of its own (here constant) does not count
+    rgb[..., 2] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        restoration.denoise(rgb, 12 / 255, channel_axis=-1, max_num_iter=2)
+    np.testing.assert_array_equal(
+        restoration.denoise(rgb, None, channel_axis=-1, max_num_iter=2),
+        restoration.denoise(rgb, estimate_sigma(gray), channel_axis=-1,
+                            max_num_iter=2))
+
+
+def test_colour_range_is_checked_on_the_image_as_given(pretrained):
+    """Issue 27: a [0, 1] colour image with noise (-0.2 to 1.2) was refused
+    for values of its luminance (up to 2.08) that the user never passed."""
+    rng = np.random.default_rng(0)
+    bright = np.clip(0.9 + 0.1 * rng.standard_normal((40, 40, 3)), -0.2,
+                     1.2)
+    bright[:2, :2] = 1.2, 1.2, 1.2
+    bright[2, 2] = -0.2
+    out = restoration.denoise(bright, 0.1, channel_axis=-1, max_num_iter=2)
+    assert out.shape == bright.shape
+    restoration.super_resolve(bright, 2, channel_axis=-1, n_iter=1)
+    restoration.inpaint(bright, bright[..., 0] < 0.8, channel_axis=-1,
+                        prior_weight=0)
+    with pytest.raises(ValueError, match="from -0.2 to 2.5,"):
+        restoration.denoise(np.where(bright == 1.2, 2.5, bright), 0.1,
+                            channel_axis=-1)
+    with pytest.raises(ValueError, match="from -51 to 637.5, far from its "
+                                         "white level data_range=255"):
+        restoration.denoise(255 * np.where(bright == 1.2, 2.5, bright), 25,
+                            channel_axis=-1, data_range=255)

@@ -27,8 +27,10 @@ large image: the image is cut into tiles of at most ``tile_size`` pixels a
 side, each solved with ``overlap`` pixels of context on every side and only
 its core kept (:func:`tiles`).  Memory then grows with the tile, not the
 image, and cost grows linearly with the number of pixels.  The tiles go to
-as many threads as BLAS may use (NumPy releases the GIL), each evaluating
-the prior on one core.
+threads through :class:`joblib.Parallel` (NumPy releases the GIL), each
+evaluating the prior on one core: as many as BLAS may use, or the
+``n_jobs`` of an enclosing :func:`joblib.parallel_config`; the results do
+not depend on their number.
 
 One private module per concern: ``_tiles`` (cutting, threads), ``_denoise``,
 ``_fill`` (super-resolution, inpainting), ``_calibrate`` and ``_rows``.

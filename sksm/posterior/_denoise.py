@@ -66,7 +66,8 @@ def denoise(prior, images, sigma, *, method="fista", prior_weight=1.0,
     random_state : int, RandomState instance or None, default=None
         Seeds the chains of 'mmse' (one stream per tile).
     n_threads : int, default=None
-        Tiles solved at once; None: as many as BLAS may use.
+        Tiles solved at once; None: the ``n_jobs`` of an enclosing
+        :func:`joblib.parallel_config`, else as many as BLAS may use.
 
     Returns
     -------

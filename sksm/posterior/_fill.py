@@ -15,7 +15,7 @@ from scipy.ndimage import gaussian_filter, zoom
 from scipy.sparse.linalg import spsolve
 
 from ..optim import lbfgs
-from ._tiles import _core_in, _jobs, _scaled, _solve_tiles
+from ._tiles import _core_in, _jobs, _scaled, _solve_tiles, tiles
 
 __all__ = ["AUTO_FRACTION", "PRIOR_WEIGHTS", "biharmonic_fill", "inpaint",
            "super_resolve"]
@@ -71,7 +71,8 @@ def super_resolve(prior, images, factor, *, n_iter="auto", max_iter=200,
     tile_size, overlap : int
         In low-resolution pixels; see :func:`tiles`.
     n_threads : int, default=None
-        Tiles solved at once; None: as many as BLAS may use.
+        Tiles solved at once; None: the ``n_jobs`` of an enclosing
+        :func:`joblib.parallel_config`, else as many as BLAS may use.
 
     Returns
     -------
@@ -184,12 +185,17 @@ def _self_similar_counts(prior, images, factor, schedule, prior_weight,
 #: calibration images of the pretrained prior's split; see the user guide.
 PRIOR_WEIGHTS = (0.0, 3e-4, 1e-3, 3e-3, 1e-2)
 
-#: Tiles of an image that ``prior_weight='auto'`` tries its weights on.
+#: ``prior_weight='auto'`` tries its weights on at most this many windows of
+#: an image, evenly spaced among those with missing pixels, ...
 _MAX_TRIAL_TILES = 8
+#: ... each of at most this many pixels a side (plus the tiles' overlap of
+#: context on every side): a sample of the holes, not whole tiles.
+_TRIAL_SIZE = 64
 
 
 def inpaint(prior, images, masks, *, prior_weight="auto", smoothness=1.0,
-            max_iter=300, tile_size=256, overlap=16, n_threads=None):
+            max_iter=300, tile_size=256, overlap=16, n_threads=None,
+            return_weights=False):
     r"""Fill the pixels where a mask is True under the prior.
 
     The known pixels stay fixed; the missing ones minimise
@@ -203,9 +209,12 @@ def inpaint(prior, images, masks, *, prior_weight="auto", smoothness=1.0,
     cheap).  ``s = 0`` is the paper's MAP under the prior alone.  The
     prior's MAP alone loses to the biharmonic fill on smooth images, the
     smoothness term alone on textured ones, so by default ``w`` is chosen
-    for every image from the image itself: the known pixels under a shifted
-    copy of the mask are hidden, filled with every weight of
-    :data:`PRIOR_WEIGHTS`, and the weight that restores them best is kept.
+    for every image from the image itself: in a sample of windows with
+    missing pixels, the known pixels under a shifted copy of the mask are
+    hidden and filled with the weights of :data:`PRIOR_WEIGHTS` in
+    increasing order, until one restores them worse than the one before;
+    the best of those is kept.  When the biharmonic fill wins, that costs
+    one fill with the smallest nonzero weight in each window of the sample.
 
     Parameters
     ----------
@@ -226,25 +235,32 @@ def inpaint(prior, images, masks, *, prior_weight="auto", smoothness=1.0,
     tile_size, overlap : int
         See :func:`tiles`.
     n_threads : int, default=None
-        Tiles solved at once; None: as many as BLAS may use.
+        Tiles solved at once; None: the ``n_jobs`` of an enclosing
+        :func:`joblib.parallel_config`, else as many as BLAS may use.
+    return_weights : bool, default=False
+        Also return the prior weight of every image.
 
     Returns
     -------
     inpainted : list of ndarray of shape (height, width)
         One float64 image per input, the known pixels unchanged.
+    weights : list of float
+        The prior weight ``w`` each image was filled with (chosen, with
+        'auto'); only with ``return_weights=True``.
     """
     bounds = [(image[~mask].min(), image[~mask].max())
               for image, mask in zip(images, masks)]
-    jobs = [job for job in _jobs(images, tile_size, overlap)
-            if masks[job[0]][job[2]].any()]
     if prior_weight == "auto":
         if smoothness == 0:  # w only scales the energy: any w > 0 is one
             weights = [1.0] * len(images)
         else:
-            weights = _held_out_weights(prior, images, masks, jobs, bounds,
-                                        smoothness, max_iter, n_threads)
+            weights = _held_out_weights(prior, images, masks, bounds,
+                                        smoothness, max_iter, overlap,
+                                        n_threads)
     else:
-        weights = [prior_weight] * len(images)
+        weights = [float(prior_weight)] * len(images)
+    jobs = [job for job in _jobs(images, tile_size, overlap)
+            if masks[job[0]][job[2]].any()]
 
     def solve(k, image, window, core, n_inner):
         i = jobs[k][0]
@@ -253,7 +269,8 @@ def inpaint(prior, images, masks, *, prior_weight="auto", smoothness=1.0,
         return x[_core_in(window, core)]
 
     out = [image.astype(np.float64) for image in images]
-    return _solve_tiles(images, out, jobs, solve, n_threads)
+    out = _solve_tiles(images, out, jobs, solve, n_threads)
+    return (out, weights) if return_weights else out
 
 
 def _fill_window(prior, image, mask, weight, smoothness, bounds, max_iter,
@@ -284,53 +301,73 @@ def _fill_window(prior, image, mask, weight, smoothness, bounds, max_iter,
     return x
 
 
-def _held_out_weights(prior, images, masks, jobs, bounds, smoothness,
-                      max_iter, n_threads):
+def _trial_windows(images, masks, overlap):
+    """The windows ``(image index, window, core)`` that the weights are
+    tried on, and for each the known pixels its trial hides (the mask
+    shifted by about half the window) and those of its core that count."""
+    trials, hidden, counted = [], [], []
+    for i, (image, mask) in enumerate(zip(images, masks)):
+        own = [(i, window, core) for window, core in
+               tiles(image.shape, _TRIAL_SIZE, overlap) if mask[core].any()]
+        picks = np.unique(np.linspace(0, len(own) - 1, min(
+            len(own), _MAX_TRIAL_TILES)).round().astype(int)) if own else []
+        for p in picks:
+            _, window, core = own[p]
+            holes = mask[window]
+            shift = (holes.shape[0] // 2 + 3, holes.shape[1] // 3 + 5)
+            hide = ~holes & np.roll(holes, shift, axis=(0, 1))
+            count = np.zeros_like(hide)
+            count[_core_in(window, core)] = True
+            count &= hide
+            if (holes | hide).all() or not count.any():
+                continue  # nothing to fill from, or nothing to count
+            trials.append(own[p])
+            hidden.append(hide)
+            counted.append(count)
+    return trials, hidden, counted
+
+
+def _held_out_weights(prior, images, masks, bounds, smoothness, max_iter,
+                      overlap, n_threads):
     """For every image, the weight of :data:`PRIOR_WEIGHTS` that best fills
     known pixels hidden under a shifted copy of its mask.
 
-    The weights are tried on at most :data:`_MAX_TRIAL_TILES` of an image's
-    tiles, evenly spaced; an image with no pixel to hide gets the middle
-    weight.
+    The weights are tried in increasing order on a sample of windows of the
+    image (:func:`_trial_windows`), all windows of a weight at once, until
+    one restores the hidden pixels worse than the one before (the error
+    rises from there, in every image measured); an image with no pixel to
+    hide gets the middle weight.
     """
-    trials = []
-    for i in range(len(images)):
-        own = [job for job in jobs if job[0] == i]
-        picks = np.unique(np.linspace(0, len(own) - 1,
-                                      min(len(own), _MAX_TRIAL_TILES))
-                          .round().astype(int)) if own else []
-        trials += [own[p] for p in picks]
-    errors = np.zeros((len(trials), len(PRIOR_WEIGHTS)))
-    counted = np.zeros(len(trials), int)
+    trials, hidden, counted = _trial_windows(images, masks, overlap)
+    errors = np.full((len(trials), len(PRIOR_WEIGHTS)), np.nan)
+    owner = np.array([job[0] for job in trials], int)
+    searching = set(owner.tolist())
+    for j, weight in enumerate(PRIOR_WEIGHTS):
+        run = [k for k in range(len(trials)) if owner[k] in searching]
+        if not run:
+            break
 
-    def solve(k, image, window, core, n_inner):
-        i = trials[k][0]
-        mask = masks[i][window]
-        shift = (mask.shape[0] // 2 + 3, mask.shape[1] // 3 + 5)
-        hidden = ~mask & np.roll(mask, shift, axis=(0, 1))
-        if (mask | hidden).all():  # nothing would be left to fill from
-            return image[window][_core_in(window, core)]
-        counted_here = np.zeros_like(hidden)
-        counted_here[_core_in(window, core)] = True
-        counted_here &= hidden
-        counted[k] = counted_here.sum()
-        truth = image[window]
-        for j, weight in enumerate(PRIOR_WEIGHTS if counted[k] else ()):
-            x = _fill_window(prior, truth, mask | hidden, weight, smoothness,
-                             bounds[i], max_iter, n_inner)
-            errors[k, j] = np.sum((x - truth)[counted_here] ** 2)
-        return truth[_core_in(window, core)]
+        def solve(r, image, window, core, n_inner, weight=weight):
+            k = run[r]
+            truth = image[window]
+            x = _fill_window(prior, truth, masks[owner[k]][window] |
+                             hidden[k], weight, smoothness,
+                             bounds[owner[k]], max_iter, n_inner)
+            errors[k, j] = np.sum((x - truth)[counted[k]] ** 2)
 
-    scratch = [np.empty(image.shape) for image in images]
-    _solve_tiles(images, scratch, trials, solve, n_threads)
+        _solve_tiles(images, None, [trials[k] for k in run], solve,
+                     n_threads)
+        for i in list(searching):
+            total = errors[owner == i, :j + 1].sum(axis=0)
+            if j > 0 and total[j] >= total[j - 1]:
+                searching.discard(i)
     weights = []
     for i in range(len(images)):
-        own = [k for k, job in enumerate(trials) if job[0] == i]
-        if counted[own].sum() == 0:
+        if not np.any(owner == i):
             weights.append(PRIOR_WEIGHTS[len(PRIOR_WEIGHTS) // 2])
-        else:
-            weights.append(PRIOR_WEIGHTS[int(np.argmin(
-                errors[own].sum(axis=0)))])
+            continue
+        total = errors[owner == i].sum(axis=0)  # NaN where not tried
+        weights.append(PRIOR_WEIGHTS[int(np.nanargmin(total))])
     return weights
 
 

@@ -3,13 +3,18 @@
 Every restoration of :mod:`sksm.posterior` solves each image of a stack,
 and each tile of a large image, as a problem of its own: the image is cut
 into tiles of at most ``tile_size`` pixels a side, each solved with
-``overlap`` pixels of context on every side and only its core kept.
+``overlap`` pixels of context on every side and only its core kept.  The
+tiles go to threads through :class:`joblib.Parallel`, as scikit-learn's
+parallel work does, so that :func:`joblib.parallel_config` sets their
+number (``n_jobs``) and thread-based backend; by default, as many threads
+as BLAS may use.
 """
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
+from joblib.parallel import get_active_backend
 
 from .. import _progress
 from .._parallel import blas_threads, single_threaded_blas
@@ -83,16 +88,34 @@ def _extended_window(image, window, pad):
     return pixels.astype(np.float64, copy=False), inside
 
 
+def _n_jobs(n_threads):
+    """Threads for the tiles: ``n_threads``, else the ``n_jobs`` of an
+    enclosing :func:`joblib.parallel_config`, else as many as BLAS may
+    use."""
+    if n_threads is not None:
+        return n_threads
+    configured = get_active_backend()[1]
+    if configured is None:
+        return blas_threads()
+    return effective_n_jobs(configured)
+
+
 def _solve_tiles(images, out, jobs, solve, n_threads=None):
     """Run ``solve(k, image, window, core, n_inner)`` for every job, in threads.
 
     ``jobs`` are ``(image index, window, core)``; ``solve`` returns the core's
-    result, written into ``out[image index][core]`` (outputs of the cores
-    are disjoint, so threads may write them).  Progress goes to the active
-    :mod:`sksm._progress` reporter.
+    result, written into ``out[image index][core]`` (unless ``out`` is None)
+    as the results come in, in the order of the jobs, so that nothing
+    depends on the threads' timing.  The jobs go to ``n_threads`` threads
+    (None: see :func:`_n_jobs`) of a :class:`joblib.Parallel` that needs
+    shared memory (``solve`` may write into arrays of its caller): a
+    process-based backend set by :func:`joblib.parallel_config` gives way
+    to threads.  Each thread evaluates with ``n_inner`` threads of its own
+    (the threads left over when there are fewer jobs than threads) and
+    single-threaded BLAS.  Progress goes to the active :mod:`sksm._progress`
+    reporter.
     """
-    if n_threads is None:
-        n_threads = blas_threads()
+    n_threads = _n_jobs(n_threads)
     n_outer = max(1, min(n_threads, len(jobs)))
     n_inner = max(1, n_threads // n_outer)
     errors = np.geterr()  # worker threads do not inherit np.errstate
@@ -100,20 +123,21 @@ def _solve_tiles(images, out, jobs, solve, n_threads=None):
     def work(k):
         i, window, core = jobs[k]
         with np.errstate(**errors):
-            result = solve(k, images[i], window, core, n_inner)
-        out[i][_scaled(core, out[i].shape, images[i].shape)] = result
+            return solve(k, images[i], window, core, n_inner)
 
     reporter = _progress.current()
     reporter.start(len(jobs))
     with single_threaded_blas():
         if n_outer == 1:
-            for k in range(len(jobs)):
-                work(k)
-                reporter.update()
+            results = map(work, range(len(jobs)))
         else:
-            with ThreadPoolExecutor(n_outer) as pool:
-                for _ in pool.map(work, range(len(jobs))):
-                    reporter.update()
+            results = Parallel(n_jobs=n_outer, require="sharedmem",
+                               return_as="generator")(
+                delayed(work)(k) for k in range(len(jobs)))
+        for (i, _, core), result in zip(jobs, results):
+            if out is not None:
+                out[i][_scaled(core, out[i].shape, images[i].shape)] = result
+            reporter.update()
     return out
 
 

@@ -8,29 +8,40 @@ methods are doors onto the same policy for stacks of grayscale images.  Every
 input is checked once, in ``sksm/restoration/_policy.py``; the numerics are
 in :mod:`sksm.posterior`.  The policy:
 
-- dtypes as scikit-image has them: uint8 and uint16 images are read on the
-  [0, 1] scale and returned in their dtype; float32 stays float32; float
-  images must be on the [0, 1] scale unless ``data_range`` (their white
-  level) says otherwise, and are returned on their own scale; other integer
-  dtypes need ``data_range``;
-- noise levels (``sigma``) are in the units of the float image (for an
-  integer image, 15 on the 0-255 scale is ``15 / 255``; with
-  ``data_range``, on the image's own scale); None estimates the level
-  (:func:`estimate_sigma`), and a level far from that estimate warns;
+- dtypes: uint8 and uint16 images are restored on the [0, 1] scale (divided
+  by 255 or 65535) and returned in their own dtype, rounded and clipped,
+  where scikit-image's restoration functions return floats: an image read
+  from a file goes back to one as it came.  Float images keep their dtype
+  (float32 stays float32) and their scale; they must be on the [0, 1] scale
+  (pixels from -1 to 2 pass, noise takes pixels beyond [0, 1]) unless
+  ``data_range`` gives their white level.  Other integer dtypes need
+  ``data_range``.  The range is checked once, on the image as given;
+- noise levels (``sigma``) are on the scale the image is restored on: [0, 1]
+  for uint8 and uint16 images (15 grey levels of a uint8 image is
+  ``15 / 255``), the float image's own, and with ``data_range`` the units
+  of the image as given (``data_range=255``: grey levels).  A level above
+  half the white level is refused, as a level in other units (noise that
+  large leaves nothing to restore); one far from the noise the image seems
+  to hold warns.  None estimates the level.  :func:`estimate_sigma` gives
+  it in the units of the image as given, as scikit-image's does (grey
+  levels for uint8): pass its estimate with ``data_range`` equal to the
+  dtype's maximum, or divided by it;
 - colour images (``channel_axis`` set) are restored channel by channel in an
   orthonormal opponent colour space, one luminance and two chroma channels:
   being orthonormal, it keeps white noise white with the same sigma, and the
   grayscale prior suits the luminance channel best.
   ``benchmarks/bench_denoise.py --colour`` compares it with restoring the
-  RGB channels separately;
+  RGB channels separately.  An image whose channels are all equal (a
+  grayscale image stored in colour) is restored as the grayscale image it
+  is;
 - images of any size are restored in overlapping tiles, in bounded memory
   (``tile_size``; see :attr:`FieldsOfExperts.tile_overlap_
   <sksm.FieldsOfExperts.tile_overlap_>`), and :class:`dask.array.Array`
   images chunk by chunk where the chunks live.
 """
 
-from ..image import estimate_sigma
-from ._policy import denoise_channels, inpaint_channels, super_resolve_channels
+from ._policy import image_sigma
+from ._restore import denoise_channels, inpaint_channels, super_resolve_channels
 
 __all__ = ["denoise", "estimate_sigma", "inpaint", "super_resolve"]
 
@@ -54,9 +65,12 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
         chunks live, and a Dask array is returned (``sigma`` is then
         required).
     sigma : float, default=None
-        Noise standard deviation, in the units of the float image (15 on the
-        0-255 scale is ``15 / 255`` for an 8-bit image).  None: estimated by
-        :func:`estimate_sigma` (for colour, the mean over the channels).
+        Noise standard deviation, on the scale the image is restored on:
+        [0, 1] for uint8 and uint16 images (15 grey levels of an 8-bit image
+        is ``15 / 255``), the float image's own, or with ``data_range`` the
+        image's own units.  At most half the white level.  None: estimated
+        as :func:`estimate_sigma` does (for colour, the mean over the
+        channels).
     model : FieldsOfExperts, default=None
         None: the pretrained prior.
     channel_axis : int, default=None
@@ -113,8 +127,10 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     ------
     ValueError
         For a float image far outside [0, 1] without ``data_range``, an
-        integer dtype whose white level is unknown, a non-positive
-        ``sigma``, an image smaller than the prior's filters, an argument
+        integer dtype whose white level is unknown, a 3-D image without
+        ``channel_axis``, a non-positive ``sigma`` or one above half the
+        white level (a level in other units: the message says which value
+        to pass), an image smaller than the prior's filters, an argument
         out of range, or a Dask image without ``sigma``.
     TypeError
         If ``model`` is not a FieldsOfExperts.
@@ -134,12 +150,72 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     >>> noisy = add_noise(clean, 0.1, random_state=0)
     >>> psnr(clean, restoration.denoise(noisy, 0.1)) > psnr(clean, noisy) + 5
     True
+
+    An 8-bit image, with the noise estimated in grey levels:
+
+    >>> noisy8 = np.rint(255 * np.clip(noisy, 0, 1)).astype(np.uint8)
+    >>> sigma = restoration.estimate_sigma(noisy8)  # grey levels
+    >>> out = restoration.denoise(noisy8, sigma, data_range=255)
+    >>> out.dtype, psnr(clean, out / 255) > psnr(clean, noisy8 / 255) + 5
+    (dtype('uint8'), True)
     """
     return denoise_channels(
         image, sigma, model=model, channel_axis=channel_axis,
         data_range=data_range, method=method, max_num_iter=max_num_iter,
         rng=rng, prior_weight=prior_weight, prior_scale=prior_scale,
         self_ensemble=self_ensemble, tile_size=tile_size)
+
+
+def estimate_sigma(image, average_sigmas=False, *, channel_axis=None):
+    """Standard deviation of additive white Gaussian noise in an image.
+
+    As ``skimage.restoration.estimate_sigma``: the estimate is in the units
+    of the image as given, 13.7 for a uint8 image whose noise is 13.7 grey
+    levels, and any real dtype is accepted (int64 too).  The estimator is
+    Immerkaer's (see :func:`sksm.image.estimate_sigma`, which gives it on
+    the [0, 1] scale that integer images are restored on), not
+    scikit-image's wavelet one: the two agree to a few percent on white
+    Gaussian noise, and fine texture inflates both.  To denoise with it,
+    pass it to :func:`denoise` in the same units: with ``data_range`` (the
+    white level, 255 for uint8) for an integer image, as it is for a float
+    one.
+
+    Parameters
+    ----------
+    image : array-like of shape (height, width), or with a channel axis
+        The noisy image.
+    average_sigmas : bool, default=False
+        With ``channel_axis``: the mean of the channels' estimates instead of
+        one per channel.
+    channel_axis : int, default=None
+        The axis of the colour channels of a 3-D image; None: a grayscale
+        image.
+
+    Returns
+    -------
+    sigma : float or ndarray of shape (n_channels,)
+        In the units of the image as given.
+
+    Raises
+    ------
+    ValueError
+        For a 3-D image without ``channel_axis`` (the message says which to
+        pass), an image smaller than 3x3, or NaN or infinite pixels.
+    TypeError
+        For an array that does not hold real numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksm import restoration
+    >>> rng = np.random.default_rng(0)
+    >>> noisy = np.clip(128 + 10 * rng.standard_normal((128, 128)), 0, 255)
+    >>> round(restoration.estimate_sigma(noisy.astype(np.uint8)))
+    10
+    >>> round(restoration.estimate_sigma(noisy / 255), 3)  # the same noise
+    0.039
+    """
+    return image_sigma(image, average_sigmas, channel_axis)
 
 
 def super_resolve(image, factor=2, *, model=None, channel_axis=None,
@@ -208,9 +284,9 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     ------
     ValueError
         For a float image far outside [0, 1] without ``data_range``, an
-        integer dtype whose white level is unknown, an image smaller than
-        the prior's filters even after upscaling, a factor below 2, or an
-        argument out of range.
+        integer dtype whose white level is unknown, a 3-D image without
+        ``channel_axis``, an image smaller than the prior's filters even
+        after upscaling, a factor below 2, or an argument out of range.
     TypeError
         If ``model`` is not a FieldsOfExperts.
     """
@@ -223,7 +299,7 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
 
 def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
             prior_weight="auto", smoothness=1.0, max_num_iter=300,
-            tile_size=256):
+            tile_size=256, return_prior_weight=False):
     r"""Fill the pixels where ``mask`` is True under the prior.
 
     The other pixels stay fixed; the missing ones minimise :math:`w E(x) +
@@ -249,28 +325,41 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
         See :func:`denoise`.
     prior_weight : float or 'auto', default='auto'
         ``w``, at least 0; 0 gives the biharmonic fill.  'auto': chosen for
-        each image from :data:`sksm.posterior.PRIOR_WEIGHTS` by filling
-        known pixels hidden under a shifted copy of the mask (costs about
-        four more fills of up to eight tiles an image).
+        each channel from :data:`sksm.posterior.PRIOR_WEIGHTS` by filling
+        known pixels hidden under a shifted copy of the mask, in up to
+        eight windows of 64x64 pixels (and their context) with missing
+        pixels, the weights in increasing order until one does worse than
+        the one before: when the biharmonic fill wins, that costs one fill
+        of those windows per channel.  ``return_prior_weight=True`` returns
+        the choice.
     smoothness : float, default=1.0
         ``s``, at least 0.
     max_num_iter : int, default=300
         L-BFGS-B iterations per tile.
     tile_size : int or None, default=256
         Largest side of the tiles the image is restored in; None: whole.
+    return_prior_weight : bool, default=False
+        Also return the prior weight each channel was filled with.
 
     Returns
     -------
     inpainted : ndarray of the shape and dtype of ``image``
         The known pixels unchanged, the missing ones filled.
+    prior_weight : float or ndarray of shape (n_channels,)
+        Only with ``return_prior_weight=True``: the weight ``w`` (0: the
+        biharmonic fill; 0 too when no pixel is missing), one per channel
+        for a colour image.  For three channels they are the weights of the
+        opponent channels the image is restored in (luminance, red-green,
+        yellow-blue), not of red, green and blue.
 
     Raises
     ------
     ValueError
         For a float image far outside [0, 1] without ``data_range``, an
-        integer dtype whose white level is unknown, an image smaller than
-        the prior's filters, a mask that does not match the image or covers
-        all of it, or both weights 0.
+        integer dtype whose white level is unknown, a 3-D image without
+        ``channel_axis``, an image smaller than the prior's filters, a mask
+        that does not match the image or covers all of it, or both weights
+        0.
     TypeError
         If ``model`` is not a FieldsOfExperts.
     """
@@ -278,4 +367,4 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
         image, mask, model=model, channel_axis=channel_axis,
         data_range=data_range, prior_weight=prior_weight,
         smoothness=smoothness, max_num_iter=max_num_iter,
-        tile_size=tile_size)
+        tile_size=tile_size, return_prior_weight=return_prior_weight)

@@ -3,16 +3,16 @@
 :class:`~sksm.FieldsOfExperts` inherits :class:`RestorationMixin`: its
 ``denoise``, ``calibrate_denoising``, ``super_resolve`` and ``inpaint`` are
 written here, in the restoration room, as thin doors onto
-:mod:`sksm.restoration._policy` (every check) and :mod:`sksm.posterior` (the
-numerics), as scikit-learn's mixins give its estimators ``score`` or
-``fit_transform``.  A model restored by these methods needs the fitted
+:mod:`sksm.restoration._restore` (every check in ``_policy``, the numerics
+in :mod:`sksm.posterior`), as scikit-learn's mixins give its estimators
+``score`` or ``fit_transform``.  A model restored by these methods needs the fitted
 attributes of a Field of Experts (``filters_``, ``expert_weights_``, ``c``,
 ``whiten``, ``filter_size``, ``reach_``, ``tile_overlap_`` and, if
 calibrated, ``denoise_calibration_``).
 """
 
 from .._validation import renamed_argument
-from ._policy import (
+from ._restore import (
     calibrate_images,
     denoise_images,
     inpaint_images,
@@ -46,9 +46,9 @@ class RestorationMixin:
             their dtype's range) and returned in their dtype and range.
         sigma : float, default=None
             Noise standard deviation, in [0, 1] units for integer images and
-            in the images' units for float images.  None: estimated from the
-            images (the mean of :func:`sksm.image.estimate_sigma` over
-            them).
+            in the images' units for float images; at most half the white
+            level.  None: estimated from the images (the mean of
+            :func:`sksm.image.estimate_sigma` over them).
         method : {'fista', 'lbfgs', 'paper', 'mmse'}, default='fista'
             As in :func:`sksm.restoration.denoise`.
         prior_weight, prior_scale : float or 'auto', default='auto'
@@ -78,9 +78,11 @@ class RestorationMixin:
         Raises
         ------
         ValueError
-            If ``sigma`` is not a positive number, an image is smaller than
-            the filters' support or not on the [0, 1] scale, or an argument
-            is out of range.
+            If ``sigma`` is not a positive number or is above half the white
+            level (a level in other units, such as grey levels for a uint8
+            image: the message says which value to pass), an image is
+            smaller than the filters' support or not on the [0, 1] scale,
+            or an argument is out of range.
 
         Warns
         -----

@@ -1,10 +1,12 @@
 """The one image policy of restoration: every input is checked here, once.
 
-:mod:`sksm.restoration` (the public functions) and the restoration methods of
-:class:`~sksm.FieldsOfExperts` come here; this module settles dtypes,
-channels, data ranges, noise levels (checked, or estimated, and compared
-with the estimate), the model's calibration and every other argument, builds
-the prior (:func:`~sksm.energies.pixel_prior.restoration_prior`) and calls
+The restorations (:mod:`sksm.restoration._restore`, behind the public
+functions of :mod:`sksm.restoration` and the restoration methods of
+:class:`~sksm.FieldsOfExperts`) hand their inputs here; this module settles
+dtypes, channels, data ranges (checked on the image as given), noise levels
+(checked, or estimated, and compared with the estimate), the model's
+calibration and every other argument, and builds the prior
+(:func:`~sksm.energies.pixel_prior.restoration_prior`) and the arguments of
 the numerics of :mod:`sksm.posterior`, which take arrays and numbers only.
 """
 
@@ -14,8 +16,6 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .. import posterior
-from .._dask import is_dask_array, restore_chunks
 from .._validation import (
     check_count,
     check_image,
@@ -27,9 +27,11 @@ from ..energies.pixel_prior import restoration_prior, whitening_kernel
 from ..image import check_unit_range, estimate_sigma, restore_dtype, to_float
 from ..pretrained import load_pretrained_foe
 
-__all__ = ["calibrate_images", "check_images", "denoise_channels",
-           "denoise_images", "inpaint_channels", "inpaint_images",
-           "super_resolve_channels", "super_resolve_images"]
+__all__ = ["calibration_arguments", "channels", "check_factor",
+           "check_images", "check_masks", "counts", "denoise_arguments",
+           "explicit_on_dask", "image_from", "image_sigma",
+           "inpaint_arguments", "model_or_pretrained", "noise_level",
+           "restorable", "restored", "super_resolve_arguments"]
 
 # Rows: luminance, red-green, yellow-blue; orthonormal, so its inverse is its
 # transpose.
@@ -49,7 +51,7 @@ CALIBRATION_SCALES = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0, 10.0, 14.0,
 # ---------------------------------------------------------------------- #
 # The model and its prior
 # ---------------------------------------------------------------------- #
-def _model(model):
+def model_or_pretrained(model):
     """The fitted prior: ``model``, or the pretrained one for None."""
     if model is None:
         return load_pretrained_foe()
@@ -69,121 +71,259 @@ def _prior(model, scale=1.0):
 # ---------------------------------------------------------------------- #
 # Images
 # ---------------------------------------------------------------------- #
-def check_images(model, images, name="images", *, unit_range=False):
+def _check_size(model, shape, name, factor=1, hint=""):
+    """Refuse an image whose sides (times ``factor``) the filters exceed."""
+    height, width = shape[-2:]
+    if min(height, width) * factor <= model.reach_:
+        upscaled = f" even after upscaling by {factor}" if factor > 1 else ""
+        raise ValueError(
+            f"{name} of shape {tuple(shape)} is too small for this "
+            f"model{upscaled}: each side needs more than {model.reach_} "
+            f"pixels (filters of {model.filter_size}x{model.filter_size}"
+            f"{' after 5x5 whitening' if model.whiten else ''}).{hint}")
+
+
+def check_images(model, images, name="images", *, unit_range=False,
+                 factor=1):
     """Check one image or a stack for ``model``; ``(float stack, array)``.
 
     The stack is (n, height, width), in float (integer images on the [0, 1]
-    scale by their dtype's range); every side must exceed the reach of the
-    model's filters.  ``unit_range``: the pixels must be on the [0, 1]
-    scale, where the prior and its calibration work.
+    scale by their dtype's range); every side (times ``factor``, the
+    upscaling) must exceed the reach of the model's filters.
+    ``unit_range``: the pixels must be on the [0, 1] scale, where the prior
+    and its calibration work.
     """
     arr = check_image(images, name, ndim=(2, 3))
-    height, width = arr.shape[-2:]
-    if min(height, width) <= model.reach_:
-        hint = ""
-        if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-            hint = (" A colour image? Use sksm.restoration with "
-                    "channel_axis=-1, which restores each channel.")
-        elif min(height, width) == 1:
-            hint = (" A flattened image? Pass it as (height, width).")
-        raise ValueError(
-            f"{name} of shape {arr.shape} is too small for this model: "
-            f"each side needs more than {model.reach_} pixels "
-            f"(filters of {model.filter_size}x{model.filter_size}"
-            f"{' after 5x5 whitening' if model.whiten else ''}).{hint}")
+    hint = ""
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4):
+        hint = (" A colour image? Use sksm.restoration with "
+                "channel_axis=-1, which restores each channel.")
+    elif min(arr.shape[-2:]) == 1:
+        hint = " A flattened image? Pass it as (height, width)."
+    _check_size(model, arr.shape, name, factor, hint=hint)
     stack = to_float(arr)
     if unit_range:
         check_unit_range(stack, name)
     return (stack[None] if arr.ndim == 2 else stack), arr
 
 
-def _restored(out, stack, arr):
+def restored(out, stack, arr):
     """Results of :mod:`sksm.posterior` in the form and dtype of ``arr``."""
     out = out[0] if arr.ndim == 2 else np.stack(out)
     return restore_dtype(out.astype(stack.dtype, copy=False), arr)
 
 
-def _channels(image, channel_axis, data_range):
-    """``(stack, arr, axis)``: the image as float channels (n, H, W).
+def _channel_hint(shape):
+    """What to pass for a 3-D image given as grayscale."""
+    if shape[-1] in (1, 3, 4):
+        return (f"for a colour image with its {shape[-1]} channels last, "
+                "pass channel_axis=-1")
+    if shape[0] in (1, 3, 4):
+        return (f"for a colour image with its {shape[0]} channels first, "
+                "pass channel_axis=0")
+    return "for a colour image, pass channel_axis (the axis of its channels)"
 
-    A grayscale image is a stack of one; a colour image of three channels
-    becomes its opponent channels, any other number its own channels.
-    """
+
+def _check_dims(image, channel_axis):
+    """The image as an array, checked (real, finite) for ``channel_axis``."""
+    shape = np.shape(image)
     if channel_axis is None:
-        arr = check_image(image, "image", finite=False)
-        return to_float(arr, data_range)[None], arr, None
-    if np.ndim(image) != 3:
+        if len(shape) == 3:
+            raise ValueError(
+                f"image of shape {shape} has 3 dimensions, but with "
+                f"channel_axis=None it is read as one grayscale image "
+                f"(height, width): {_channel_hint(shape)}.")
+        return check_image(image, "image")
+    if len(shape) != 3:
         raise ValueError(f"An image with channel_axis={channel_axis!r} must "
                          "have 3 dimensions (height, width and channels), got "
-                         f"shape {np.shape(image)}; for a grayscale image "
-                         "leave channel_axis=None.")
+                         f"shape {shape}; for a grayscale image leave "
+                         "channel_axis=None.")
     if isinstance(channel_axis, (bool, np.bool_)) or not isinstance(
             channel_axis, (int, np.integer)) or not -3 <= channel_axis < 3:
         raise ValueError(f"channel_axis must be an axis of the image (-3 to "
                          f"2), got {channel_axis!r}.")
-    arr = check_image(np.moveaxis(np.asarray(image), channel_axis, 0),
-                      "image", ndim=(3,), finite=False)
-    arr = np.moveaxis(arr, 0, channel_axis)
-    x = np.moveaxis(to_float(arr, data_range), channel_axis, 0)
+    return check_image(image, "image", ndim=(3,))
+
+
+def _check_scale(x, arr, data_range):
+    """Refuse pixels far outside the white level, in the user's units.
+
+    ``x`` are the image's pixels as floats on the scale the image is
+    restored on; integer images read by their dtype's range are on it by
+    construction.
+    """
+    if data_range is None:
+        if arr.dtype.kind == "f":
+            check_unit_range(x, "image")
+        return
+    low, high = float(x.min()), float(x.max())
+    if low < -1 or high > 2:
+        raise ValueError(
+            f"image holds pixels from {low * data_range:.4g} to "
+            f"{high * data_range:.4g}, far from its white level "
+            f"data_range={data_range:g} (pixels from {-data_range:g} to "
+            f"{2 * data_range:g} pass): give data_range as the value of "
+            "white in the image's units.")
+
+
+def channels(model, image, channel_axis, data_range, factor=1):
+    """``(x, arr)``: the image checked once, and its channels as floats.
+
+    Everything is checked here, on what the user gave: dimensions, real and
+    finite pixels, size (times ``factor``), and range, in the user's units.
+    ``x`` is (n_channels, height, width) (one channel for grayscale), on
+    the scale the image is restored on: [0, 1] for uint8 and uint16 images,
+    divided by ``data_range`` if given.
+    """
+    arr = _check_dims(image, channel_axis)
+    x = to_float(arr, data_range)
+    x = x[None] if channel_axis is None else np.moveaxis(x, channel_axis, 0)
+    _check_size(model, x.shape, "image", factor)
+    _check_scale(x, arr, data_range)
+    return x, arr
+
+
+def restorable(x):
+    """The channels to restore: the opponent channels of a colour image of
+    three, the one channel of an image whose channels are all equal (a
+    grayscale image stored in colour), else the channels themselves."""
+    if x.shape[0] > 1 and all(np.array_equal(x[0], c) for c in x[1:]):
+        return x[:1]
     if x.shape[0] == 3:
-        x = np.tensordot(_OPPONENT, x, axes=1).astype(x.dtype, copy=False)
-    return x, arr, channel_axis
+        return np.tensordot(_OPPONENT, x, axes=1).astype(x.dtype, copy=False)
+    return x
 
 
-def _image_from(stack, arr, axis, data_range):
-    """The inverse of :func:`_channels`, in the dtype of ``arr``."""
+def image_from(stack, arr, axis, data_range):
+    """The inverse of :func:`channels` and :func:`restorable`, in the
+    dtype of ``arr``."""
     if axis is None:
         out = stack[0]
     else:
-        if stack.shape[0] == 3:
+        n_channels = arr.shape[axis]
+        if stack.shape[0] == 1 < n_channels:
+            stack = np.repeat(stack, n_channels, axis=0)
+        elif n_channels == 3:
             stack = np.tensordot(_OPPONENT.T, stack, axes=1)
         out = np.moveaxis(stack, 0, axis)
     return restore_dtype(out, arr, data_range)
 
 
+def image_sigma(image, average_sigmas=False, channel_axis=None):
+    """:func:`sksm.restoration.estimate_sigma`: the noise in the units of
+    the image as given (grey levels for a uint8 image), as scikit-image's."""
+    arr = _check_dims(image, channel_axis)
+    x = arr if arr.dtype.kind == "f" else arr.astype(np.float64)
+    return estimate_sigma(x, channel_axis=channel_axis,
+                          average_sigmas=bool(average_sigmas))
+
+
 # ---------------------------------------------------------------------- #
 # Arguments
 # ---------------------------------------------------------------------- #
-def _sigma(sigma, stack, data_range=None, depth=1):
-    """The noise level in the units of the float ``stack``.
+def _estimates(x):
+    """:func:`estimate_sigma` of every channel (or image) of ``x`` that
+    holds noise: a channel estimated at 0 (a constant one, or one of a
+    synthetic image with no noise of its own) does not count, unless none
+    holds any."""
+    estimates = [estimate_sigma(im) for im in x]
+    return [e for e in estimates if e > 0] or [0.0]
 
-    None: the mean of :func:`estimate_sigma` over the stack's images (or
-    channels); else checked, divided by ``data_range`` and compared with
-    that estimate (:func:`_warn_if_implausible`, whose warning points
-    ``depth`` frames above the caller).
+
+def noise_level(sigma, x, dtype, data_range=None, depth=1):
+    """The noise level on the scale of the float channels ``x``.
+
+    None: the mean of :func:`estimate_sigma` over the channels (or images)
+    of ``x`` that hold noise (:func:`_estimates`), as the user gave them.
+    A given level is checked (:func:`_check_units`), divided by
+    ``data_range`` and compared with that estimate
+    (:func:`_warn_if_implausible`, whose warning points ``depth`` frames
+    above the caller).
     """
     if sigma is None:
-        sigma = float(np.mean([estimate_sigma(im) for im in stack]))
+        sigma = float(np.mean(_estimates(x)))
         if sigma == 0:
             raise ValueError("The image seems to hold no noise (estimated "
                              "sigma 0); pass sigma.")
         return sigma
     sigma = check_sigma(sigma)
+    scaled = _check_units(sigma, dtype, data_range)
+    _warn_if_implausible(scaled, x, data_range, depth + 3)
+    return scaled
+
+
+#: A noise level above this fraction of the white level is refused: noise
+#: that large leaves nothing to restore (an image confined to its range
+#: cannot even hold it: a standard deviation is at most half the range), so
+#: the level is in other units.
+_MAX_SIGMA = 0.5
+
+
+def _check_units(sigma, dtype, data_range=None, name="sigma"):
+    """``sigma`` on the [0, 1] scale, or a ValueError that names its units.
+
+    ``sigma`` is on the scale the image is restored on: [0, 1] for uint8
+    and uint16 images, the float image's own, or with ``data_range`` the
+    image's own units (then divided by it).
+    """
     if data_range is not None:
-        sigma = check_sigma(sigma / data_range, "sigma / data_range")
-    _warn_if_implausible(sigma, stack, depth + 3)
-    return sigma
+        scaled = check_sigma(sigma / data_range, f"{name} / data_range")
+        if scaled > _MAX_SIGMA:
+            raise ValueError(
+                f"{name}={sigma:g} is more than half the white level "
+                f"data_range={data_range:g} of the image: noise that large "
+                "would leave nothing to restore, so it is most likely in "
+                "other units.  With data_range, sigma is in the image's own "
+                "units, those of its pixels and of data_range.")
+        return scaled
+    if sigma <= _MAX_SIGMA:
+        return sigma
+    if dtype in (np.uint8, np.uint16):
+        top = np.iinfo(dtype).max
+        other = (f" (or sigma / 255 = {sigma / 255:.4g} if it is on the "
+                 "0-255 scale)" if dtype == np.uint16 else "")
+        raise ValueError(
+            f"{name}={sigma:g} is more than half the white level of a "
+            f"{np.dtype(dtype)} image, which is restored on the [0, 1] scale "
+            f"(sigma 1 is its white level, {top}): it is most likely in "
+            f"levels of the {np.dtype(dtype)} (0-{top}), the units of "
+            "sksm.restoration.estimate_sigma and "
+            f"skimage.restoration.estimate_sigma.  Pass sigma / {top} = "
+            f"{sigma / top:.4g}{other}, or data_range={top} to give sigma "
+            "in levels.")
+    raise ValueError(
+        f"{name}={sigma:g} is more than half the white level of an image "
+        "on the [0, 1] scale: noise that large would leave nothing to "
+        "restore, so it is most likely on another scale.  On the 0-255 "
+        f"scale, pass sigma / 255 = {sigma / 255:.4g} (or, for an image "
+        "whose pixels are on that scale too, data_range=255).")
 
 
-def _warn_if_implausible(sigma, stack, stacklevel):
+def _warn_if_implausible(sigma, x, data_range, stacklevel):
     """Warn when ``sigma`` is far from the noise the images seem to hold.
 
-    Catches a level in the wrong units (15 for 15/255, or the reverse):
-    more than ten times the estimated noise (at least 1/255) or less than a
-    tenth of it.
+    Catches a level in the wrong units that :func:`_check_units` lets
+    through (0.06 / 255 for 0.06): more than ten times the estimated noise
+    (at least 1/255) or less than a tenth of it.  The estimates are of the
+    channels as given, and a channel with no noise of its own (a constant
+    one) does not count (:func:`_estimates`).
     """
-    estimated = float(np.median([estimate_sigma(im) for im in stack]))
+    estimated = float(np.median(_estimates(x)))
     if sigma > 10 * max(estimated, 1 / 255) or sigma < estimated / 10:
+        unit = 1 if data_range is None else data_range
+        scale = ("" if data_range is not None else
+                 f", that is {255 * estimated:.2g} on the 0-255 scale")
         warnings.warn(
-            f"The noise level {sigma:.4g} is far from the noise these images "
-            f"seem to hold (estimated {estimated:.3g}, that is "
-            f"{255 * estimated:.2g} on the 0-255 scale): noise levels are in "
-            "the units of the float image, [0, 1] for integer images (15 on "
-            "the 0-255 scale is 15 / 255).  sigma=None in sksm.restoration "
+            f"The noise level {sigma * unit:.4g} is far from the noise these "
+            f"images seem to hold (estimated {estimated * unit:.3g}{scale}): "
+            "noise levels are on the scale the image is restored on, [0, 1] "
+            "for integer images (15 on the 0-255 scale is 15 / 255), the "
+            "image's own with data_range.  sigma=None in sksm.restoration "
             "uses the estimate.", UserWarning, stacklevel=stacklevel)
 
 
-def _counts(max_iter, tile_size, name="max_iter"):
+def counts(max_iter, tile_size, name="max_iter"):
     """``max_iter`` and ``tile_size``, each a positive int or None."""
     if max_iter is not None:
         max_iter = check_count(max_iter, name)
@@ -224,54 +364,30 @@ def _calibrated(model, value, sigma, column, name):
     return check_positive(value, name)
 
 
-def _explicit_on_dask(value, name, doing):
-    """Refuse a per-image 'auto' choice for a Dask image, restored by parts."""
-    if isinstance(value, str) and value == "auto":
-        raise ValueError(
-            f"{name}='auto' is chosen from the whole image, which {doing} a "
-            f"Dask array never holds in one place; pass {name} as a number "
-            "(choose it on a crop of the image).")
-
-
 # ---------------------------------------------------------------------- #
-# Restoration of float stacks (the doors of FieldsOfExperts come here)
+# The arguments of each restoration
 # ---------------------------------------------------------------------- #
-def denoise_images(model, images, sigma, *, method="fista",
-                   prior_weight="auto", prior_scale="auto", max_iter=None,
-                   self_ensemble=1, tile_size=256, random_state=None):
-    """:meth:`FieldsOfExperts.denoise`: one image or a stack, no colour."""
-    check_is_fitted(model)
-    stack, arr = check_images(model, images, unit_range=True)
-    sigma = _sigma(sigma, stack, depth=2)
-    out = _denoise(model, stack, sigma, method=method,
-                   prior_weight=prior_weight, prior_scale=prior_scale,
-                   max_iter=max_iter, self_ensemble=self_ensemble,
-                   tile_size=tile_size, random_state=random_state)
-    return _restored(out, stack, arr)
-
-
-def _denoise(model, stack, sigma, *, method, prior_weight, prior_scale,
-             max_iter, self_ensemble, tile_size, random_state):
-    """Denoise a checked float stack with a checked ``sigma``; the other
-    arguments are checked here."""
+def denoise_arguments(model, sigma, *, method, prior_weight, prior_scale,
+                      max_iter, self_ensemble, tile_size):
+    """``(prior, keywords)`` of :func:`sksm.posterior.denoise`, for a
+    checked noise level ``sigma``."""
     _choice(method, "method", ("fista", "lbfgs", "paper", "mmse"))
-    max_iter, tile_size = _counts(max_iter, tile_size)
+    max_iter, tile_size = counts(max_iter, tile_size)
     weight = _calibrated(model, prior_weight, sigma, 1, "prior_weight")
     scale = _calibrated(model, prior_scale, sigma, 2, "prior_scale")
-    return posterior.denoise(
-        _prior(model, scale), list(stack), sigma, method=method,
-        prior_weight=weight, max_iter=max_iter,
+    return _prior(model, scale), dict(
+        method=method, prior_weight=weight, max_iter=max_iter,
         self_ensemble=_ensemble(self_ensemble), tile_size=tile_size,
-        overlap=model.tile_overlap_, random_state=random_state)
+        overlap=model.tile_overlap_)
 
 
-def calibrate_images(model, images, sigmas=None, prior_weights=None,
-                     prior_scales=None, *, method="fista", max_iter=None,
-                     self_ensemble=1, search="local", random_state=0):
-    """:meth:`FieldsOfExperts.calibrate_denoising`: the table of rows
-    (sigma, prior weight, prior scale), an ndarray of shape (n_levels, 3)."""
+def calibration_arguments(model, images, sigmas, prior_weights, prior_scales,
+                          *, method, max_iter, self_ensemble, search,
+                          random_state):
+    """The arguments of :func:`sksm.posterior.calibrate_denoising`: priors,
+    scales, clean images, noise levels, weights, random state, keywords."""
     check_is_fitted(model)
-    max_iter = _counts(max_iter, None)[0]
+    max_iter = counts(max_iter, None)[0]
     self_ensemble = _ensemble(self_ensemble)
     _choice(search, "search", ("local", "grid"))
     _choice(method, "method", ("fista", "lbfgs", "paper"))
@@ -280,30 +396,28 @@ def calibrate_images(model, images, sigmas=None, prior_weights=None,
         images = [images]
     clean = [im.astype(np.float64) for image in images
              for im in check_images(model, image, unit_range=True)[0]]
-    sigmas = sorted(check_sigma(s) for s in (
-        CALIBRATION_SIGMAS if sigmas is None else sigmas))
+    sigmas = sorted(_check_units(check_sigma(s, "sigmas"), np.float64,
+                                 name="sigmas")
+                    for s in (CALIBRATION_SIGMAS if sigmas is None
+                              else sigmas))
     weights = [_calibrated(model, w, 1.0, 1, "prior_weights")
                for w in (CALIBRATION_WEIGHTS if prior_weights is None
                          else prior_weights)]
     scales = [_calibrated(model, s, 1.0, 2, "prior_scales")
               for s in (CALIBRATION_SCALES if prior_scales is None
                         else prior_scales)]
-    best = posterior.calibrate_denoising(
-        [_prior(model, s) for s in scales], scales, clean, sigmas, weights,
-        rng, method=method, max_iter=max_iter, self_ensemble=self_ensemble,
-        search=search, overlap=model.tile_overlap_)
-    return np.array([(sigma, weights[i], scales[j])
-                     for sigma, (i, j) in zip(sigmas, best)])
+    return ([_prior(model, s) for s in scales], scales, clean, sigmas,
+            weights, rng, dict(method=method, max_iter=max_iter,
+                               self_ensemble=self_ensemble, search=search,
+                               overlap=model.tile_overlap_))
 
 
-def super_resolve_images(model, image, factor=2, *, n_iter="auto",
-                         max_iter=200, step=None, prior_weight=1.0,
-                         start="bicubic", tile_size=256):
-    """:meth:`FieldsOfExperts.super_resolve`: one image or a stack."""
-    check_is_fitted(model)
-    factor = check_count(factor, "factor", minimum=2)
+def super_resolve_arguments(model, factor, *, n_iter, max_iter, step,
+                            prior_weight, start, tile_size):
+    """``(prior, keywords)`` of :func:`sksm.posterior.super_resolve`, for a
+    checked ``factor``."""
     _choice(start, "start", ("bicubic", "paper"))
-    max_iter, tile_size = _counts(max_iter, tile_size)
+    max_iter, tile_size = counts(max_iter, tile_size)
     max_iter = 200 if max_iter is None else max_iter
     if isinstance(n_iter, str):
         if n_iter != "auto":
@@ -320,33 +434,31 @@ def super_resolve_images(model, image, factor=2, *, n_iter="auto",
             raise ValueError(f"step must be None or (first, last), two "
                              f"positive step sizes, got {step!r}.")
         step = tuple(check_positive(s, "step") for s in step)
-    arr = check_image(image, "image", ndim=(2, 3))
-    if min(arr.shape[-2:]) * factor <= model.reach_:
-        raise ValueError(f"image of shape {arr.shape} is too small for "
-                         f"this model even after upscaling by {factor}: "
-                         f"each side needs more than {model.reach_} "
-                         "pixels.")
-    stack = check_unit_range(to_float(arr), "image")
-    stack = stack[None] if arr.ndim == 2 else stack
     # tiles and their overlap in low-resolution pixels, so that a tile of
     # the output is at most tile_size pixels a side
-    overlap = -(-model.tile_overlap_ // factor)
     if tile_size is not None:
         tile_size = max(1, tile_size // factor)
-    out = posterior.super_resolve(
-        _prior(model), list(stack), int(factor), n_iter=n_iter,
-        max_iter=max_iter, step=step, prior_weight=weight, start=start,
-        tile_size=tile_size, overlap=overlap)
-    return _restored(out, stack, arr)
+    return _prior(model), dict(
+        n_iter=n_iter, max_iter=max_iter, step=step, prior_weight=weight,
+        start=start, tile_size=tile_size,
+        overlap=-(-model.tile_overlap_ // factor))
 
 
-def inpaint_images(model, image, mask, *, prior_weight="auto",
-                   smoothness=1.0, max_iter=300, tile_size=256):
-    """:meth:`FieldsOfExperts.inpaint`: one image or a stack."""
-    check_is_fitted(model)
-    max_iter, tile_size = _counts(max_iter, tile_size)
-    stack, arr = check_images(model, image, "image", unit_range=True)
-    mask = check_mask(mask, arr.shape, "True = missing", "image")
+def check_factor(factor):
+    """The upscaling factor, an integer of at least 2."""
+    return int(check_count(factor, "factor", minimum=2))
+
+
+def check_masks(mask, shape, other="image"):
+    """The mask (True = missing) as a boolean array of ``shape``."""
+    return check_mask(mask, shape, "True = missing", other)
+
+
+def inpaint_arguments(model, masks, *, prior_weight, smoothness, max_iter,
+                      tile_size):
+    """``(prior, keywords)`` of :func:`sksm.posterior.inpaint` for checked
+    ``masks`` (one per image), of which one must have a known pixel."""
+    max_iter, tile_size = counts(max_iter, tile_size)
     smoothness = check_positive(smoothness, "smoothness", allow_zero=True)
     if isinstance(prior_weight, str):
         if prior_weight != "auto":
@@ -358,100 +470,18 @@ def inpaint_images(model, image, mask, *, prior_weight="auto",
         if prior_weight == 0 and smoothness == 0:
             raise ValueError("prior_weight and smoothness are both 0: "
                              "nothing would decide the missing pixels.")
-    masks = mask[None] if arr.ndim == 2 else mask
     if any(m.all() for m in masks):
         raise ValueError("mask covers every pixel of an image: nothing "
                          "to start from.")
-    if not mask.any():
-        return arr.copy()
-    out = posterior.inpaint(_prior(model), list(stack), list(masks),
-                            prior_weight=prior_weight, smoothness=smoothness,
-                            max_iter=max_iter, tile_size=tile_size,
-                            overlap=model.tile_overlap_)
-    return _restored(out, stack, arr)
+    return _prior(model), dict(
+        prior_weight=prior_weight, smoothness=smoothness, max_iter=max_iter,
+        tile_size=tile_size, overlap=model.tile_overlap_)
 
 
-# ---------------------------------------------------------------------- #
-# Restoration of images with channels (sksm.restoration comes here)
-# ---------------------------------------------------------------------- #
-def denoise_channels(image, sigma=None, *, model=None, channel_axis=None,
-                     data_range=None, method="fista", max_num_iter=None,
-                     rng=None, prior_weight="auto", prior_scale="auto",
-                     self_ensemble=1, tile_size=256):
-    """:func:`sksm.restoration.denoise`."""
-    model = _model(model)
-    if is_dask_array(image):
-        if sigma is None:
-            raise ValueError(
-                "Denoising a Dask array needs sigma: estimate it on a crop "
-                "with sksm.image.estimate_sigma (the whole image is not read "
-                "into one place).")
-        return restore_chunks(
-            lambda window: denoise_channels(
-                window, sigma, model=model, channel_axis=channel_axis,
-                data_range=data_range, method=method,
-                max_num_iter=max_num_iter, rng=rng, prior_weight=prior_weight,
-                prior_scale=prior_scale, self_ensemble=self_ensemble,
-                tile_size=tile_size),
-            [image], model.tile_overlap_, channel_axis=channel_axis)
-    stack, arr, axis = _channels(image, channel_axis, data_range)
-    stack = check_images(model, stack, "image", unit_range=True)[0]
-    sigma = _sigma(sigma, stack, data_range, depth=2)
-    max_num_iter = _counts(max_num_iter, None, "max_num_iter")[0]
-    out = _denoise(model, stack, sigma, method=method, max_iter=max_num_iter,
-                   random_state=rng, prior_weight=prior_weight,
-                   prior_scale=prior_scale, self_ensemble=self_ensemble,
-                   tile_size=tile_size)
-    out = np.stack(out).astype(stack.dtype, copy=False)
-    return _image_from(out, arr, axis, data_range)
-
-
-def super_resolve_channels(image, factor=2, *, model=None, channel_axis=None,
-                           data_range=None, n_iter="auto", max_num_iter=200,
-                           step=None, prior_weight=1.0, start="bicubic",
-                           tile_size=256):
-    """:func:`sksm.restoration.super_resolve`."""
-    model = _model(model)
-    if is_dask_array(image):
-        _explicit_on_dask(n_iter, "n_iter", "super-resolving")
-        factor = check_count(factor, "factor")
-        return restore_chunks(
-            lambda window: super_resolve_channels(
-                window, factor, model=model, channel_axis=channel_axis,
-                data_range=data_range, n_iter=n_iter,
-                max_num_iter=max_num_iter, step=step,
-                prior_weight=prior_weight, start=start, tile_size=tile_size),
-            [image], -(-model.tile_overlap_ // factor), factor=factor,
-            channel_axis=channel_axis)
-    stack, arr, axis = _channels(image, channel_axis, data_range)
-    max_num_iter = _counts(max_num_iter, None, "max_num_iter")[0]
-    out = super_resolve_images(model, stack, factor, n_iter=n_iter,
-                               max_iter=max_num_iter, step=step,
-                               prior_weight=prior_weight, start=start,
-                               tile_size=tile_size)
-    return _image_from(out, arr, axis, data_range)
-
-
-def inpaint_channels(image, mask, *, model=None, channel_axis=None,
-                     data_range=None, prior_weight="auto", smoothness=1.0,
-                     max_num_iter=300, tile_size=256):
-    """:func:`sksm.restoration.inpaint`."""
-    model = _model(model)
-    if is_dask_array(image):
-        _explicit_on_dask(prior_weight, "prior_weight", "inpainting")
-        return restore_chunks(
-            lambda window, holes: inpaint_channels(
-                window, holes, model=model, channel_axis=channel_axis,
-                data_range=data_range, prior_weight=prior_weight,
-                smoothness=smoothness, max_num_iter=max_num_iter,
-                tile_size=tile_size),
-            [image, mask], model.tile_overlap_, channel_axis=channel_axis)
-    stack, arr, axis = _channels(image, channel_axis, data_range)
-    mask = np.asarray(mask)
-    masks = np.broadcast_to(mask, stack.shape) if mask.shape == \
-        stack.shape[1:] else mask
-    max_num_iter = _counts(max_num_iter, None, "max_num_iter")[0]
-    out = inpaint_images(model, stack, masks, prior_weight=prior_weight,
-                         smoothness=smoothness, max_iter=max_num_iter,
-                         tile_size=tile_size)
-    return _image_from(out, arr, axis, data_range)
+def explicit_on_dask(value, name, doing):
+    """Refuse a per-image 'auto' choice for a Dask image, restored by parts."""
+    if isinstance(value, str) and value == "auto":
+        raise ValueError(
+            f"{name}='auto' is chosen from the whole image, which {doing} a "
+            f"Dask array never holds in one place; pass {name} as a number "
+            "(choose it on a crop of the image).")

@@ -1,0 +1,208 @@
+"""The restorations: inputs checked by the policy, solved by the posterior.
+
+Each function here is one restoration as a door sees it: the public
+functions of :mod:`sksm.restoration` (the ``*_channels`` functions: images
+with channels, data ranges and Dask arrays) and the restoration methods of
+:class:`~sksm.FieldsOfExperts` (the ``*_images`` functions: one grayscale
+image or a stack).  Every input goes through :mod:`._policy` once, the
+numerics are :mod:`sksm.posterior`'s, and the result comes back in the form
+and dtype of the input.
+"""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from .. import posterior
+from .._dask import is_dask_array, restore_chunks
+from ._policy import (
+    calibration_arguments,
+    channels,
+    check_factor,
+    check_images,
+    check_masks,
+    counts,
+    denoise_arguments,
+    explicit_on_dask,
+    image_from,
+    inpaint_arguments,
+    model_or_pretrained,
+    noise_level,
+    restorable,
+    restored,
+    super_resolve_arguments,
+)
+
+__all__ = ["calibrate_images", "denoise_channels", "denoise_images",
+           "inpaint_channels", "inpaint_images", "super_resolve_channels",
+           "super_resolve_images"]
+
+
+# ---------------------------------------------------------------------- #
+# Grayscale images and stacks (the doors of FieldsOfExperts come here)
+# ---------------------------------------------------------------------- #
+def denoise_images(model, images, sigma, *, method="fista",
+                   prior_weight="auto", prior_scale="auto", max_iter=None,
+                   self_ensemble=1, tile_size=256, random_state=None):
+    """:meth:`FieldsOfExperts.denoise`: one image or a stack, no colour."""
+    check_is_fitted(model)
+    stack, arr = check_images(model, images, unit_range=True)
+    sigma = noise_level(sigma, stack, arr.dtype, depth=2)
+    prior, keywords = denoise_arguments(
+        model, sigma, method=method, prior_weight=prior_weight,
+        prior_scale=prior_scale, max_iter=max_iter,
+        self_ensemble=self_ensemble, tile_size=tile_size)
+    out = posterior.denoise(prior, list(stack), sigma,
+                            random_state=random_state, **keywords)
+    return restored(out, stack, arr)
+
+
+def calibrate_images(model, images, sigmas=None, prior_weights=None,
+                     prior_scales=None, *, method="fista", max_iter=None,
+                     self_ensemble=1, search="local", random_state=0):
+    """:meth:`FieldsOfExperts.calibrate_denoising`: the table of rows
+    (sigma, prior weight, prior scale), an ndarray of shape (n_levels, 3)."""
+    priors, scales, clean, sigmas, weights, rng, keywords = \
+        calibration_arguments(model, images, sigmas, prior_weights,
+                              prior_scales, method=method, max_iter=max_iter,
+                              self_ensemble=self_ensemble, search=search,
+                              random_state=random_state)
+    best = posterior.calibrate_denoising(priors, scales, clean, sigmas,
+                                         weights, rng, **keywords)
+    return np.array([(sigma, weights[i], scales[j])
+                     for sigma, (i, j) in zip(sigmas, best)])
+
+
+def super_resolve_images(model, image, factor=2, *, n_iter="auto",
+                         max_iter=200, step=None, prior_weight=1.0,
+                         start="bicubic", tile_size=256):
+    """:meth:`FieldsOfExperts.super_resolve`: one image or a stack."""
+    check_is_fitted(model)
+    factor = check_factor(factor)
+    stack, arr = check_images(model, image, "image", unit_range=True,
+                              factor=factor)
+    prior, keywords = super_resolve_arguments(
+        model, factor, n_iter=n_iter, max_iter=max_iter, step=step,
+        prior_weight=prior_weight, start=start, tile_size=tile_size)
+    out = posterior.super_resolve(prior, list(stack), factor, **keywords)
+    return restored(out, stack, arr)
+
+
+def inpaint_images(model, image, mask, *, prior_weight="auto",
+                   smoothness=1.0, max_iter=300, tile_size=256):
+    """:meth:`FieldsOfExperts.inpaint`: one image or a stack."""
+    check_is_fitted(model)
+    stack, arr = check_images(model, image, "image", unit_range=True)
+    mask = check_masks(mask, arr.shape)
+    masks = mask[None] if arr.ndim == 2 else mask
+    prior, keywords = inpaint_arguments(
+        model, masks, prior_weight=prior_weight, smoothness=smoothness,
+        max_iter=max_iter, tile_size=tile_size)
+    if not mask.any():
+        return arr.copy()
+    out = posterior.inpaint(prior, list(stack), list(masks), **keywords)
+    return restored(out, stack, arr)
+
+
+# ---------------------------------------------------------------------- #
+# Images with channels (sksm.restoration comes here)
+# ---------------------------------------------------------------------- #
+def denoise_channels(image, sigma=None, *, model=None, channel_axis=None,
+                     data_range=None, method="fista", max_num_iter=None,
+                     rng=None, prior_weight="auto", prior_scale="auto",
+                     self_ensemble=1, tile_size=256):
+    """:func:`sksm.restoration.denoise`."""
+    model = model_or_pretrained(model)
+    if is_dask_array(image):
+        if sigma is None:
+            raise ValueError(
+                "Denoising a Dask array needs sigma: estimate it on a crop "
+                "with sksm.restoration.estimate_sigma (the whole image is "
+                "not read into one place).")
+        return restore_chunks(
+            lambda window: denoise_channels(
+                window, sigma, model=model, channel_axis=channel_axis,
+                data_range=data_range, method=method,
+                max_num_iter=max_num_iter, rng=rng, prior_weight=prior_weight,
+                prior_scale=prior_scale, self_ensemble=self_ensemble,
+                tile_size=tile_size),
+            [image], model.tile_overlap_, channel_axis=channel_axis)
+    x, arr = channels(model, image, channel_axis, data_range)
+    sigma = noise_level(sigma, x, arr.dtype, data_range, depth=2)
+    prior, keywords = denoise_arguments(
+        model, sigma, method=method, prior_weight=prior_weight,
+        prior_scale=prior_scale,
+        max_iter=counts(max_num_iter, None, "max_num_iter")[0],
+        self_ensemble=self_ensemble, tile_size=tile_size)
+    stack = restorable(x)
+    out = posterior.denoise(prior, list(stack), sigma, random_state=rng,
+                            **keywords)
+    return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
+                      channel_axis, data_range)
+
+
+def super_resolve_channels(image, factor=2, *, model=None, channel_axis=None,
+                           data_range=None, n_iter="auto", max_num_iter=200,
+                           step=None, prior_weight=1.0, start="bicubic",
+                           tile_size=256):
+    """:func:`sksm.restoration.super_resolve`."""
+    model = model_or_pretrained(model)
+    factor = check_factor(factor)
+    if is_dask_array(image):
+        explicit_on_dask(n_iter, "n_iter", "super-resolving")
+        return restore_chunks(
+            lambda window: super_resolve_channels(
+                window, factor, model=model, channel_axis=channel_axis,
+                data_range=data_range, n_iter=n_iter,
+                max_num_iter=max_num_iter, step=step,
+                prior_weight=prior_weight, start=start, tile_size=tile_size),
+            [image], -(-model.tile_overlap_ // factor), factor=factor,
+            channel_axis=channel_axis)
+    x, arr = channels(model, image, channel_axis, data_range, factor)
+    prior, keywords = super_resolve_arguments(
+        model, factor, n_iter=n_iter,
+        max_iter=counts(max_num_iter, None, "max_num_iter")[0], step=step,
+        prior_weight=prior_weight, start=start, tile_size=tile_size)
+    stack = restorable(x)
+    out = posterior.super_resolve(prior, list(stack), factor, **keywords)
+    return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
+                      channel_axis, data_range)
+
+
+def inpaint_channels(image, mask, *, model=None, channel_axis=None,
+                     data_range=None, prior_weight="auto", smoothness=1.0,
+                     max_num_iter=300, tile_size=256,
+                     return_prior_weight=False):
+    """:func:`sksm.restoration.inpaint`."""
+    model = model_or_pretrained(model)
+    if is_dask_array(image):
+        explicit_on_dask(prior_weight, "prior_weight", "inpainting")
+        out = restore_chunks(
+            lambda window, holes: inpaint_channels(
+                window, holes, model=model, channel_axis=channel_axis,
+                data_range=data_range, prior_weight=prior_weight,
+                smoothness=smoothness, max_num_iter=max_num_iter,
+                tile_size=tile_size),
+            [image, mask], model.tile_overlap_, channel_axis=channel_axis)
+        return (out, float(prior_weight)) if return_prior_weight else out
+    x, arr = channels(model, image, channel_axis, data_range)
+    mask = check_masks(mask, x.shape[1:], "the image's pixels (height, "
+                                          "width)")
+    stack = restorable(x)
+    prior, keywords = inpaint_arguments(
+        model, [mask] * len(stack), prior_weight=prior_weight,
+        smoothness=smoothness,
+        max_iter=counts(max_num_iter, None, "max_num_iter")[0],
+        tile_size=tile_size)
+    if not mask.any():
+        out, weights = arr.copy(), [0.0] * len(stack)
+    else:
+        out, weights = posterior.inpaint(prior, list(stack),
+                                         [mask] * len(stack),
+                                         return_weights=True, **keywords)
+        out = image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
+                         channel_axis, data_range)
+    if not return_prior_weight:
+        return out
+    if channel_axis is None:
+        return out, float(weights[0])
+    return out, np.resize(np.asarray(weights, float), x.shape[0])
