@@ -3,13 +3,18 @@
 Both minimise ``fun(theta) -> (loss, grad)`` (Adam on minibatches,
 ``fun(theta, rows)``), return an :class:`OptimizeResult` and stop, keeping
 the last parameters at which the loss and gradient were finite, when the
-objective returns a non-finite value (divergence).
+objective returns a non-finite value (divergence).  Both run ``fun`` with
+BLAS limited to one thread (:class:`single_threaded_blas`), since the
+losses of :mod:`sksm.objectives` spread their rows over threads of their
+own (``n_threads``).
 """
 
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
-__all__ = ["Adam", "OptimizeResult", "adam", "lbfgs"]
+from ._parallel import single_threaded_blas
+
+__all__ = ["Adam", "OptimizeResult", "adam", "lbfgs", "single_threaded_blas"]
 
 
 class OptimizeResult:
@@ -78,7 +83,9 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
     gradient (largest entry) when that is below 1, so that a problem whose
     loss is small only because of its units is not taken as converged
     before its first step.  A non-finite loss or gradient stops the run at
-    the last finite point.
+    the last finite point.  The run holds BLAS to one thread
+    (:class:`single_threaded_blas`): a loss of :mod:`sksm.objectives` uses
+    the cores through its own ``n_threads``.
 
     Parameters
     ----------
@@ -108,6 +115,13 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
     result : OptimizeResult
         The parameters, iterations, loss curve and status.
     """
+    with single_threaded_blas():
+        return _lbfgs(fun, theta0, bounds, max_iter, tol, gtol, max_fun,
+                      verbose)
+
+
+def _lbfgs(fun, theta0, bounds, max_iter, tol, gtol, max_fun, verbose):
+    """The body of :func:`lbfgs`, with BLAS already limited."""
     guard = _FiniteGuard(fun, theta0)
     losses = []
     theta0 = np.asarray(theta0, dtype=np.float64)
@@ -227,7 +241,8 @@ class Adam:
 
         A minibatch whose loss or gradient is non-finite stops the epoch:
         the parameters of the last finite evaluation are returned with loss
-        nan.
+        nan.  The pass holds BLAS to one thread
+        (:class:`single_threaded_blas`).
 
         Parameters
         ----------
@@ -254,14 +269,15 @@ class Adam:
         order = rng.permutation(n_samples)
         total = 0.0
         good = theta
-        for start in range(0, n_samples, batch_size):
-            rows = np.sort(order[start:start + batch_size])
-            loss, grad = fun(theta, rows)
-            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
-                return good, float("nan")
-            good = theta
-            total += loss * len(rows)
-            theta = self.step(theta, grad)
+        with single_threaded_blas():
+            for start in range(0, n_samples, batch_size):
+                rows = np.sort(order[start:start + batch_size])
+                loss, grad = fun(theta, rows)
+                if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                    return good, float("nan")
+                good = theta
+                total += loss * len(rows)
+                theta = self.step(theta, grad)
         return theta, total / n_samples
 
 
@@ -279,7 +295,8 @@ def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
     epoch whose parameters ``accept`` rejects (diverged: the parameters
     before that epoch are returned).  A stochastic objective (its loss only
     a surrogate) runs its ``max_iter`` epochs, and that counts as
-    converged.
+    converged.  The run holds BLAS to one thread
+    (:class:`single_threaded_blas`).
 
     Parameters
     ----------
@@ -323,6 +340,15 @@ def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
         epoch), status, and the Adam state to continue from
         (``optimizer``).
     """
+    with single_threaded_blas():
+        return _adam(fun, theta0, n_samples, batch_size, rng, learning_rate,
+                     bounds, max_iter, tol, n_iter_no_change, stochastic,
+                     accept, verbose)
+
+
+def _adam(fun, theta0, n_samples, batch_size, rng, learning_rate, bounds,
+          max_iter, tol, n_iter_no_change, stochastic, accept, verbose):
+    """The body of :func:`adam`, with BLAS already limited."""
     theta = np.asarray(theta0, dtype=np.float64)
     opt = Adam(len(theta), learning_rate, *bounds)
     losses = []

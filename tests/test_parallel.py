@@ -91,3 +91,30 @@ def test_concurrent_restorations_equal_sequential_ones(two_blas_threads):
     for a, b in zip(alone, together):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
     assert _actual_blas_threads() == 2
+
+
+def test_the_public_optimisers_run_their_loss_with_one_blas_thread(
+        two_blas_threads):
+    """Issue 27: a loss of sksm.objectives optimised through the public
+    low-level API (``loss_function`` then ``sksm.optim``) ran with BLAS's
+    own threads fighting its chunk threads, ten times slower than under
+    the estimators; the optimisers now hold the limit themselves, and
+    give the process its threads back."""
+    from sksm.optim import Adam, adam, lbfgs
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((60, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    seen = []
+
+    def fun(theta, rows=slice(None)):
+        seen.append(_actual_blas_threads())
+        r = X[rows] @ theta - y[rows]
+        return 0.5 * np.mean(r * r), X[rows].T @ r / len(r)
+
+    assert lbfgs(fun, np.zeros(3), max_iter=5).n_iter > 0
+    adam(fun, np.zeros(3), n_samples=60, batch_size=20,
+         rng=np.random.RandomState(0), max_iter=2)
+    Adam(3).run_epoch(fun, np.zeros(3), 60, 20, np.random.RandomState(0))
+    assert len(seen) > 10 and set(seen) == {1}
+    assert _actual_blas_threads() == 2
