@@ -144,3 +144,52 @@ def test_the_doc_extra_installs_what_the_gallery_imports():
                     "sksm"}:
                 assert names.get(module, module).lower() in extra, (
                     path.name, module)
+
+
+def test_project_urls_point_to_the_published_documentation():
+    """Issue 27: the metadata links to the site that the estimators' HTML
+    repr links to (``sksm._base.DOC_URL``)."""
+    from sksm._base import DOC_URL
+
+    urls = _project()["urls"]
+    assert urls["Documentation"] == DOC_URL
+    assert urls["Changelog"] == DOC_URL + "changelog.html"
+    assert (ROOT / "doc" / "changelog.rst").is_file()
+
+
+def test_read_the_docs_builds_the_doc_extra_with_doc_conf():
+    """Issue 27: ``.readthedocs.yaml`` (the publishing of DOC_URL) is a
+    version-2 configuration that installs sksm with its ``doc`` extra and
+    builds doc/conf.py, warnings as errors.  PyYAML comes with Dask."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text())
+    assert config["version"] == 2
+    assert config["build"]["os"].startswith("ubuntu-")
+    python = str(config["build"]["tools"]["python"])
+    assert tuple(map(int, python.split("."))) >= (3, 10)
+    [install] = config["python"]["install"]
+    assert install["method"] == "pip" and install["path"] == "."
+    assert install["extra_requirements"] == ["doc"]
+    assert "doc" in _project()["optional-dependencies"]
+    assert (ROOT / config["sphinx"]["configuration"]).is_file()
+    assert config["sphinx"]["configuration"] == "doc/conf.py"
+    assert config["sphinx"]["fail_on_warning"] is True
+
+
+def test_the_sdist_ships_what_the_tests_read():
+    """Issue 27: every file or folder at the root that a test reads is in
+    MANIFEST.in (setuptools adds the package, pyproject.toml and
+    MANIFEST.in itself),
+    so the tests run from an unpacked sdist.  Checked by building one when
+    this was written: ``python -m build --sdist``."""
+    read = set()
+    for path in (ROOT / "tests").glob("*.py"):
+        read.update(re.findall(r'ROOT / "([\w.-]+)"', path.read_text()))
+    shipped = {"sksm", "pyproject.toml", "MANIFEST.in"}
+    for line in (ROOT / "MANIFEST.in").read_text().splitlines():
+        words = line.split("#")[0].split()
+        if words and words[0] in ("include", "graft"):
+            shipped.update(words[1:])
+    assert read, "no test reads a file of the checkout?"
+    assert read <= shipped, sorted(read - shipped)
+    assert {"README.md", "LICENSE", "CITATION.cff"} <= shipped
