@@ -9,12 +9,23 @@ losses of :mod:`sksm.objectives` spread their rows over threads of their
 own (``n_threads``).
 """
 
+import functools
+
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
 from ._parallel import single_threaded_blas
 
 __all__ = ["Adam", "OptimizeResult", "adam", "lbfgs", "single_threaded_blas"]
+
+
+def _one_blas_thread(optimiser):
+    """``optimiser``, run inside :class:`single_threaded_blas`."""
+    @functools.wraps(optimiser)
+    def limited(*args, **kwargs):
+        with single_threaded_blas():
+            return optimiser(*args, **kwargs)
+    return limited
 
 
 class OptimizeResult:
@@ -74,6 +85,7 @@ class _FiniteGuard:
         return float(loss), grad
 
 
+@_one_blas_thread
 def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
           gtol=None, max_fun=None, verbose=0):
     """Minimise ``fun`` by scipy's L-BFGS-B.
@@ -115,13 +127,6 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
     result : OptimizeResult
         The parameters, iterations, loss curve and status.
     """
-    with single_threaded_blas():
-        return _lbfgs(fun, theta0, bounds, max_iter, tol, gtol, max_fun,
-                      verbose)
-
-
-def _lbfgs(fun, theta0, bounds, max_iter, tol, gtol, max_fun, verbose):
-    """The body of :func:`lbfgs`, with BLAS already limited."""
     guard = _FiniteGuard(fun, theta0)
     losses = []
     theta0 = np.asarray(theta0, dtype=np.float64)
@@ -269,18 +274,20 @@ class Adam:
         order = rng.permutation(n_samples)
         total = 0.0
         good = theta
-        with single_threaded_blas():
-            for start in range(0, n_samples, batch_size):
-                rows = np.sort(order[start:start + batch_size])
-                loss, grad = fun(theta, rows)
-                if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
-                    return good, float("nan")
-                good = theta
-                total += loss * len(rows)
-                theta = self.step(theta, grad)
+        for start in range(0, n_samples, batch_size):
+            rows = np.sort(order[start:start + batch_size])
+            loss, grad = fun(theta, rows)
+            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                return good, float("nan")
+            good = theta
+            total += loss * len(rows)
+            theta = self.step(theta, grad)
         return theta, total / n_samples
 
+    run_epoch = _one_blas_thread(run_epoch)
 
+
+@_one_blas_thread
 def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
          bounds=(None, None), max_iter=200, tol=1e-4, n_iter_no_change=10,
          stochastic=False, accept=None, verbose=0):
@@ -340,15 +347,6 @@ def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
         epoch), status, and the Adam state to continue from
         (``optimizer``).
     """
-    with single_threaded_blas():
-        return _adam(fun, theta0, n_samples, batch_size, rng, learning_rate,
-                     bounds, max_iter, tol, n_iter_no_change, stochastic,
-                     accept, verbose)
-
-
-def _adam(fun, theta0, n_samples, batch_size, rng, learning_rate, bounds,
-          max_iter, tol, n_iter_no_change, stochastic, accept, verbose):
-    """The body of :func:`adam`, with BLAS already limited."""
     theta = np.asarray(theta0, dtype=np.float64)
     opt = Adam(len(theta), learning_rate, *bounds)
     losses = []
