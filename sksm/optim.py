@@ -9,23 +9,12 @@ losses of :mod:`sksm.objectives` spread their rows over threads of their
 own (``n_threads``).
 """
 
-import functools
-
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
 from ._parallel import single_threaded_blas
 
 __all__ = ["Adam", "OptimizeResult", "adam", "lbfgs", "single_threaded_blas"]
-
-
-def _one_blas_thread(optimiser):
-    """``optimiser``, run inside :class:`single_threaded_blas`."""
-    @functools.wraps(optimiser)
-    def limited(*args, **kwargs):
-        with single_threaded_blas():
-            return optimiser(*args, **kwargs)
-    return limited
 
 
 class OptimizeResult:
@@ -85,7 +74,7 @@ class _FiniteGuard:
         return float(loss), grad
 
 
-@_one_blas_thread
+@single_threaded_blas()
 def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
           gtol=None, max_fun=None, verbose=0):
     """Minimise ``fun`` by scipy's L-BFGS-B.
@@ -284,10 +273,10 @@ class Adam:
             theta = self.step(theta, grad)
         return theta, total / n_samples
 
-    run_epoch = _one_blas_thread(run_epoch)
+    run_epoch = single_threaded_blas()(run_epoch)  # as a decorator
 
 
-@_one_blas_thread
+@single_threaded_blas()
 def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
          bounds=(None, None), max_iter=200, tol=1e-4, n_iter_no_change=10,
          stochastic=False, accept=None, verbose=0):
