@@ -2,7 +2,8 @@
 
 ``write_help(folder)`` writes ``sksm.txt`` (``sksm --help``) and one
 ``<command>.txt`` per sub-command (``sksm <command> --help``), exactly as
-the command prints them in a terminal 80 columns wide.  doc/conf.py calls it
+the command prints them in a terminal :data:`COLUMNS` wide, the width that
+the pages show whole (doc/conf.py sizes them for it).  doc/conf.py calls it
 at every build, so the page cannot fall behind the parser.
 """
 
@@ -14,6 +15,10 @@ from unittest import mock
 from sksm.cli import build_parser
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+#: The terminal width the help is written for; argparse wraps its text two
+#: columns short of it, and no line of the help may be longer than it.
+COLUMNS = 80
 
 
 def sub_commands(parser):
@@ -30,7 +35,8 @@ def write_help(folder):
     folder.mkdir(parents=True, exist_ok=True)
     # argparse wraps at the terminal width (COLUMNS); Python 3.14 colours
     # help on a terminal (NO_COLOR).
-    with mock.patch.dict(os.environ, {"COLUMNS": "80", "NO_COLOR": "1"}):
+    with mock.patch.dict(os.environ, {"COLUMNS": str(COLUMNS),
+                                      "NO_COLOR": "1"}):
         parser = build_parser()
         texts = {"sksm": parser.format_help()}
         for name, sub in sub_commands(parser).items():

@@ -41,10 +41,15 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.intersphinx",
-    "sphinx.ext.mathjax",
+    "offline_math",  # doc/offline_math.py: formulas as MathML, no script
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
+
+# Formulas are converted to MathML when the pages are built (latex2mathml,
+# in doc/offline_math.py), so that they render offline, without MathJax's
+# script from a CDN.
+html_math_renderer = "mathml"
 
 # API pages are generated into doc/generated/ (git-ignored) by the
 # ``:toctree: generated/`` option of the autosummary tables in api.rst.
@@ -169,6 +174,17 @@ cli_page.write_help(DOC / "generated" / "cli")
 # -- HTML output -------------------------------------------------------------
 
 html_theme = "alabaster"
+# Code blocks (the gallery's scripts, the command's help) are up to
+# cli_page.COLUMNS = 80 characters wide; alabaster's default page (940px,
+# a body of at most 800px) showed about 65 of them and cut the rest.  This
+# page leaves 780px to the text of a code block (1100px less the 220px
+# sidebar, the body's padding and the code block's, doc/_static/sksm.css),
+# room for 84 characters of the code font (DejaVu Sans Mono or Menlo at
+# 0.9 x 17px); tests/test_docs.py checks that no help line is longer.
+html_theme_options = {"page_width": "1100px", "sidebar_width": "220px",
+                      "body_max_width": "none"}
+html_static_path = ["_static"]
+html_css_files = ["sksm.css"]
 html_title = f"sksm {release}"
 html_baseurl = DOC_URL
 

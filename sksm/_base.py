@@ -462,7 +462,8 @@ class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
         if first:
             self._rng = check_random_state(self.random_state)
             self.n_iter_, self.loss_curve_ = 0, []
-            energy = self._initial_energy(data, self._rng)
+            with single_threaded_blas():  # the start, as every thread count
+                energy = self._initial_energy(data, self._rng)
         else:
             energy = self._fitted_energy()
             if not hasattr(self, "_rng"):

@@ -15,6 +15,7 @@ need (measured: 40% slower fits).
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ContextDecorator
 
 import numpy as np
 import threadpoolctl
@@ -70,11 +71,39 @@ def blas_threads():
     return _threads_of(controller)
 
 
-class single_threaded_blas:
-    """Context manager limiting BLAS to one thread (see the module docstring).
+class single_threaded_blas(ContextDecorator):
+    """Limit BLAS to one thread while a block runs (a context manager).
 
-    Safe under any interleaving of threads: the limit holds while any thread
-    is inside, and the previous limits come back when the last one leaves.
+    The losses of :mod:`sksm.objectives` evaluate chunks of rows on as
+    many Python threads as there are cores (``n_threads``), each calling
+    BLAS.  A BLAS left with several threads of its own then competes with
+    them for the cores, and between evaluations its idle threads keep
+    spinning on the cores the next evaluation needs: a fit on two cores
+    ran ten times slower.  :func:`sksm.optim.lbfgs`, :func:`sksm.optim.adam`
+    and :meth:`sksm.optim.Adam.run_epoch` run inside this limit, as do the
+    estimators; put it around any other optimiser of such a loss (for
+    example :func:`scipy.optimize.minimize`) and around loops of many small
+    array operations.  Setting ``OMP_NUM_THREADS=1`` before Python starts
+    has the same effect on BLAS, for the whole process.
+
+    The limit is process-wide (threadpoolctl's, on every BLAS library
+    loaded) and safe under any interleaving of threads: it holds while any
+    thread is inside, nested uses cost nothing, and the previous limits
+    come back when the last thread leaves (``threadpoolctl``'s own
+    ``threadpool_limits`` sets other limits, not safely across threads).
+    An instance also decorates a function, which then runs inside the
+    limit.
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_info
+    >>> from sksm.optim import single_threaded_blas
+    >>> def blas_threads():
+    ...     return {lib["num_threads"] for lib in threadpool_info()
+    ...             if lib["user_api"] == "blas"}
+    >>> with single_threaded_blas():
+    ...     print(blas_threads())
+    {1}
     """
 
     def __enter__(self):

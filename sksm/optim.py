@@ -3,7 +3,10 @@
 Both minimise ``fun(theta) -> (loss, grad)`` (Adam on minibatches,
 ``fun(theta, rows)``), return an :class:`OptimizeResult` and stop, keeping
 the last parameters at which the loss and gradient were finite, when the
-objective returns a non-finite value (divergence).
+objective returns a non-finite value (divergence).  Both run ``fun`` with
+BLAS limited to one thread (:class:`single_threaded_blas`), since the
+losses of :mod:`sksm.objectives` spread their rows over threads of their
+own (``n_threads``).
 """
 
 from dataclasses import dataclass
@@ -11,7 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import Bounds, minimize
 
-__all__ = ["Adam", "OptimizeResult", "adam", "lbfgs"]
+from ._parallel import single_threaded_blas
+
+__all__ = ["Adam", "OptimizeResult", "adam", "lbfgs", "single_threaded_blas"]
 
 
 class OptimizeResult:
@@ -71,6 +76,7 @@ class _FiniteGuard:
         return float(loss), grad
 
 
+@single_threaded_blas()
 def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
           gtol=None, max_fun=None, verbose=0):
     """Minimise ``fun`` by scipy's L-BFGS-B.
@@ -80,7 +86,9 @@ def lbfgs(fun, theta0, *, bounds=(None, None), max_iter=500, tol=1e-6,
     gradient (largest entry) when that is below 1, so that a problem whose
     loss is small only because of its units is not taken as converged
     before its first step.  A non-finite loss or gradient stops the run at
-    the last finite point.
+    the last finite point.  The run holds BLAS to one thread
+    (:class:`single_threaded_blas`): a loss of :mod:`sksm.objectives` uses
+    the cores through its own ``n_threads``.
 
     Parameters
     ----------
@@ -230,7 +238,8 @@ class Adam:
 
         A minibatch whose loss or gradient is non-finite stops the epoch:
         the parameters of the last finite evaluation are returned with loss
-        nan.
+        nan.  The pass holds BLAS to one thread
+        (:class:`single_threaded_blas`).
 
         Parameters
         ----------
@@ -278,7 +287,10 @@ class Adam:
             return theta, total / float(np.sum(sample_weight))
         return theta, total / n_samples
 
+    run_epoch = single_threaded_blas()(run_epoch)  # as a decorator
 
+
+@single_threaded_blas()
 def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
          bounds=(None, None), max_iter=200, tol=1e-4, n_iter_no_change=10,
          stochastic=False, accept=None, sample_weight=None, verbose=0):
@@ -293,7 +305,8 @@ def adam(fun, theta0, *, n_samples, batch_size, rng, learning_rate=1e-3,
     epoch whose parameters ``accept`` rejects (diverged: the parameters
     before that epoch are returned).  A stochastic objective (its loss only
     a surrogate) runs its ``max_iter`` epochs, and that counts as
-    converged.
+    converged.  The run holds BLAS to one thread
+    (:class:`single_threaded_blas`).
 
     Parameters
     ----------

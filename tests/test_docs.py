@@ -271,3 +271,79 @@ def test_cli_page_shows_every_option(site):
                 for string in option.option_strings:
                     assert string in text, (sub, string)
     assert "--version" in text
+
+
+def _doc_module(name):
+    """Import a helper module of doc/ (``cli_page``, ``offline_math``)."""
+    sys.path.insert(0, str(ROOT / "doc"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "doc"))
+
+
+def test_formulas_are_mathml_written_at_build_time(site):
+    """Issue 27: formulas were typeset by MathJax from a CDN, raw LaTeX
+    offline; the pages now hold MathML (doc/offline_math.py) and load no
+    script from another site."""
+    for page in site.rglob("*.html"):
+        text = _read(page)
+        assert not re.search(r'<script[^>]*src="(https?:)?//', text), page
+        assert "mathjax" not in text.lower(), page
+    guide = _read(site / "user_guide.html")
+    # the energy of "The model", as a displayed formula
+    energy = re.search(r'<math alttext="E\(x\) = \\sum_\{i=1\}\^\{M\} '
+                       r'\\alpha_i[^"]*"[^>]*display="block">(.*?)</math>',
+                       guide, flags=re.S)
+    assert energy, "the energy of the user guide is not MathML"
+    body = energy.group(1)
+    assert "<munderover><mo>&#x02211;</mo>" in body  # the sum and its limits
+    assert "<mfrac>" in body and "<msub><mi>&#x003B1;</mi><mi>i</mi>" in body
+    # no LaTeX is left in what the page shows (only in the alttext)
+    shown = re.sub(r'alttext="[^"]*"', "", guide)
+    for command in (r"\frac", r"\sum", r"\alpha", r"\lambda"):
+        assert command not in shown, command
+    assert guide.count("<math ") > 50
+
+
+def test_a_formula_mathml_cannot_show_fails_the_build():
+    """A formula latex2mathml would leave half converted is an error (a
+    build warning, under -W), not a page showing ``\\foo``."""
+    offline_math = _doc_module("offline_math")
+    mathml = offline_math.to_mathml(r"\arg\max_x \text{a\_b} + \tfrac12",
+                                    "inline")
+    assert mathml.startswith('<math alttext="\\arg\\max_x')
+    assert "\\" not in re.sub(r'alttext="[^"]*"', "", mathml)
+    assert "<mtext>a_b</mtext>" in mathml
+    for latex in (r"\unknowncommand x", r"a &= b", r"a \\ b"):
+        with pytest.raises(offline_math.MathConversionError):
+            offline_math.to_mathml(latex, "block")
+
+
+def test_cli_help_fits_the_page(site):
+    """Issue 27: the help blocks were cut at about 68 columns by the theme's
+    page width; they are written for cli_page.COLUMNS, and doc/conf.py
+    makes the page that wide."""
+    columns = _doc_module("cli_page").COLUMNS
+    text = _read(site / "cli.html")
+    blocks = re.findall(r"<pre>(.*?)</pre>", text, flags=re.S)
+    assert len(blocks) >= 6  # sksm and its five commands
+    for block in blocks:
+        for line in html.unescape(re.sub(r"<[^>]+>", "", block)).splitlines():
+            assert len(line) <= columns, line
+    # and a code block's text is that wide: the page less the sidebar and
+    # the paddings, over the advance of a character of the code font
+    # (0.6 em in DejaVu Sans Mono and Menlo)
+    css = _read(site / "_static" / "alabaster.css") + _read(
+        site / "_static" / "sksm.css")
+
+    def number(pattern):
+        return float(re.search(pattern, css, flags=re.S).group(1))
+
+    text_width = (number(r"div\.document \{\s*width: (\d+)px")
+                  - number(r"div\.sphinxsidebar \{\s*width: (\d+)px")
+                  - 2 * number(r"div\.body \{[^}]*padding: 0 (\d+)px")
+                  - 2 * number(r"div\.body pre \{\s*padding: \d+px (\d+)px"))
+    font = (number(r"(?m)^body \{[^}]*font-size: (\d+)px")
+            * number(r"pre, tt, code \{[^}]*font-size: ([\d.]+)em"))
+    assert text_width >= columns * 0.6 * font, (text_width, font)

@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from sksm import load_pretrained_foe
@@ -91,3 +92,55 @@ def test_concurrent_restorations_equal_sequential_ones(two_blas_threads):
     for a, b in zip(alone, together):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)
     assert _actual_blas_threads() == 2
+
+
+def test_the_public_optimisers_run_their_loss_with_one_blas_thread(
+        two_blas_threads):
+    """Issue 27: a loss of sksm.objectives optimised through the public
+    low-level API (``loss_function`` then ``sksm.optim``) ran with BLAS's
+    own threads fighting its chunk threads, ten times slower than under
+    the estimators; the optimisers now hold the limit themselves, and
+    give the process its threads back."""
+    from sksm.optim import Adam, adam, lbfgs
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((60, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    seen = []
+
+    def fun(theta, rows=slice(None)):
+        seen.append(_actual_blas_threads())
+        r = X[rows] @ theta - y[rows]
+        return 0.5 * np.mean(r * r), X[rows].T @ r / len(r)
+
+    assert lbfgs(fun, np.zeros(3), max_iter=5).n_iter > 0
+    adam(fun, np.zeros(3), n_samples=60, batch_size=20,
+         rng=np.random.RandomState(0), max_iter=2)
+    Adam(3).run_epoch(fun, np.zeros(3), 60, 20, np.random.RandomState(0))
+    assert len(seen) > 10 and set(seen) == {1}
+    assert _actual_blas_threads() == 2
+
+
+def test_partial_fit_starts_with_one_blas_thread_as_fit_does(
+        two_blas_threads, monkeypatch):
+    """Issue 27 (found on CI's floor, OpenBLAS 0.3.21): the first
+    ``partial_fit`` drew its start with BLAS's threads, ``fit`` with one, so
+    the start (and a Dask worker's fit, single-threaded) differed in the
+    last bits with the thread count, and AIS log-likelihoods by 0.04 nats."""
+    from sksm import RegularizedScoreMatchingPoE
+
+    model = RegularizedScoreMatchingPoE(solver="adam", random_state=0,
+                                        max_iter=1)
+    start = type(model)._initial_energy
+    seen = []
+
+    def recorded(self, *args, **kwargs):
+        seen.append(_actual_blas_threads())
+        return start(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "_initial_energy", recorded)
+    X = np.random.RandomState(0).standard_normal((50, 4))
+    model.partial_fit(X)
+    with pytest.warns(ConvergenceWarning):  # one epoch is enough here
+        model.fit(X)
+    assert seen == [1, 1]

@@ -48,26 +48,45 @@ def test_unknown_command_exits_with_usage_error():
     assert exc.value.code == 2
 
 
-def test_readme_quickstart_runs(monkeypatch):
-    """The README's Python block as it is, without a warning (issue 15,
-    part 5: it printed ten ConvergenceWarnings)."""
+def _readme_snippets():
+    """The Python blocks of README.md, in order."""
+    text = (ROOT / "README.md").read_text()
+    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
+
+
+def _run_alone(code):
+    """Run one README snippet in a namespace of its own (a reader pastes
+    it into a fresh interpreter)."""
+    namespace = {"__name__": "__main__"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace
+
+
+def test_readme_has_two_snippets_each_tested_alone():
+    """Issue 27: the second snippet used ``np`` without importing it; the
+    two tests below run each snippet on its own, so a new snippet needs a
+    test of its own too."""
+    assert len(_readme_snippets()) == 2
+
+
+def test_readme_quickstart_runs(capsys):
+    """The README's first Python block as it is, alone, without a warning
+    (issue 15, part 5: it printed ten ConvergenceWarnings), and saying
+    what it does while it runs (issue 27: nothing for 46 s)."""
     import warnings
 
-    text = (ROOT / "README.md").read_text()
-    code = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
-    namespace = {}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        exec(compile(code, "README.md", "exec"), namespace)
+        namespace = _run_alone(_readme_snippets()[0])
     assert namespace["features"].shape == (1797, 256)  # 2 x 128 experts
     assert namespace["clean"].shape == (1797, 64)
+    out = capsys.readouterr().out
+    assert out.count("[CV] END") == 12, out  # a line per fit
+    assert f"best: {namespace['search'].best_params_}" in out
 
 
 def test_readme_restoration_example_runs():
-    text = (ROOT / "README.md").read_text()
-    code = re.findall(r"```python\n(.*?)```", text, flags=re.S)[1]
-    namespace = {"np": __import__("numpy")}
-    exec(compile(code, "README.md", "exec"), namespace)
+    namespace = _run_alone(_readme_snippets()[1])
     psnr, photo = namespace["psnr"], namespace["photo"]
     # measured +12.4 dB on this ramp
     assert psnr(photo, namespace["restored"]) > \
@@ -157,3 +176,81 @@ def test_the_doc_extra_installs_what_the_gallery_imports():
                     "sksm"}:
                 assert names.get(module, module).lower() in extra, (
                     path.name, module)
+
+
+def test_project_urls_point_to_the_published_documentation():
+    """Issue 27: the metadata links to the site that the estimators' HTML
+    repr links to (``sksm._base.DOC_URL``)."""
+    from sksm._base import DOC_URL
+
+    urls = _project()["urls"]
+    assert urls["Documentation"] == DOC_URL
+    assert urls["Changelog"] == DOC_URL + "changelog.html"
+    assert (ROOT / "doc" / "changelog.rst").is_file()
+
+
+def test_read_the_docs_builds_the_doc_extra_with_doc_conf():
+    """Issue 27: ``.readthedocs.yaml`` (the publishing of DOC_URL) is a
+    version-2 configuration that installs sksm with its ``doc`` extra and
+    builds doc/conf.py, warnings as errors.  PyYAML comes with Dask."""
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((ROOT / ".readthedocs.yaml").read_text())
+    assert config["version"] == 2
+    assert config["build"]["os"].startswith("ubuntu-")
+    python = str(config["build"]["tools"]["python"])
+    assert tuple(map(int, python.split("."))) >= (3, 10)
+    [install] = config["python"]["install"]
+    assert install["method"] == "pip" and install["path"] == "."
+    assert install["extra_requirements"] == ["doc"]
+    assert "doc" in _project()["optional-dependencies"]
+    assert (ROOT / config["sphinx"]["configuration"]).is_file()
+    assert config["sphinx"]["configuration"] == "doc/conf.py"
+    assert config["sphinx"]["fail_on_warning"] is True
+
+
+def test_the_sdist_ships_what_the_tests_read():
+    """Issue 27: every file or folder at the root that a test reads is in
+    MANIFEST.in (setuptools adds the package, pyproject.toml and
+    MANIFEST.in itself),
+    so the tests run from an unpacked sdist.  Checked by building one when
+    this was written: ``python -m build --sdist``."""
+    read = set()
+    for path in (ROOT / "tests").glob("*.py"):
+        read.update(re.findall(r'ROOT / "([\w.-]+)"', path.read_text()))
+    shipped = {"sksm", "pyproject.toml", "MANIFEST.in"}
+    for line in (ROOT / "MANIFEST.in").read_text().splitlines():
+        words = line.split("#")[0].split()
+        if words and words[0] in ("include", "graft"):
+            shipped.update(words[1:])
+    assert read, "no test reads a file of the checkout?"
+    assert read <= shipped, sorted(read - shipped)
+    assert {"README.md", "LICENSE", "CITATION.cff"} <= shipped
+
+
+def test_ci_tests_the_floor_of_every_dependency():
+    """Issue 27: .ci/run's second environment installs the lower bound of
+    every runtime dependency of pyproject.toml (.ci/floor-constraints.txt
+    pins each to its floor's minor version), after the README's test
+    command."""
+    floors = {}
+    for spec in _project()["dependencies"]:
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*>=\s*([0-9.]+)(,.*)?", spec)
+        assert match, f"no lower bound in {spec!r}"
+        floors[match.group(1).lower()] = match.group(2)
+    pinned = {}
+    for line in (ROOT / ".ci" / "floor-constraints.txt").read_text(
+            ).splitlines():
+        line = line.split("#")[0].strip()
+        if "==" in line:
+            name, version = line.split("==")
+            pinned[name.lower()] = version
+        elif line:  # a bound on a package of the test extras only
+            assert re.split(r"[<>=!~ ]", line)[0].lower() not in floors, line
+    assert set(pinned) == set(floors)
+    for name, floor in floors.items():
+        # "1.24" allows 1.24.0 on; the environment takes the newest 1.24.x
+        assert pinned[name] == floor + ".*", (name, floor, pinned[name])
+    run = (ROOT / ".ci" / "run").read_text()
+    readme_command = _readme_commands()[1].strip()
+    assert "-c .ci/floor-constraints.txt" in run
+    assert run.index(readme_command) < run.index(".venv-floor")

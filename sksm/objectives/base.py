@@ -143,7 +143,8 @@ class Objective(BaseEstimator):
             The estimator's regularisation strength.
         n_threads : int, default=1
             Threads evaluating chunks of rows; run the returned function
-            inside :func:`~sksm._parallel.single_threaded_blas`.
+            inside :class:`~sksm.optim.single_threaded_blas` (the
+            optimisers of :mod:`sksm.optim` do).
         state : dict, default=None
             Kept across calls by the caller (the chains of persistent
             contrastive divergence); None: a fresh one.
