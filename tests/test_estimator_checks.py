@@ -61,7 +61,9 @@ def test_foe_fails_only_the_declared_checks_and_for_the_declared_reason():
     results = _results(FieldsOfExperts())
     failed = {name for name, status, _, _ in results
               if status in ("failed", "xfail")}
-    assert failed == set(IMAGE_SIZE_CHECKS)
+    # those of the declared checks that this scikit-learn runs (1.6 has no
+    # check_all_zero_sample_weights_error)
+    assert failed == set(IMAGE_SIZE_CHECKS) & {r[0] for r in results}
     assert not [r for r in results if r[1] == "failed"]
     for name, status, exception, declared in results:
         if status == "xfail":

@@ -292,6 +292,9 @@ def test_the_colour_profile_and_exif_are_kept(tmp_path, suffix):
     stored = _photo(40)[:, :30]
     Image.fromarray(stored).save(tmp_path / "in.jpg", icc_profile=icc,
                                  exif=exif)
+    with Image.open(tmp_path / "in.jpg") as source:
+        # Pillow writes the EXIF sub-IFD of this input from 11.1 on
+        sub_ifd = 0xA002 in source.getexif().get_ifd(0x8769)
     upright = read_image(tmp_path / "in.jpg")
     assert upright.shape == (30, 40, 3)
     write_image(tmp_path / f"out{suffix}", upright, source=tmp_path / "in.jpg")
@@ -301,7 +304,8 @@ def test_the_colour_profile_and_exif_are_kept(tmp_path, suffix):
     if suffix != ".tif":                 # a TIFF's EXIF is its own header
         assert kept[0x010F] == "Camera maker"
         assert kept[0x0112] == 1           # upright as written
-        assert kept.get_ifd(0x8769)[0xA002] == 40
+        if sub_ifd:
+            assert kept.get_ifd(0x8769)[0xA002] == 40
     assert read_image(tmp_path / f"out{suffix}").shape == upright.shape
 
 

@@ -43,9 +43,11 @@ def _read_error(path, exc):
                           "JPEG, TIFF, ...; a float colour TIFF needs "
                           f"{_FILES_EXTRA}).")
     text = str(exc)
-    if isinstance(exc, ValueError) and ("MAX_TEXT" in text
-                                        or "text chunk" in text.lower()):
-        # Pillow inflates PNG text chunks (zTXt, iTXt) up to a limit
+    if isinstance(exc, ValueError) and (
+            "MAX_TEXT" in text or "text chunk" in text.lower()
+            or "decompressed data too large" in text.lower()):
+        # Pillow inflates PNG text chunks (zTXt, iTXt) up to a limit (its
+        # message before Pillow 11: "Decompressed Data Too Large")
         return ValueError(
             f"{path}: refused, a text chunk of this PNG (metadata) inflates "
             f"past Pillow's safety limit ({text}), as a decompression bomb "
