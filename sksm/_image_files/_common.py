@@ -14,6 +14,9 @@ class _Refusal(ValueError):
 
 def _format_of(path):
     """Pillow's format name for the extension of ``path``, or None."""
+    # every plugin: Pillow before 10 answered with those loaded so far
+    # (after reading a JPEG, no .webp)
+    Image.init()
     return Image.registered_extensions().get(Path(path).suffix.lower())
 
 
@@ -50,7 +53,8 @@ def _read_error(path, exc):
         # message before Pillow 11: "Decompressed Data Too Large")
         return ValueError(
             f"{path}: refused, a text chunk of this PNG (metadata) inflates "
-            f"past Pillow's safety limit ({text}), as a decompression bomb "
+            f"past Pillow's safety limit (PngImagePlugin.MAX_TEXT_CHUNK; "
+            f"Pillow says: {text}), as a decompression bomb "
             "would; if you trust the file, remove its text metadata (e.g. "
             "pngcrush -rem text FILE COPY.png) and read the copy.")
     if isinstance(exc, PermissionError):
