@@ -323,13 +323,11 @@ class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
             self._rng = rng
         energy.set_params(theta)
         self._store(energy)
-        if warn_fit_outcome(
-                type(self).__name__, self._solver(), self.max_iter, result,
-                fault=self._model_fault(energy),
-                stuck=self._at_weight_bound(),
-                no_step=np.array_equal(theta, best.theta0), warm=warm,
-                advice=self._divergence_advice()):
-            return self
+        warn_fit_outcome(
+            type(self).__name__, self._solver(), self.max_iter, result,
+            fault=self._model_fault(energy), stuck=self._at_weight_bound(),
+            no_step=np.array_equal(theta, best.theta0), warm=warm,
+            advice=self._divergence_advice())
         return self
 
     def _solver(self):

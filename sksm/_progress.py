@@ -207,9 +207,8 @@ def warn_fit_outcome(name, solver, max_iter, result, *, fault, stuck,
     """Warn (``ConvergenceWarning``) of what went wrong in a fit, if
     anything, in order of gravity: a model that is not a density
     (``fault``: why), a divergence or expert weights stuck at their bound
-    (``stuck``), no step taken (``no_step``), ``max_iter`` reached.  Return
-    True for a warm start (``warm``) that took no step: it was converged,
-    and nothing is said."""
+    (``stuck``), no step taken (``no_step``; nothing is said for a warm
+    start, ``warm``, which was converged), ``max_iter`` reached."""
     if fault is not None:
         warnings.warn(
             f"{name} fitted a model that is not normalisable ({fault}); its "
@@ -218,15 +217,14 @@ def warn_fit_outcome(name, solver, max_iter, result, *, fault, stuck,
     elif result.diverged or stuck:
         warn_diverged(name, advice)
     elif no_step:
-        if warm:
-            return True
-        warnings.warn(
-            f"{name} returned its starting point: the {solver} solver took "
-            "no step (the loss was flat within tol at the start, or its "
-            "first steps failed).  Check the scale of X (the Fields of "
-            "Experts and the RBM expect data on the scale of [0, 1] images "
-            "or standardised data), or lower tol.", ConvergenceWarning,
-            stacklevel=2)
+        if not warm:  # a warm start that takes no step was converged
+            warnings.warn(
+                f"{name} returned its starting point: the {solver} solver took "
+                "no step (the loss was flat within tol at the start, or its "
+                "first steps failed).  Check the scale of X (the Fields of "
+                "Experts and the RBM expect data on the scale of [0, 1] images "
+                "or standardised data), or lower tol.", ConvergenceWarning,
+                stacklevel=2)
     elif not result.converged:
         unit, what = (("iterations", "max_iter or tol") if solver == "lbfgs"
                       else ("epochs", "max_iter or learning_rate"))
@@ -234,4 +232,3 @@ def warn_fit_outcome(name, solver, max_iter, result, *, fault, stuck,
             f"{solver} stopped after max_iter={max_iter} {unit} without "
             f"converging. Increase {what}.", ConvergenceWarning,
             stacklevel=2)
-    return False
