@@ -6,6 +6,7 @@ Matching*, with the habits of scikit-learn.
 
 from .experts import DEFAULT_C, StudentT
 from .foe import FieldsOfExperts
+from .ncfoe import NoiseConditionalFieldsOfExperts
 from .poe import RegularizedScoreMatchingPoE
 from .pretrained import load_pretrained_foe
 from .rbm import GaussianRBM
@@ -13,5 +14,6 @@ from .rbm import GaussianRBM
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_C", "FieldsOfExperts", "GaussianRBM",
+           "NoiseConditionalFieldsOfExperts",
            "RegularizedScoreMatchingPoE",
            "StudentT", "__version__", "load_pretrained_foe"]

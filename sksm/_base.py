@@ -28,8 +28,8 @@ from ._density import DensityMixin
 from ._parallel import blas_threads, single_threaded_blas
 from ._progress import announce_fit, timed, warn_diverged, warn_fit_outcome
 from ._reductions import chunk_rows, exact_moments
-from ._validation import (Fitted, Interval, available_if, check_fit_weights,
-                          partial_fit_refusal)
+from ._validation import (Fitted, Interval, SavedModel, available_if,
+                          check_fit_weights, partial_fit_refusal)
 from .objectives import OBJECTIVES, Objective, check_objective
 from .optim import Adam, _Run, adam, lbfgs
 
@@ -41,8 +41,8 @@ __all__ = ["DOC_URL", "BaseEnergyEstimator"]
 DOC_URL = "https://sksm.readthedocs.io/en/stable/"
 
 
-class BaseEnergyEstimator(DensityMixin, InformationCriteriaMixin, BaseEstimator,
-                          metaclass=ABCMeta):
+class BaseEnergyEstimator(SavedModel, DensityMixin, InformationCriteriaMixin,
+                          BaseEstimator, metaclass=ABCMeta):
     """Fit of an energy by one of the objectives; see the subclasses.
 
     A subclass says how its data become the energy's input (``_fit_data``,

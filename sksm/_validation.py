@@ -408,6 +408,17 @@ def available_if(why_not):
 # ---------------------------------------------------------------------- #
 # Fitted state
 # ---------------------------------------------------------------------- #
+class SavedModel:
+    """A model :mod:`sksm.io` saves and loads: its class declares its fitted
+    state as ``_fitted_attributes`` (:class:`Fitted`) and checks it with
+    ``__sksm_check_fitted__``.  io finds the public subclasses."""
+
+    _fitted_attributes = {}
+
+    def __sksm_check_fitted__(self):
+        """Raise ValueError if fitted values disagree with each other."""
+
+
 @dataclass(frozen=True)
 class Fitted:
     """What one fitted attribute of an estimator holds.

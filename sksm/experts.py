@@ -11,7 +11,8 @@ from scipy.special import expit, gammaln
 
 from ._validation import check_positive
 
-__all__ = ["DEFAULT_C", "Quadratic", "Softplus", "Split", "StudentT"]
+__all__ = ["DEFAULT_C", "GaussianMixture", "GaussianScaleMixture", "Quadratic",
+           "Softplus", "Split", "StudentT"]
 
 #: The paper's fixed horizontal scale of the Student-t expert, ``c = e^1.5``.
 DEFAULT_C = float(np.exp(1.5))
@@ -281,3 +282,211 @@ class Split(_Expert):
         b = self.second.derivatives(z[..., k:], value=value, order=order)
         return tuple(None if p is None else np.concatenate([p, q], axis=-1)
                      for p, q in zip(a, b))
+
+
+def mixture_terms(z, means, variances, log_weights, value=False, order=3):
+    r"""``g = -log sum_m pi_m N(z; mu_m, v_m)``, its derivatives and the
+    responsibilities.
+
+    With the responsibilities :math:`r_m \propto \pi_m N(z; \mu_m, v_m)` and
+    :math:`a_m = (z - \mu_m) / v_m`, writing :math:`\langle f \rangle =
+    \sum_m r_m f_m`:
+
+    .. math::
+
+        g' = \langle a \rangle, \qquad
+        g'' = \langle 1/v \rangle - \langle a^2 \rangle + g'^2, \qquad
+        g^{(3)} = \langle a^3 \rangle - 3 \langle a / v \rangle + 3 g' g''
+               - g'^3.
+
+    Parameters
+    ----------
+    z : ndarray of float
+        Responses, of shape (..., n_experts) when the parameters have one row
+        per expert, any shape when they are one row.
+    means, variances, log_weights : ndarray
+        The components, of shape (n_components,) or (n_experts,
+        n_components), in the dtype of ``z``; ``variances`` may also
+        broadcast against ``z[..., None]`` (variances per response).
+    value : bool, default=False
+        Also compute ``g``.
+    order : {1, 2, 3}, default=3
+        The highest derivative needed.
+
+    Returns
+    -------
+    g, g1, g2, g3 : ndarray of the shape of ``z`` or None
+        As :meth:`_Expert.derivatives`.
+    r : ndarray of shape ``z.shape + (n_components,)``
+        The responsibilities.
+    a : ndarray of the shape of ``r``
+        :math:`a_m = (z - \mu_m) / v_m`.
+    """
+    d = z[..., None] - means
+    a = d / variances
+    logn = log_weights - 0.5 * np.log(2 * np.pi * variances) - 0.5 * d * a
+    top = logn.max(axis=-1, keepdims=True)
+    r = np.exp(logn - top)
+    total = r.sum(axis=-1, keepdims=True)
+    r /= total
+    g = -(np.log(total[..., 0]) + top[..., 0]) if value else None
+    ra = r * a
+    g1 = ra.sum(axis=-1)
+    g2 = g3 = None
+    if order >= 2:
+        inv = np.broadcast_to(1 / variances, r.shape)
+        e_inv = np.einsum("...m,...m->...", r, inv)
+        e_a2 = np.einsum("...m,...m->...", ra, a)
+        g2 = e_inv - e_a2 + g1 * g1
+        if order >= 3:
+            e_a3 = np.einsum("...m,...m->...", ra * a, a)
+            e_av = np.einsum("...m,...m->...", ra, inv)
+            g3 = e_a3 - 3 * e_av + 3 * g1 * g2 - g1 ** 3
+    return g, g1, g2, g3, r, a
+
+
+def _mixture_rows(values, name, n_components=None, positive=False):
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim not in (1, 2) or arr.shape[-1] == 0:
+        raise ValueError(
+            f"{name} must be an array of shape (n_components,) or (n_experts, "
+            f"n_components); got shape {arr.shape}.")
+    if n_components is not None and arr.shape[-1] != n_components:
+        raise ValueError(
+            f"{name} must have {n_components} components like the scales; got "
+            f"shape {arr.shape}.")
+    if not np.isfinite(arr).all() or (positive and np.any(arr <= 0)):
+        kind = "positive and finite" if positive else "finite"
+        raise ValueError(f"{name} must be {kind}; got {values!r}.")
+    return arr
+
+
+class GaussianMixture(_Expert):
+    r"""Gaussian mixture expert, the negative log of a 1-D mixture density.
+
+    :math:`g(z) = -\log \sum_m \pi_m \mathcal{N}(z; \mu_m, s_m^2)`.
+
+    ``exp(-g)`` is the mixture's density, normalised: the expert is a
+    density on the responses (with weight ``alpha = 1``).  Its diffusion by
+    Gaussian noise of variance :math:`t` is the mixture with variances
+    :math:`s_m^2 + t` (:meth:`diffused`): the responses of a filter ``w`` to
+    an image with white noise of standard deviation :math:`\sigma` get
+    :math:`t = \sigma^2 \lVert w \rVert^2`.  Derivatives:
+    :func:`mixture_terms`.
+
+    Parameters
+    ----------
+    means : array-like of shape (n_components,) or (n_experts, n_components)
+        Component means; with one row per expert, the expert of filter
+        ``i`` is row ``i`` and responses have ``n_experts`` on their last
+        axis.
+    scales : array-like with as many components
+        Component standard deviations, positive.
+    weights : array-like with as many components
+        Mixture weights, non-negative with a positive sum per row;
+        normalised to sum to one.
+
+    Raises
+    ------
+    ValueError
+        If the arrays do not have the same number of components (one or two
+        dimensions), a scale is not positive, or a weight row is negative,
+        all zero or not finite.
+
+    References
+    ----------
+    M. Zach, E. Kobler, A. Chambolle and T. Pock. Product of Gaussian mixture
+    diffusion models. J. Math. Imaging Vis., 2024.
+    """
+
+    def __init__(self, means, scales, weights):
+        scales = _mixture_rows(scales, "scales", positive=True)
+        m = scales.shape[-1]
+        means = _mixture_rows(means, "means", m)
+        weights = _mixture_rows(weights, "weights", m)
+        total = weights.sum(axis=-1, keepdims=True)
+        if np.any(weights < 0) or np.any(total <= 0):
+            raise ValueError(
+                "weights must be non-negative with a positive sum per row; got "
+                f"{weights!r}.")
+        self.means, self.scales = means, scales
+        self.weights = weights / total
+
+    def _params(self, dtype):
+        with np.errstate(divide="ignore"):
+            log_w = np.log(self.weights)
+        return (self.means.astype(dtype), (self.scales ** 2).astype(dtype),
+                log_w.astype(dtype))
+
+    def _float(self, z):
+        z = np.asarray(z)
+        return z if z.dtype.kind == "f" else z.astype(np.float64)
+
+    def value(self, z):
+        z = self._float(z)
+        return mixture_terms(z, *self._params(z.dtype), value=True,
+                             order=1)[0]
+
+    def derivatives(self, z, value=False, order=3):
+        z = self._float(z)
+        return mixture_terms(z, *self._params(z.dtype), value=value,
+                             order=order)[:4]
+
+    def diffused(self, variance):
+        """The expert of the responses after adding Gaussian noise.
+
+        Parameters
+        ----------
+        variance : float or array-like of shape (n_experts,)
+            Variance of the noise added to the responses (one per expert
+            row); non-negative.
+
+        Returns
+        -------
+        expert : GaussianMixture
+            Of the same class, with variances ``scales**2 + variance``.
+
+        Raises
+        ------
+        ValueError
+            If a variance is negative or not finite.
+        """
+        variance = np.asarray(variance, dtype=np.float64)
+        if np.any(variance < 0) or not np.isfinite(variance).all():
+            raise ValueError(
+                f"variance must be non-negative and finite; got {variance!r}.")
+        if variance.ndim == 1:
+            variance = variance[:, None]
+        new = object.__new__(type(self))
+        new.scales = np.sqrt(self.scales ** 2 + variance)
+        new.means = np.broadcast_to(self.means, new.scales.shape).copy()
+        new.weights = np.broadcast_to(self.weights, new.scales.shape).copy()
+        return new
+
+
+class GaussianScaleMixture(GaussianMixture):
+    r"""Gaussian scale mixture expert: zero-mean components on a grid of scales.
+
+    :math:`g(z) = -\log \sum_m \pi_m \mathcal{N}(z; 0, s_m^2)`.
+
+    A symmetric density, heavy-tailed with a wide grid, whose shape the
+    weights set: the experts of the noise-conditional Field of Experts
+    (a fixed geometric grid of scales, learned weights).  See
+    :class:`GaussianMixture`.
+
+    Parameters
+    ----------
+    scales : array-like of shape (n_components,) or (n_experts, n_components)
+        Component standard deviations, positive.
+    weights : array-like with as many components
+        Mixture weights, non-negative with a positive sum per row.
+
+    Raises
+    ------
+    ValueError
+        As :class:`GaussianMixture`.
+    """
+
+    def __init__(self, scales, weights):
+        scales = _mixture_rows(scales, "scales", positive=True)
+        super().__init__(np.zeros(scales.shape), scales, weights)

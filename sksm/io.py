@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from . import objectives
-from ._base import BaseEnergyEstimator
 from ._npz import (
     _MAX_MEMBERS,
     _SLACK,
@@ -38,7 +37,7 @@ from ._npz import (
     _read_header,
     _read_layout,
 )
-from ._validation import check_fitted_value
+from ._validation import SavedModel, check_fitted_value
 from .objectives import OBJECTIVES, Objective, check_objective
 
 __all__ = ["load_model", "save_model"]
@@ -49,10 +48,10 @@ _VERSION = 1
 
 def _estimator_classes():
     """The estimators that can be saved: the package's public ones, the
-    subclasses of :class:`~sksm._base.BaseEnergyEstimator` that its public
+    subclasses of :class:`~sksm._validation.SavedModel` that its public
     modules define (importing sksm defines them all; the bases live in
     private modules)."""
-    classes, todo = {}, [BaseEnergyEstimator]
+    classes, todo = {}, [SavedModel]
     while todo:
         cls = todo.pop()
         todo.extend(cls.__subclasses__())
@@ -329,8 +328,9 @@ def _load_archive(archive, archive_size):
     estimator = cls(**params)
     try:
         estimator._validate_params()
-        if isinstance(estimator.objective, Objective):
-            estimator.objective.check(estimator.reg_lambda)
+        objective = getattr(estimator, "objective", None)
+        if isinstance(objective, Objective):
+            objective.check(getattr(estimator, "reg_lambda", None))
     except (TypeError, ValueError) as exc:
         raise _Invalid(f"invalid parameters ({exc})") from None
 

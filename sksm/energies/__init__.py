@@ -5,8 +5,9 @@ from .conv import Conv2D
 from .experts import FieldOfExperts, ProductOfExperts
 from .layers import Elementwise, Linear, WeightedSum
 from .network import EnergyNetwork, NetworkEnergy
+from .noise_conditional import NoiseConditionalField
 from .rbm import GaussianRBMEnergy
 
 __all__ = ["Conv2D", "Elementwise", "Energy", "EnergyNetwork",
            "FieldOfExperts", "GaussianRBMEnergy", "Linear", "NetworkEnergy",
-           "ProductOfExperts", "WeightedSum"]
+           "NoiseConditionalField", "ProductOfExperts", "WeightedSum"]

@@ -14,6 +14,7 @@ from ._loss import TrainingLoss
 from .base import Objective
 from .cd import ContrastiveDivergence, contrastive_divergence
 from .dsm import DenoisingScoreMatching, denoising_score_matching
+from .ncdsm import NoiseConditionalDSM, noise_conditional_dsm
 from .rsm import (
     RegularizedScoreMatching,
     full_regularized_score_matching,
@@ -22,9 +23,10 @@ from .rsm import (
 from .ssm import SlicedScoreMatching, sliced_score_matching
 
 __all__ = ["OBJECTIVES", "ContrastiveDivergence", "DenoisingScoreMatching",
-           "Objective", "RegularizedScoreMatching", "SlicedScoreMatching",
+           "NoiseConditionalDSM", "Objective", "RegularizedScoreMatching", "SlicedScoreMatching",
            "TrainingLoss", "check_objective", "contrastive_divergence",
            "denoising_score_matching", "full_regularized_score_matching",
+           "noise_conditional_dsm",
            "regularized_score_matching", "sliced_score_matching"]
 
 #: The strings ``objective=`` takes, and the objects they stand for.

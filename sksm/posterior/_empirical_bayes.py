@@ -1,0 +1,89 @@
+r"""Denoising with a noise-conditional prior: empirical-Bayes steps.
+
+Tweedie's formula gives the posterior mean of a clean image under Gaussian
+noise of level :math:`\sigma` from the score of the *noisy* density,
+:math:`\hat x = y - \sigma^2 \nabla E(y; \sigma)`, which a
+noise-conditional energy (:class:`~sksm.energies.NoiseConditionalField`)
+models at every level.  One step is the one-step empirical-Bayes estimate;
+the annealed schedule takes it again on its own output at geometrically
+decreasing levels :math:`\sigma_t = \sigma \rho^t`, treating what the last
+step left as noise of the next level.
+"""
+
+import numpy as np
+
+from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
+
+__all__ = ["empirical_bayes", "schedule"]
+
+
+def schedule(sigma, n_steps, decay):
+    """The noise levels of the annealed steps.
+
+    Parameters
+    ----------
+    sigma : float
+        Noise level of the observation.
+    n_steps : int
+        Number of steps, at least 1.
+    decay : float
+        Ratio of consecutive levels, in (0, 1].
+
+    Returns
+    -------
+    levels : ndarray of shape (n_steps,)
+        ``sigma * decay**t``.
+    """
+    return sigma * decay ** np.arange(n_steps)
+
+
+def empirical_bayes(field, images, sigma, *, n_steps=1, decay=0.3,
+                    tile_size=256, n_threads=None):
+    r"""Denoise images by (annealed) empirical-Bayes steps.
+
+    Every image is extended by reflection by ``n_steps (size - 1)`` pixels,
+    the reach of the steps, so that border pixels see whole filters; then
+    :math:`x_{t+1} = x_t - \sigma_t^2 \nabla E(x_t; \sigma_t)` from
+    :math:`x_0 = y` at the levels of :func:`schedule`.
+
+    Parameters
+    ----------
+    field : NoiseConditionalField
+        The prior, on the [0, 1] scale of the pixels.
+    images : list of ndarray of shape (height, width)
+        Noisy float images on the [0, 1] scale.
+    sigma : float
+        Noise standard deviation on that scale.
+    n_steps : int, default=1
+        Steps of the schedule; 1 is the one-step estimate.
+    decay : float, default=0.3
+        Ratio of the levels of consecutive steps.
+    tile_size : int or None, default=256
+        Largest side of a tile's core (see
+        :func:`~sksm.posterior._tiles.tiles`); the tiles overlap by the
+        steps' reach, so the result does not depend on it.
+    n_threads : int, default=None
+        Tiles at once; None: joblib's ``n_jobs``, else BLAS's threads.
+
+    Returns
+    -------
+    denoised : list of ndarray of shape (height, width)
+        One float64 estimate per image, not clipped.
+    """
+    levels = schedule(sigma, n_steps, decay)
+    tables = [field.score_table(s) for s in levels]
+    pad = n_steps * (field.size - 1)
+    jobs = _jobs(images, tile_size, pad)
+
+    def solve(k, image, window, core, n_inner):
+        x, _ = _extended_window(image, window, pad)
+        x = x.astype(field.dtype)
+        for level, table in zip(levels, tables):
+            step = field.grad_tabulated(x, level, table)
+            step *= field.dtype.type(level * level)
+            x = x - step
+        inner = x[pad:-pad or None, pad:-pad or None]
+        return inner[_core_in(window, core)].astype(np.float64)
+
+    out = [np.empty(image.shape) for image in images]
+    return _solve_tiles(images, out, jobs, solve, n_threads)
