@@ -15,7 +15,7 @@ from .energies.noise_conditional import NoiseConditionalField, dct_filters
 from .image import to_float
 from .objectives import NoiseConditionalDSM
 from .optim import Adam, single_threaded_blas
-from .posterior import empirical_bayes
+from .posterior import empirical_bayes, estimate_noise
 
 __all__ = ["NoiseConditionalFieldsOfExperts"]
 
@@ -330,7 +330,34 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         return (np.concatenate([e for e, _ in out]),
                 np.concatenate([d for _, d in out]))
 
-    def denoise(self, images, sigma, *, n_steps=3, decay=0.3, tile_size=256):
+    def estimate_sigma(self, image):
+        r"""Estimate the noise level of an image from the prior.
+
+        The level at which the score-matching identity
+        :math:`\sum_j (\partial_j E)^2 = \sum_j \partial_j^2 E` holds over
+        the image (:func:`sksm.posterior.estimate_noise`), searched from
+        0.5 to 100 grey levels of 255; on images over 65,536 pixels, over
+        128x128 windows at seeded random positions.  The model cannot
+        vouch for the estimate on images unlike its training photographs;
+        the User Guide reports its error on held-out photographs.
+
+        Parameters
+        ----------
+        image : array-like of shape (height, width)
+            A noisy grayscale image on the [0, 1] scale.
+
+        Returns
+        -------
+        sigma : float
+            The estimated standard deviation on the [0, 1] scale, clipped to
+            the range searched.
+        """
+        field = self.field_
+        (image,) = _images([image], "image", 1)
+        return estimate_noise(field, image)
+
+    def denoise(self, images, sigma=None, *, n_steps=3, decay=0.3,
+                tile_size=256):
         r"""Remove additive white Gaussian noise: empirical-Bayes steps.
 
         From :math:`x_0 = y`, :math:`x_{t+1} = x_t - \sigma_t^2 \nabla
@@ -343,8 +370,9 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         images : ndarray of shape (n_images, height, width) or list
             Noisy images on the [0, 1] scale (a list may hold 2-D images of
             different sizes).
-        sigma : float
-            Noise standard deviation on that scale.
+        sigma : float, default=None
+            Noise standard deviation on that scale; None: estimated for
+            every image by :meth:`estimate_sigma`.
         n_steps : int, default=3
             Steps of the annealed schedule.
         decay : float, default=0.3
@@ -359,6 +387,10 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         """
         field = self.field_
         images = _images(images, "images", 1)
-        sigma = check_sigma(sigma)
-        return empirical_bayes(field, images, sigma, n_steps=n_steps,
-                               decay=decay, tile_size=tile_size)
+        if sigma is not None:
+            sigma = check_sigma(sigma)
+            return empirical_bayes(field, images, sigma, n_steps=n_steps,
+                                   decay=decay, tile_size=tile_size)
+        return [empirical_bayes(field, [im], estimate_noise(field, im),
+                                n_steps=n_steps, decay=decay,
+                                tile_size=tile_size)[0] for im in images]

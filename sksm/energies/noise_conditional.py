@@ -56,6 +56,28 @@ def dct_filters(size):
     return basis[order][1:]
 
 
+def _lookup(z, table, b):
+    """Interpolate the tables of :meth:`NoiseConditionalField.score_table`
+    linearly at the responses ``z`` of shape (..., n_experts)."""
+    n_experts, n_points = table.shape
+    u = np.abs(z)
+    u += b.astype(z.dtype)
+    np.divide(z, u, out=u)                            # in (-1, 1)
+    u += 1
+    u *= z.dtype.type((n_points - 1) / 2)
+    np.clip(u, 0, n_points - 1.001, out=u)
+    i = u.astype(np.intp)
+    u -= i                                            # the fraction
+    i += np.arange(n_experts) * n_points
+    flat = table.ravel()
+    lo = flat.take(i)
+    g = flat.take(i + 1)
+    g -= lo
+    g *= u
+    g += lo
+    return g
+
+
 class NoiseConditionalField:
     r"""The energy :math:`E(x; \sigma)` of a noise-conditional Field of Experts.
 
@@ -258,7 +280,7 @@ class NoiseConditionalField:
                          np.shape(x)[1:])
 
     # -- fast scores for restoration ----------------------------------------
-    def score_table(self, sigma, n_points=4097):
+    def score_table(self, sigma, n_points=2049, derivative=1):
         r"""The experts' first derivatives on a grid, for interpolation.
 
         The grid is uniform in :math:`u = z / (|z| + b)`, which maps the
@@ -271,13 +293,17 @@ class NoiseConditionalField:
         ----------
         sigma : float
             Noise level on the [0, 1] scale.
-        n_points : int, default=4097
+        n_points : int, default=2049
             Grid points per expert.
+        derivative : {1, 2} or tuple of them, default=1
+            Tabulate :math:`g_i'` or :math:`g_i''` (a tuple: a table of
+            each, in its order).
 
         Returns
         -------
-        table : ndarray of shape (n_experts, n_points)
-            :math:`\alpha_i g_i'` at the grid points, in :attr:`dtype`.
+        table : ndarray of shape (n_experts, n_points), or tuple of them
+            :math:`\alpha_i g_i'` (or :math:`\alpha_i g_i''`) at the grid
+            points, in :attr:`dtype`.
         b : ndarray of shape (n_experts,)
             The grids' half-point.
         """
@@ -287,12 +313,18 @@ class NoiseConditionalField:
         b = 2 * np.sqrt(narrow)
         u = np.linspace(-1, 1, n_points)[1:-1]
         grid = b[:, None] * u / (1 - np.abs(u))                   # (K, G-2)
-        _, g1, *_ = mixture_terms(grid.T, 0.0, var, log_w, order=1)
-        table = g1.T * self.alpha.astype(np.float64)[:, None]
-        # at u = +-1 (z infinite) the widest component's slope is unbounded;
-        # repeat the last values, reached only by overflowing responses
-        table = np.concatenate([table[:, :1], table, table[:, -1:]], axis=1)
-        return table.astype(self.dtype), b
+        orders = (derivative,) if np.ndim(derivative) == 0 else derivative
+        terms = mixture_terms(grid.T, 0.0, var, log_w, order=max(orders))
+        alpha = self.alpha.astype(np.float64)[:, None]
+        tables = []
+        for d in orders:
+            table = terms[d].T * alpha
+            # at u = +-1 (z infinite) the widest component's slope is
+            # unbounded; repeat the last values, reached only by overflow
+            table = np.concatenate([table[:, :1], table, table[:, -1:]],
+                                   axis=1)
+            tables.append(table.astype(self.dtype))
+        return (tables[0] if np.ndim(derivative) == 0 else tuple(tables)), b
 
     def grad_tabulated(self, x, sigma, table=None):
         r"""The gradient :math:`\nabla_x E(x; \sigma)` of one image, fast.
@@ -318,22 +350,51 @@ class NoiseConditionalField:
             In :attr:`dtype`.
         """
         table, b = table or self.score_table(sigma)
-        n_points = table.shape[1]
         _, z = self.responses(x[None])
-        z = z[0]                                          # (P, K)
-        u = np.abs(z)
-        u += b.astype(self.dtype)
-        np.divide(z, u, out=u)                            # in (-1, 1)
-        u += 1
-        u *= self.dtype.type((n_points - 1) / 2)
-        np.clip(u, 0, n_points - 1.001, out=u)
-        i = u.astype(np.intp)
-        u -= i                                            # the fraction
-        i += np.arange(self.n_experts) * n_points
-        flat = table.ravel()
-        lo = flat.take(i)
-        g = flat.take(i + 1)
-        g -= lo
-        g *= u
-        g += lo
+        g = _lookup(z[0], table, b)
         return col2im((g @ self.filters)[None], self.size, x.shape)[0]
+
+    def score_balance(self, x, sigma, z=None):
+        r"""The score-matching identity at level ``sigma``, summed over pixels.
+
+        For the density :math:`p_\sigma = e^{-E(\cdot; \sigma)} / Z` of
+        images with noise of level :math:`\sigma`, integration by parts gives
+        :math:`\mathbb{E}\,\lVert \nabla E \rVert^2 = \mathbb{E}\, \Delta E`
+        (Hyvarinen 2005).  Over the many pixels of one image the two sides
+        agree at the image's own noise level, and the ratio falls as the
+        assumed level grows past it (the model's curvature drops as
+        :math:`1/\sigma^2`), which makes it a noise estimator.
+
+        Parameters
+        ----------
+        x : ndarray of shape (n, height, width)
+            Noisy images on the [0, 1] scale, with the same noise level;
+            the sums run over their pixels at least ``size - 1`` from the
+            border.
+        sigma : float
+            The assumed noise level.
+        z : ndarray, default=None
+            The responses of ``x`` (:meth:`responses`), to reuse.
+
+        Returns
+        -------
+        balance : float
+            :math:`(A - B) / (A + |B|)` with :math:`A = \sum_j
+            (\partial_j E)^2` and :math:`B = \sum_j \partial_j^2 E`: in
+            (-1, 1], zero where the identity holds, positive where the
+            assumed level is too low.
+        """
+        k = self.size
+        if z is None:
+            z = self.responses(x)[1]
+        (t1, t2), b = self.score_table(sigma, 1025, derivative=(1, 2))
+        g1, g2 = _lookup(z, t1, b), _lookup(z, t2, b)
+        W = self.filters
+        shape = x.shape[1:]
+        grad = col2im(g1 @ W, k, shape)        # the tables hold alpha
+        lap = col2im(g2 @ (W * W), k, shape)
+        inner = (slice(None), slice(k - 1, shape[0] - k + 1),
+                 slice(k - 1, shape[1] - k + 1))
+        a = np.sum(grad[inner] ** 2, dtype=np.float64)
+        b = np.sum(lap[inner], dtype=np.float64)
+        return float((a - b) / (a + abs(b)))

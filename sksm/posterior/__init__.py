@@ -39,7 +39,7 @@ One private module per concern: ``_tiles`` (cutting, threads), ``_denoise``,
 from ..energies.pixel_prior import ImagePrior
 from ._calibrate import calibrate_denoising
 from ._denoise import denoise
-from ._empirical_bayes import empirical_bayes
+from ._empirical_bayes import empirical_bayes, estimate_noise
 from ._fill import (
     AUTO_FRACTION,
     PRIOR_WEIGHTS,
@@ -52,5 +52,6 @@ from ._tiles import tiles
 
 __all__ = ["AUTO_FRACTION", "PRIOR_WEIGHTS", "ImagePrior", "biharmonic_fill",
            "calibrate_denoising", "denoise", "denoise_rows", "empirical_bayes",
+           "estimate_noise",
            "inpaint",
            "super_resolve", "tiles"]

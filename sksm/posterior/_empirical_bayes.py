@@ -1,5 +1,7 @@
 r"""Denoising with a noise-conditional prior: empirical-Bayes steps.
 
+The noise level itself can be read off the prior (:func:`estimate_noise`).
+
 Tweedie's formula gives the posterior mean of a clean image under Gaussian
 noise of level :math:`\sigma` from the score of the *noisy* density,
 :math:`\hat x = y - \sigma^2 \nabla E(y; \sigma)`, which a
@@ -11,10 +13,11 @@ step left as noise of the next level.
 """
 
 import numpy as np
+from scipy.optimize import brentq
 
 from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
 
-__all__ = ["empirical_bayes", "schedule"]
+__all__ = ["empirical_bayes", "estimate_noise", "schedule"]
 
 
 def schedule(sigma, n_steps, decay):
@@ -87,3 +90,64 @@ def empirical_bayes(field, images, sigma, *, n_steps=1, decay=0.3,
 
     out = [np.empty(image.shape) for image in images]
     return _solve_tiles(images, out, jobs, solve, n_threads)
+
+
+def _sample_windows(image, size, n_pixels, rng):
+    """Up to ``n_pixels`` of ``image`` as square windows of side ``size``
+    (the whole image when it is smaller)."""
+    height, width = image.shape
+    if height * width <= n_pixels or min(height, width) <= size:
+        return [image]
+    count = max(1, n_pixels // (size * size))
+    tops = rng.integers(0, height - size + 1, count)
+    lefts = rng.integers(0, width - size + 1, count)
+    return [image[t:t + size, u:u + size] for t, u in zip(tops, lefts)]
+
+
+def estimate_noise(field, image, sigma_range=(0.5 / 255, 100 / 255),
+                   n_pixels=65536, random_state=0):
+    r"""Estimate the level of white Gaussian noise of an image from the prior.
+
+    The level at which the score-matching identity
+    :math:`\sum_j (\partial_j E)^2 = \sum_j \partial_j^2 E` holds over the
+    image (:meth:`~sksm.energies.NoiseConditionalField.score_balance`),
+    found by Brent's method on :math:`\log \sigma`.  On large images the
+    sums run over windows of 128x128 at random positions covering about
+    ``n_pixels``.
+
+    Parameters
+    ----------
+    field : NoiseConditionalField
+        The prior, on the [0, 1] scale.
+    image : ndarray of shape (height, width)
+        The noisy image on that scale.
+    sigma_range : tuple of (float, float), default=(0.5/255, 100/255)
+        The levels searched.
+    n_pixels : int, default=65536
+        Pixels the sums cover on large images.
+    random_state : int, default=0
+        Seeds the windows' positions.
+
+    Returns
+    -------
+    sigma : float
+        The estimate, clipped to ``sigma_range`` when the identity holds
+        nowhere inside it (an image with less noise than its lower end, or
+        more than its upper end).
+    """
+    windows = _sample_windows(np.asarray(image, dtype=field.dtype), 128,
+                              n_pixels, np.random.default_rng(random_state))
+    # padded by reflection, so that every pixel gets whole filters
+    pad = field.size - 1
+    stack = np.stack([np.pad(w, pad, mode="reflect") for w in windows])
+    z = field.responses(stack)[1]
+
+    def balance(log_sigma):
+        return field.score_balance(stack, float(np.exp(log_sigma)), z)
+
+    low, high = np.log(sigma_range[0]), np.log(sigma_range[1])
+    if balance(low) <= 0:
+        return float(sigma_range[0])
+    if balance(high) >= 0:
+        return float(sigma_range[1])
+    return float(np.exp(brentq(balance, low, high, xtol=2e-3)))
