@@ -232,8 +232,8 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         Warns
         -----
         ConvergenceWarning
-            If a step's loss or gradient was not finite; the fit keeps the
-            last finite parameters.
+            If a step's loss or gradient, or the parameters it led to, were
+            not finite; the fit keeps the last parameters of a finite loss.
         """
         if self.patch_size <= 2 * (self.filter_size - 1):
             raise ValueError(
@@ -254,7 +254,10 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         adam = Adam(len(theta))
         self.loss_curve_ = []
         diverged = False
-        with single_threaded_blas():
+        # a step too far ends in the ConvergenceWarning below, not in
+        # RuntimeWarnings of the overflows on the way
+        with single_threaded_blas(), np.errstate(over="ignore",
+                                                 invalid="ignore"):
             for step in range(1, self.max_iter + 1):
                 batch = _random_patches(images, self.batch_size,
                                         self.patch_size, rng, field.dtype)
@@ -271,6 +274,9 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
                 theta = adam.step(theta, grad)
                 field.set_params(theta)
                 self.loss_curve_.append(loss)
+                if not np.all(np.isfinite(field.get_params())):
+                    diverged = True     # beyond the range of float32
+                    break
                 if self.verbose and step % 100 == 0:
                     print(f"step {step}: loss "
                           f"{np.mean(self.loss_curve_[-100:]):.4f}")
