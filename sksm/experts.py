@@ -390,8 +390,8 @@ class GaussianMixture(_Expert):
     ------
     ValueError
         If the arrays do not have the same number of components (one or two
-        dimensions), a scale is not positive, or a weight row is negative,
-        all zero or not finite.
+        dimensions) and one row or the same number of rows, a scale is not
+        positive, or a weight row is negative, all zero or not finite.
 
     References
     ----------
@@ -404,6 +404,14 @@ class GaussianMixture(_Expert):
         m = scales.shape[-1]
         means = _mixture_rows(means, "means", m)
         weights = _mixture_rows(weights, "weights", m)
+        try:
+            np.broadcast_shapes(means.shape, scales.shape, weights.shape)
+        except ValueError:
+            raise ValueError(
+                "means, scales and weights must each have one row or the same "
+                "number of rows (one per expert); got shapes "
+                f"{means.shape}, {scales.shape} and {weights.shape}."
+            ) from None
         total = weights.sum(axis=-1, keepdims=True)
         if np.any(weights < 0) or np.any(total <= 0):
             raise ValueError(
@@ -449,12 +457,19 @@ class GaussianMixture(_Expert):
         Raises
         ------
         ValueError
-            If a variance is negative or not finite.
+            If a variance is negative or not finite, or there is not one
+            variance or one per expert row.
         """
         variance = np.asarray(variance, dtype=np.float64)
         if np.any(variance < 0) or not np.isfinite(variance).all():
             raise ValueError(
                 f"variance must be non-negative and finite; got {variance!r}.")
+        rows = len(self.scales) if self.scales.ndim == 2 else 1
+        if variance.ndim > 1 or (variance.ndim == 1
+                                 and rows not in (1, len(variance))):
+            raise ValueError(
+                f"variance must be one number or one per expert row ({rows}); "
+                f"got shape {variance.shape}.")
         if variance.ndim == 1:
             variance = variance[:, None]
         new = object.__new__(type(self))

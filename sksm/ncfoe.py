@@ -10,7 +10,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval as _Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ._validation import Fitted, Interval, SavedModel, check_image, check_sigma
+from ._validation import (Fitted, Interval, SavedModel, check_image,
+                          check_positive, check_sigma)
 from .energies.noise_conditional import NoiseConditionalField, dct_filters
 from .image import to_float
 from .objectives import NoiseConditionalDSM
@@ -232,8 +233,8 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         Warns
         -----
         ConvergenceWarning
-            If a step's loss or gradient was not finite; the fit keeps the
-            last finite parameters.
+            If a step's loss or gradient, or the parameters it led to, were
+            not finite; the fit keeps the last parameters of a finite loss.
         """
         if self.patch_size <= 2 * (self.filter_size - 1):
             raise ValueError(
@@ -254,7 +255,10 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         adam = Adam(len(theta))
         self.loss_curve_ = []
         diverged = False
-        with single_threaded_blas():
+        # a step too far ends in the ConvergenceWarning below, not in
+        # RuntimeWarnings of the overflows on the way
+        with single_threaded_blas(), np.errstate(over="ignore",
+                                                 invalid="ignore"):
             for step in range(1, self.max_iter + 1):
                 batch = _random_patches(images, self.batch_size,
                                         self.patch_size, rng, field.dtype)
@@ -271,6 +275,9 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
                 theta = adam.step(theta, grad)
                 field.set_params(theta)
                 self.loss_curve_.append(loss)
+                if not np.all(np.isfinite(field.get_params())):
+                    diverged = True     # beyond the range of float32
+                    break
                 if self.verbose and step % 100 == 0:
                     print(f"step {step}: loss "
                           f"{np.mean(self.loss_curve_[-100:]):.4f}")
@@ -322,10 +329,23 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
             Energies, in float64 (up to the unknown log partition function).
         dE_dx : ndarray of shape (n_images, height, width)
             Their gradients, in float32.
+
+        Raises
+        ------
+        TypeError
+            If ``sigma`` is not a real number (an array of levels, one per
+            image, included).
+        ValueError
+            If ``sigma`` is negative or not finite, or for images smaller
+            than ``filter_size`` or with NaN or infinite pixels.
         """
         field = self.field_
         images = _images(X, "X", self.filter_size)
-        sigma = 0.0 if sigma == 0 else check_sigma(sigma)
+        sigma = check_positive(sigma, "sigma", "one noise level for all the "
+                               "images, on the [0, 1] scale; 0 for clean "
+                               "images", allow_zero=True)
+        if sigma > 0:
+            sigma = check_sigma(sigma)
         out = [field.grad_energy(im[None], sigma) for im in images]
         return (np.concatenate([e for e, _ in out]),
                 np.concatenate([d for _, d in out]))

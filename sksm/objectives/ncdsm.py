@@ -51,7 +51,8 @@ def noise_conditional_dsm(field, X, noise, sigma, sample_weight=None,
     margin : int, default=None
         Pixels closer than this to the border are left out of the loss;
         None: ``size - 1``.  0 counts every pixel (with one position per
-        image, a Product of Experts).
+        image, a Product of Experts).  Non-negative, below half the
+        smaller side of the images.
 
     Returns
     -------
@@ -59,6 +60,12 @@ def noise_conditional_dsm(field, X, noise, sigma, sample_weight=None,
         ``J``.
     gradient : ndarray of shape (field.n_params,)
         Its gradient with respect to ``field.get_params()``, in float64.
+
+    Raises
+    ------
+    ValueError
+        If ``margin`` (or ``size - 1`` for None) leaves no pixel of the
+        images in the loss, or is negative.
 
     References
     ----------
@@ -69,6 +76,15 @@ def noise_conditional_dsm(field, X, noise, sigma, sample_weight=None,
     """
     n, height, width = X.shape
     k = field.size
+    m = k - 1 if margin is None else int(margin)
+    if not 0 <= 2 * m < min(height, width):
+        given = (repr(margin) if margin is not None
+                 else f"None (size - 1 = {m})")
+        raise ValueError(
+            "margin must be a non-negative number of pixels below half the "
+            f"smaller side of the images, {min(height, width)}, so that some "
+            f"pixel is in the loss; got {given} for images of shape "
+            f"{(height, width)}.")
     dt = field.dtype.type
     coef = row_coefficients(sample_weight, n)
     coef = (np.full(n, 1.0 / n) if coef is None else coef).astype(field.dtype)
@@ -80,7 +96,6 @@ def noise_conditional_dsm(field, X, noise, sigma, sample_weight=None,
     grad = col2im((g1 * alpha) @ W, k, (height, width))
     res = s * grad - noise
     inside = np.zeros((height, width), dtype=field.dtype)
-    m = k - 1 if margin is None else int(margin)
     inside[m:height - m, m:width - m] = 1
     per = coef.reshape(-1, 1, 1) * inside / dt(inside.sum())
     loss = 0.5 * float(np.sum(res * res * per, dtype=np.float64))
