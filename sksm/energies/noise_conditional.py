@@ -280,7 +280,7 @@ class NoiseConditionalField:
                          np.shape(x)[1:])
 
     # -- fast scores for restoration ----------------------------------------
-    def score_table(self, sigma, n_points=2049, derivative=1):
+    def score_table(self, sigma, n_points=4097, derivative=1):
         r"""The experts' first derivatives on a grid, for interpolation.
 
         The grid is uniform in :math:`u = z / (|z| + b)`, which maps the
@@ -293,7 +293,7 @@ class NoiseConditionalField:
         ----------
         sigma : float
             Noise level on the [0, 1] scale.
-        n_points : int, default=2049
+        n_points : int, default=4097
             Grid points per expert.
         derivative : {1, 2} or tuple of them, default=1
             Tabulate :math:`g_i'` or :math:`g_i''` (a tuple: a table of
