@@ -10,6 +10,10 @@ above non-local means, and the median seconds per 256x256 image on one core.
 Every method sees the same noisy images (one fixed seed per image and
 level); BM3D and non-local means are given the true sigma, as the priors are.
 
+The blind rows: the relative error of the prior's noise estimate (sigma=None)
+beside scikit-image's and sksm.image.estimate_sigma's, and the PSNR of
+denoising with it minus that with the true level.
+
 --schedules searches the annealed schedule (steps and decay of the levels)
 on the calibration crops of the split (never the held-out ones) and prints
 the grid; the defaults of ``NoiseConditionalFieldsOfExperts.denoise`` were
@@ -106,10 +110,60 @@ def print_per_image(results, sigmas):
         print()
 
 
+def blind(model, crops, sigmas):
+    """The noise estimates (the prior's, scikit-image's wavelet one and
+    sksm.image.estimate_sigma's) and what denoising with the prior's
+    estimate costs against the true level."""
+    from skimage.restoration import estimate_sigma as skimage_sigma
+
+    from sksm.image import estimate_sigma as mad_sigma
+
+    print("blind: relative error of the noise estimate (mean |error|, worst)"
+          " and PSNR with sigma=None minus PSNR with the true sigma")
+    print(f"{'sigma':>6}{'prior':>16}{'skimage':>16}{'sksm.image':>16}"
+          f"{'dB, mean':>10}{'dB, worst':>11}{'s/est':>7}")
+    for s in sigmas:
+        errors = {"prior": [], "skimage": [], "mad": []}
+        loss, seconds = [], []
+        for i, (_, crop) in enumerate(sorted(crops.items())):
+            noisy = noisy_version(crop, s / 255, 1000 * s + i)
+            start = time.perf_counter()
+            estimate = model.estimate_sigma(noisy)
+            seconds.append(time.perf_counter() - start)
+            for key, value in (("prior", estimate),
+                               ("skimage", skimage_sigma(noisy)),
+                               ("mad", mad_sigma(noisy))):
+                errors[key].append(value * 255 / s - 1)
+            loss.append(psnr(crop, model.denoise([noisy])[0])
+                        - psnr(crop, model.denoise([noisy], s / 255)[0]))
+        cells = "".join(f"{np.mean(np.abs(e)):8.1%}{max(e, key=abs):+8.1%}"
+                        for e in errors.values())
+        print(f"{s:6d}{cells}{np.mean(loss):+10.3f}{min(loss):+11.3f}"
+              f"{np.median(seconds):7.2f}")
+    print()
+
+
+def map_estimate(model, y, sigma, c, n_iter=30):
+    """MAP under p_{c sigma}: gradient descent on E(x; c sigma) + |x - y|^2
+    / (2 sigma^2) from the one-step estimate (on the reflected image)."""
+    field, pad = model.field_, model.reach_
+    level = c * sigma
+    table = field.score_table(level)
+    x = model.denoise([y], sigma, n_steps=1)[0]
+    step = 0.5 * level ** 2 * sigma ** 2 / (sigma ** 2 + level ** 2)
+    for _ in range(n_iter):
+        xp = np.pad(x, pad, mode="reflect").astype(np.float32)
+        grad = field.grad_tabulated(xp, level, table)[pad:-pad, pad:-pad]
+        x = x - step * (grad + (x - y) / sigma ** 2)
+    return x
+
+
 def schedules(model, split, sigmas):
-    """Mean PSNR on the calibration crops for a grid of schedules."""
+    """Mean PSNR on the calibration crops for a grid of schedules, and for
+    MAP estimates under the prior at the noise level and half of it."""
     crops = calibration_crops(split)
-    grid = [(1, 1.0)] + [(n, d) for n in (2, 3, 4) for d in (0.2, 0.3, 0.5)]
+    grid = [(1, 1.0)] + [(n, d) for n in (2, 3, 4, 5)
+                         for d in (0.2, 0.3, 0.4, 0.5, 0.6)]
     print(f"calibration crops of split {split}: {len(crops)} of 128x128")
     print(f"{'steps':>6}{'decay':>7}" + "".join(f"{'sigma ' + str(s):>10}"
                                                for s in sigmas) + f"{'mean':>8}")
@@ -127,6 +181,12 @@ def schedules(model, split, sigmas):
         if best is None or np.mean(means) > best[0]:
             best = (np.mean(means), n_steps, decay)
     print(f"best on calibration: n_steps={best[1]}, decay={best[2]}")
+    for c in (0.5, 1.0):
+        means = [np.mean([psnr(c_, map_estimate(
+            model, noisy_version(c_, s / 255, 7 + i), s / 255, c))
+            for i, c_ in enumerate(crops)]) for s in sigmas]
+        print(f"MAP under p at {c:g} sigma (30 steps):" + "".join(
+            f"{m:10.2f}" for m in means) + f"{np.mean(means):8.2f}")
 
 
 def main(argv=None):
@@ -137,6 +197,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="four held-out images, no Student-t prior")
     parser.add_argument("--schedules", action="store_true")
+    parser.add_argument("--no-blind", action="store_true",
+                        help="leave out the noise estimates")
     args = parser.parse_args(argv)
     sigmas = tuple(args.sigmas)
     if args.split != SHIPPED_SPLIT and args.model is None:
@@ -157,6 +219,8 @@ def main(argv=None):
     print(f"held-out crops of split {args.split}: {len(crops)} of 256x256")
     results, seconds = measure(methods(model, student_t), crops, sigmas)
     print_table(results, seconds, sigmas)
+    if not args.no_blind:
+        blind(model, crops, sigmas)
     print_per_image(results, sigmas)
 
 

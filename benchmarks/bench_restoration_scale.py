@@ -2,7 +2,11 @@
 
 For grayscale images from 256x256 to 4000x3000 (12 megapixels), each run in
 a fresh process: ``sksm.restoration.denoise`` (sigma 15/255, the default
-method), ``super_resolve`` (x2, the output of that size) and ``inpaint``
+prior and method: the noise-conditional prior's annealed steps),
+``denoise_studentt`` (the paper's prior, ``model=load_pretrained_foe()``,
+its default FISTA), ``denoise_colour`` (the colour photograph, sigma
+15/255, the default prior; ``sigma_none`` the same with the noise level
+estimated), ``super_resolve`` (x2, the output of that size) and ``inpaint``
 (20% of the pixels missing at random; ``inpaint_w`` with the prior's
 weight fixed at 1e-3, so that every tile is filled under the prior, where
 the default may choose the biharmonic fill for a smooth image), with the
@@ -31,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 SIZES = ("256x256", "512x512", "1000x1000", "2000x1500", "4000x3000")
-OPS = ("denoise", "super_resolve", "inpaint", "inpaint_w")
+OPS = ("denoise", "denoise_studentt", "denoise_colour", "sigma_none",
+       "super_resolve", "inpaint", "inpaint_w")
 
 
 def _status_mb(field):
@@ -49,30 +54,34 @@ def _reset_peak():
         f.write("5")
 
 
-def _photo(height, width):
+def _photo(height, width, colour=False):
     from PIL import Image
     from sklearn.datasets import load_sample_image
 
     rgb = Image.fromarray(load_sample_image("china.jpg")).resize(
         (width, height), Image.LANCZOS)
-    gray = np.asarray(rgb, dtype=np.float64) / 255 @ np.array(
-        [0.2125, 0.7154, 0.0721])
-    return gray
+    rgb = np.asarray(rgb, dtype=np.float64) / 255
+    return rgb if colour else rgb @ np.array([0.2125, 0.7154, 0.0721])
 
 
 def one(op, path):
     """Run ``op`` on the image saved at ``path``; print a JSON line."""
     from sksm import load_pretrained_foe, restoration
 
-    model = load_pretrained_foe()
+    # the default prior of denoising is the noise-conditional one
+    model = (None if op in ("denoise", "denoise_colour", "sigma_none")
+             else load_pretrained_foe())
     image = np.load(path)
     if op.startswith("inpaint"):
         mask = np.random.default_rng(0).random(image.shape) < 0.2
     _reset_peak()
     before = _status_mb("VmRSS")
     start = time.perf_counter()
-    if op == "denoise":
+    if op in ("denoise", "denoise_studentt"):
         restoration.denoise(image, 15 / 255, model=model)
+    elif op in ("denoise_colour", "sigma_none"):
+        restoration.denoise(image, 15 / 255 if op == "denoise_colour"
+                            else None, model=model, channel_axis=-1)
     elif op == "super_resolve":
         restoration.super_resolve(image, 2, model=model)
     elif op == "inpaint":
@@ -104,8 +113,9 @@ def main(argv=None):
                 # super-resolution: the low-resolution input, output of size
                 shape = ((height // 2, width // 2) if op == "super_resolve"
                          else (height, width))
-                image = _photo(*shape)
-                if op == "denoise":
+                image = _photo(*shape, colour=op in ("denoise_colour",
+                                                     "sigma_none"))
+                if op.startswith("denoise") or op == "sigma_none":
                     image = image + 15 / 255 * np.random.default_rng(
                         0).standard_normal(image.shape)
                 path = Path(tmp) / "image.npy"

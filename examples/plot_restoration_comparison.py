@@ -1,11 +1,13 @@
 """
-Denoising a photograph: the Field of Experts against other methods
-===================================================================
+Denoising a photograph: the Fields of Experts against other methods
+====================================================================
 
-:func:`sksm.restoration.denoise` (the pretrained Field of Experts, "FoE")
+:func:`sksm.restoration.denoise` with its default prior, the pretrained
+noise-conditional Field of Experts ("sksm (noise-conditional)", 48 filters
+of 7x7 with Gaussian scale mixture experts), and with the paper's 5x5x24
+Student-t prior ("sksm (Student-t)", ``model=load_pretrained_foe()``),
 beside three methods of other packages, on a crop of scikit-learn's flower
-photograph, which the pretrained prior never saw, with Gaussian noise of
-sigma 25/255:
+photograph, which neither prior saw, with Gaussian noise of sigma 25/255:
 
 - non-local means, :func:`skimage.restoration.denoise_nl_means`
   (``fast_mode``, 5x5 patches, ``h`` of 0.8 times the noise level, as
@@ -39,7 +41,7 @@ from matplotlib.patches import Rectangle
 from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
 from sklearn.datasets import load_sample_image
 
-from sksm import restoration
+from sksm import load_pretrained_foe, restoration
 from sksm.image import add_noise, psnr
 
 # The docs build sets SKSM_QUICK_EXAMPLES=1 (doc/conf.py): smaller settings
@@ -99,7 +101,9 @@ def tv_weight(sigma):
 # %%
 # The methods, each a function of the noisy image and the estimated level.
 methods = {
-    "FoE (sksm)": lambda y, s: restoration.denoise(y, s),
+    "sksm (noise-conditional)": lambda y, s: restoration.denoise(y, s),
+    "sksm (Student-t)": lambda y, s: restoration.denoise(
+        y, s, model=load_pretrained_foe()),
     "non-local means": lambda y, s: denoise_nl_means(
         y, h=0.8 * s, sigma=s, patch_size=5, patch_distance=6,
         fast_mode=True),
@@ -119,7 +123,7 @@ for level in levels:
         restored = method(noisy, sigma_est)
         seconds = time.perf_counter() - start
         scores[name].append(psnr(clean, restored))
-        print(f"  {name:16} {scores[name][-1]:6.2f} dB  {seconds:5.2f} s")
+        print(f"  {name:24} {scores[name][-1]:6.2f} dB  {seconds:5.2f} s")
         if level == 25:
             results[name] = restored
     if level == 25:
@@ -128,9 +132,10 @@ for level in levels:
 # %%
 # Sigma 25/255: each image, and below it the detail in the box, enlarged.
 row, col, side = zoom
-fig, axes = plt.subplots(2, len(results), figsize=(2.6 * len(results), 5.6))
+fig, axes = plt.subplots(2, len(results), figsize=(2.3 * len(results), 5.2))
 for (top, bottom), (name, image) in zip(axes.T, results.items()):
-    title = name if name == "clean" else f"{name}\n{psnr(clean, image):.2f} dB"
+    label = name.replace(" (", "\n(")  # the method on one line, its kind below
+    title = name if name == "clean" else f"{label}\n{psnr(clean, image):.2f} dB"
     top.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
     top.add_patch(Rectangle((col - 0.5, row - 0.5), side, side, fill=False,
                             edgecolor="tab:orange", linewidth=1.5))

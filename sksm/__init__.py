@@ -8,7 +8,7 @@ from .experts import DEFAULT_C, StudentT
 from .foe import FieldsOfExperts
 from .ncfoe import NoiseConditionalFieldsOfExperts
 from .poe import RegularizedScoreMatchingPoE
-from .pretrained import load_pretrained_foe
+from .pretrained import load_pretrained_foe, load_pretrained_ncfoe
 from .rbm import GaussianRBM
 
 __version__ = "0.1.0"
@@ -16,4 +16,5 @@ __version__ = "0.1.0"
 __all__ = ["DEFAULT_C", "FieldsOfExperts", "GaussianRBM",
            "NoiseConditionalFieldsOfExperts",
            "RegularizedScoreMatchingPoE",
-           "StudentT", "__version__", "load_pretrained_foe"]
+           "StudentT", "__version__", "load_pretrained_foe",
+           "load_pretrained_ncfoe"]

@@ -5,113 +5,29 @@ import difflib
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_sample_image
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, train_test_split
 
 from . import __version__, _progress
+from ._demo import demo as _demo
 from ._image_files import DEFAULT_QUALITY
 from ._validation import check_sigma
-from .datasets import few_labels, load_digits_pixels
 from .foe import FieldsOfExperts
 from .image import (
-    add_noise,
     check_output_path,
     check_unit_range,
     estimate_sigma,
     extract_patches,
-    psnr,
     read_image,
     to_float,
     write_image,
 )
 from .io import load_model, save_model
-from .poe import RegularizedScoreMatchingPoE
-from .pretrained import load_pretrained_foe
+from .ncfoe import NoiseConditionalFieldsOfExperts
+from .pretrained import load_pretrained_foe, load_pretrained_ncfoe
 from .restoration import denoise, inpaint, super_resolve
 
 __all__ = ["build_parser", "main"]
-
-
-def _demo(args):
-    start = time.perf_counter()
-    X, y = load_digits_pixels()
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.3, stratify=y, random_state=args.seed)
-    print("sksm demo: a Product of Student-t experts fitted by regularized "
-          "score matching\non scikit-learn's 8x8 digits "
-          f"({len(X_train)} train / {len(X_test)} test, pixels in [0, 1]).\n")
-
-    lambdas = [0.0, 0.02, 0.2, 0.6, 2.0]
-    # the defaults: 128 experts of weight 1 (learned weights, and with them
-    # the likelihood, run away as lambda -> 0 on the digits' blank border
-    # pixels); the likelihood by annealed importance sampling
-    search = GridSearchCV(
-        RegularizedScoreMatchingPoE(random_state=args.seed),
-        {"reg_lambda": lambdas}, cv=3, n_jobs=args.n_jobs)
-    search.fit(X_train)
-    print("reg_lambda chosen by GridSearchCV on held-out log-likelihood "
-          "(3-fold, nats per digit):")
-    print(f"  {'reg_lambda':>10}  {'log-likelihood':>14}")
-    for lam, score in zip(lambdas, search.cv_results_["mean_test_score"]):
-        mark = "  <- best" if lam == search.best_params_["reg_lambda"] else ""
-        print(f"  {lam:>10g}  {score:>14.1f}{mark}")
-    best = search.best_estimator_
-    print(f"  test-set log-likelihood at the best lambda: "
-          f"{best.score(X_test):.1f} nats per digit\n")
-
-    labelled = few_labels(y_train, args.labels_per_class, args.seed)
-    # no StandardScaler: it cost the activations 0.5 to 2 points of error
-    # on MNIST digits (User Guide, "Features")
-    classifier = LogisticRegression(max_iter=2000)
-    raw = classifier.fit(X_train[labelled], y_train[labelled]).score(
-        X_test, y_test)
-    F_train, F_test = best.transform(X_train), best.transform(X_test)
-    act = classifier.fit(F_train[labelled], y_train[labelled]).score(
-        F_test, y_test)
-    print(f"Logistic regression with {args.labels_per_class} labelled digits "
-          "per class, test accuracy:")
-    print(f"  raw pixels:          {raw:.3f}")
-    print(f"  expert activations:  {act:.3f}  (the model's features, "
-          f"reg_lambda={best.reg_lambda:g})")
-    print("  The activations are learned without labels, for the likelihood "
-          "that chose\n  reg_lambda, not for the classifier; on 64-pixel "
-          "digits they are not better\n  than the pixels.  On 14x14 MNIST "
-          "digits they are: benchmarks/bench_features.py.")
-    _demo_denoising(args)
-    print(f"\nDone in {time.perf_counter() - start:.1f} s.")
-    return 0
-
-
-def _demo_denoising(args):
-    sigma = 15 / 255
-    # flower.jpg is not among the pretrained prior's training images.
-    rgb = load_sample_image("flower.jpg") / 255.0
-    clean = rgb @ np.array([0.2125, 0.7154, 0.0721])  # luminance, ITU-R 709
-    noisy = add_noise(clean, sigma, random_state=args.seed)
-    model = load_pretrained_foe()
-    start = time.perf_counter()
-    restored = denoise(noisy, sigma, model=model)
-    seconds = time.perf_counter() - start
-    print(f"\nDenoising with the pretrained Field of Experts "
-          f"({model.n_experts} experts, {model.filter_size}x"
-          f"{model.filter_size} filters):")
-    print(f"  scikit-learn's flower.jpg in grayscale, {clean.shape[1]}x"
-          f"{clean.shape[0]}, Gaussian noise of sigma 15/255")
-    print(f"  PSNR noisy:     {psnr(clean, noisy):6.2f} dB")
-    print(f"  PSNR denoised:  {psnr(clean, restored):6.2f} dB  "
-          f"({seconds:.1f} s)")
-    out = Path(args.output_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, image in (("clean", clean), ("noisy", noisy),
-                        ("denoised", restored)):
-        path = out / f"flower_{name}.png"
-        write_image(path, np.round(np.clip(image, 0, 1) * 255)
-                    .astype(np.uint8))
-        print(f"  wrote {path}")
 
 
 class _UsageError(Exception):
@@ -125,22 +41,26 @@ def _log(message, start=None):
 
 
 def _load(args):
+    denoising = args.command == "denoise"
     if args.model is None:
-        return load_pretrained_foe()
-
+        return load_pretrained_ncfoe() if denoising else load_pretrained_foe()
     model = load_model(args.model)
-    if not isinstance(model, FieldsOfExperts):
+    kinds = ((FieldsOfExperts, NoiseConditionalFieldsOfExperts) if denoising
+             else (FieldsOfExperts,))
+    if not isinstance(model, kinds):
+        wanted = ("a FieldsOfExperts or NoiseConditionalFieldsOfExperts"
+                  if denoising else "a FieldsOfExperts")
         raise _UsageError(f"{args.model} holds a {type(model).__name__}, "
-                          "not a FieldsOfExperts image prior")
+                          f"not {wanted} image prior")
     return model
 
 
 def _restore_command(args, restoring):
     """Check the output, read every frame, restore, write; one line a step.
 
-    ``restoring(image, kind)``, called once the input is read and checked,
-    returns ``restore(model, frame, channel_axis, index)``, which restores
-    frame ``index``.
+    ``restoring(image, kind, model)``, called once the input is read and
+    checked and the model loaded, returns ``restore(model, frame,
+    channel_axis, index)``, which restores frame ``index``.
     """
     image = read_image(args.input, all_frames=True)
     n_frames = len(image)
@@ -154,7 +74,7 @@ def _restore_command(args, restoring):
     frames = f", {n_frames} frames" if n_frames > 1 else ""
     _log(f"{args.command}: {args.input} {shape[1]}x{shape[0]} "
          f"{kind} {image.dtype}{frames} ...")
-    restore = restoring(image, kind)
+    restore = restoring(image, kind, model)
     start = time.perf_counter()
     show = args.progress if args.progress is not None else sys.stderr.isatty()
     with _progress.reporting(args.command, enabled=show):
@@ -183,15 +103,23 @@ def _check_scale(image, args):
         ) from None
 
 
-def _estimated_sigmas(image, kind, args):
-    """Each frame's noise level in the units of --sigma, told in one line.
+def _frame_sigma(model, frame, kind):
+    """A frame's noise level on its float scale: the noise-conditional
+    prior's estimate (the mean over the colour channels), else
+    :func:`sksm.image.estimate_sigma`'s."""
+    if isinstance(model, NoiseConditionalFieldsOfExperts):
+        channels = frame[None] if kind != "colour" else np.moveaxis(frame, -1,
+                                                                    0)
+        return float(np.mean([model.estimate_sigma(c) for c in channels]))
+    return estimate_sigma(frame, average_sigmas=True,
+                          channel_axis=-1 if kind == "colour" else None)
 
-    The mean over the colour channels of :func:`sksm.image.estimate_sigma`.
-    """
+
+def _estimated_sigmas(image, kind, args, model):
+    """Each frame's noise level in the units of --sigma, told in one line."""
     white = 255.0 if args.data_range is None else args.data_range
-    sigmas = [white * estimate_sigma(
-        to_float(frame, args.data_range), average_sigmas=True,
-        channel_axis=-1 if kind == "colour" else None) for frame in image]
+    sigmas = [white * _frame_sigma(model, to_float(frame, args.data_range),
+                                   kind) for frame in image]
     if min(sigmas) == 0:
         raise _UsageError(f"{args.input}: the image seems to hold no noise "
                           "(estimated sigma 0); give its level with --sigma.")
@@ -212,9 +140,9 @@ def _denoise(args):
     if args.sigma is not None:
         check_sigma(args.sigma, "--sigma")
 
-    def restoring(image, kind):
+    def restoring(image, kind, model):
         sigmas = ([args.sigma] * len(image) if args.sigma is not None
-                  else _estimated_sigmas(image, kind, args))
+                  else _estimated_sigmas(image, kind, args, model))
         # sksm.restoration takes the level on the image's scale, [0, 1]
         # for integer images without data_range
         per_unit = 255.0 if args.data_range is None else 1.0
@@ -234,7 +162,7 @@ def _denoise(args):
 
 
 def _super_resolve(args):
-    return _restore_command(args, lambda image, kind: (
+    return _restore_command(args, lambda image, kind, _: (
         lambda model, frame, axis, i: super_resolve(
             frame, args.factor, model=model, channel_axis=axis,
             data_range=args.data_range, tile_size=args.tile_size)))
@@ -257,7 +185,7 @@ def _inpaint(args):
             else "") + "; 0 is the biharmonic fill", file=sys.stderr)
         return out
 
-    return _restore_command(args, lambda image, kind: restore)
+    return _restore_command(args, lambda image, kind, _: restore)
 
 
 def _train(args):
@@ -405,12 +333,14 @@ def build_parser():
                    help="noise standard deviation on the 0-255 scale (on the "
                         "image's scale with --data-range) (default: "
                         "estimated from the image)")
-    p.add_argument("--method", choices=["fista", "lbfgs", "paper", "mmse"],
-                   default="fista",
-                   help="how the posterior is solved: accelerated proximal "
-                        "gradient, L-BFGS, the paper's annealed descent or "
-                        "the posterior mean by MALA (see "
-                        "FieldsOfExperts.denoise)")
+    p.add_argument("--method", choices=["annealed", "tweedie", "fista",
+                                        "lbfgs", "paper", "mmse"],
+                   default=None,
+                   help="the noise-conditional prior's annealed steps "
+                        "(default) or one Tweedie step; with a "
+                        "FieldsOfExperts --model, accelerated proximal "
+                        "gradient (its default), L-BFGS, the paper's "
+                        "annealed descent or the posterior mean by MALA")
     p.add_argument("--self-ensemble", type=int, choices=[1, 2, 4, 8],
                    default=1, metavar="{1,2,4,8}",
                    help="average the restorations of this many mirrored and "

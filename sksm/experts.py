@@ -12,7 +12,7 @@ from scipy.special import expit, gammaln
 from ._validation import check_positive
 
 __all__ = ["DEFAULT_C", "GaussianMixture", "GaussianScaleMixture", "Quadratic",
-           "Softplus", "Split", "StudentT"]
+           "Softplus", "Split", "StudentT", "mixture_terms"]
 
 #: The paper's fixed horizontal scale of the Student-t expert, ``c = e^1.5``.
 DEFAULT_C = float(np.exp(1.5))
@@ -285,8 +285,9 @@ class Split(_Expert):
 
 
 def mixture_terms(z, means, variances, log_weights, value=False, order=3):
-    r"""``g = -log sum_m pi_m N(z; mu_m, v_m)``, its derivatives and the
-    responsibilities.
+    r"""A Gaussian mixture's ``g = -log p``, its derivatives, responsibilities.
+
+    :math:`g(z) = -\log \sum_m \pi_m N(z; \mu_m, v_m)`.
 
     With the responsibilities :math:`r_m \propto \pi_m N(z; \mu_m, v_m)` and
     :math:`a_m = (z - \mu_m) / v_m`, writing :math:`\langle f \rangle =

@@ -7,9 +7,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval as _Interval
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import DOC_URL
 from ._validation import (Fitted, Interval, SavedModel, check_image,
                           check_positive, check_sigma)
 from .energies.noise_conditional import NoiseConditionalField, dct_filters
@@ -19,6 +19,11 @@ from .optim import Adam, single_threaded_blas
 from .posterior import empirical_bayes, estimate_noise
 
 __all__ = ["NoiseConditionalFieldsOfExperts"]
+
+#: The annealed schedule of :meth:`NoiseConditionalFieldsOfExperts.denoise`:
+#: steps and ratio of consecutive levels, chosen on the calibration crops
+#: (``benchmarks/bench_prior.py --schedules``).
+DENOISE_STEPS, DENOISE_DECAY = 3, 0.3
 
 
 def _images(X, name, min_side):
@@ -147,6 +152,10 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
     (32, 32)
     """
 
+    # the "?" link of the HTML repr, as the other estimators have it
+    _doc_link_module = "sksm"
+    _doc_link_template = DOC_URL + "generated/sksm.{estimator_name}.html"
+
     _parameter_constraints = {
         "n_experts": [Interval(Integral, 1, None, closed="left")],
         "filter_size": [Interval(Integral, 2, None, closed="left")],
@@ -156,7 +165,7 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "patch_size": [Interval(Integral, 3, None, closed="left")],
-        "learning_rate": [_Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -376,8 +385,30 @@ class NoiseConditionalFieldsOfExperts(SavedModel, BaseEstimator):
         (image,) = _images([image], "image", 1)
         return estimate_noise(field, image)
 
-    def denoise(self, images, sigma=None, *, n_steps=3, decay=0.3,
-                tile_size=256):
+    #: Steps of :meth:`denoise`'s default schedule.
+    n_denoise_steps = DENOISE_STEPS
+    #: Ratio of the levels of consecutive steps of that schedule.
+    denoise_decay = DENOISE_DECAY
+
+    @property
+    def reach_(self):
+        """Pixels a filter reaches beyond its first: ``filter_size - 1``.
+
+        An image needs more on every side.
+        """
+        check_is_fitted(self, "filters_")
+        return self.filter_size - 1
+
+    @property
+    def tile_overlap_(self):
+        """Context that tiles need for the whole image's result.
+
+        The default schedule's steps times :attr:`reach_`.
+        """
+        return self.n_denoise_steps * self.reach_
+
+    def denoise(self, images, sigma=None, *, n_steps=DENOISE_STEPS,
+                decay=DENOISE_DECAY, tile_size=256):
         r"""Remove additive white Gaussian noise: empirical-Bayes steps.
 
         From :math:`x_0 = y`, :math:`x_{t+1} = x_t - \sigma_t^2 \nabla

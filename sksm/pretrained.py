@@ -4,9 +4,15 @@ from importlib import resources
 
 from .io import load_model
 
-__all__ = ["load_pretrained_foe"]
+__all__ = ["load_pretrained_foe", "load_pretrained_ncfoe"]
 
 _FOE_FILE = "foe_5x5x24.npz"
+_NCFOE_FILE = "ncfoe_7x7x48.npz"
+
+
+def _shipped(name):
+    with resources.as_file(resources.files("sksm") / "data" / name) as path:
+        return load_model(path)
 
 
 def load_pretrained_foe():
@@ -48,6 +54,37 @@ def load_pretrained_foe():
     >>> model.image_shape_
     (36, 36)
     """
-    with resources.as_file(resources.files("sksm") / "data" / _FOE_FILE) \
-            as path:
-        return load_model(path)
+    return _shipped(_FOE_FILE)
+
+
+def load_pretrained_ncfoe():
+    """The pretrained noise-conditional Field of Experts, fitted.
+
+    The default prior of :func:`sksm.restoration.denoise`: a :class:`~sksm.NoiseConditionalFieldsOfExperts` of 48 zero-mean filters
+    of 7x7, each with a Gaussian scale mixture expert of 16 scales, learned
+    by denoising score matching over noise levels from 1 to 60 grey levels
+    of 255 (``NoiseConditionalDSM()``) on patches of the training
+    photographs of the benchmarks and their 2x and 4x reductions; the
+    denoising schedule was chosen on other photographs (calibration crops),
+    and no held-out image of the benchmarks was seen.
+    ``benchmarks/train_pretrained_ncfoe.py`` retrains it; the User Guide,
+    "The noise-conditional prior", gives its results against BM3D and
+    non-local means.
+
+    Pixel values are in [0, 1]; noise levels too.  One model is the prior at
+    every noise level from about 1 to 60 / 255, and it estimates the level
+    itself (:meth:`~sksm.NoiseConditionalFieldsOfExperts.estimate_sigma`).
+
+    Returns
+    -------
+    model : NoiseConditionalFieldsOfExperts
+        Fitted, with ``filters_`` of shape (48, 7, 7) in float32.
+
+    Examples
+    --------
+    >>> from sksm import load_pretrained_ncfoe
+    >>> model = load_pretrained_ncfoe()
+    >>> model.filters_.shape
+    (48, 7, 7)
+    """
+    return _shipped(_NCFOE_FILE)

@@ -220,8 +220,7 @@ def test_sigma_is_estimated_when_not_given(files, tmp_path, capsys):
     # on the image's own scale with --data-range: the same noise
     write_image(tmp_path / "noisy.tif", noisy.astype(np.float32))
     assert main(["denoise", str(tmp_path / "noisy.tif"),
-                 str(tmp_path / "out.tif"), "--data-range", "255",
-                 "--model", str(files[2])]) == 0
+                 str(tmp_path / "out.tif"), "--data-range", "255"]) == 0
     assert _told_sigma(capsys.readouterr().err) == pytest.approx(told,
                                                                  rel=0.01)
     assert main(["denoise", str(tmp_path / "noisy.png"),

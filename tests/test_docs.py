@@ -115,7 +115,8 @@ def test_printed_best_lambdas_and_psnrs_are_those_of_the_data(site):
     assert max(rows, key=lambda lam: float(rows[lam])) == found.group(1)
     assert min(errors, key=lambda lam: float(errors[lam])) == found.group(2)
     text = output("plot_restoration_comparison")
-    for method in ("FoE (sksm)", "non-local means", "TV"):
+    for method in ("sksm (noise-conditional)", "sksm (Student-t)",
+                   "non-local means", "TV"):
         assert len(re.findall(rf"{re.escape(method)} +[\d.]+ dB", text)) >= 3
 
 

@@ -660,3 +660,77 @@ def test_a_diverging_fit_warns_and_keeps_finite_parameters(learning_rate,
     for key in ("filters_", "mixture_logits_", "log_expert_weights_"):
         assert np.all(np.isfinite(getattr(model, key))), key
     assert np.all(np.isfinite(model.denoise(_IMAGES, 0.1)[0]))
+
+
+# --------------------------------------------------------------------- #
+# The shipped prior behind sksm.restoration.denoise
+# --------------------------------------------------------------------- #
+@pytest.fixture(scope="module")
+def shipped():
+    from sksm import load_pretrained_ncfoe
+
+    return load_pretrained_ncfoe()
+
+
+@pytest.fixture(scope="module")
+def flower_crop():
+    from sklearn.datasets import load_sample_image
+
+    rgb = load_sample_image("flower.jpg")[150:246, 250:346] / 255.0
+    return rgb, rgb @ np.array([0.2125, 0.7154, 0.0721])
+
+
+def test_restoration_denoises_with_the_noise_conditional_prior(shipped,
+                                                               flower_crop):
+    """The default prior of restoration.denoise is the noise-conditional
+    one: the same result as the model's own annealed steps, and above the
+    noisy image by far, for float and uint8 images and in colour."""
+    from sksm import restoration
+
+    _, gray = flower_crop
+    noisy = gray + 0.1 * np.random.default_rng(0).standard_normal(gray.shape)
+    out = restoration.denoise(noisy, 0.1)
+    np.testing.assert_allclose(out, shipped.denoise([noisy], 0.1)[0],
+                               atol=1e-6)
+    assert psnr(gray, out) > psnr(gray, noisy) + 4
+    one = restoration.denoise(noisy, 0.1, method="tweedie")
+    np.testing.assert_allclose(one, shipped.denoise([noisy], 0.1,
+                                                    n_steps=1)[0], atol=1e-6)
+    rgb, _ = flower_crop
+    noisy8 = np.clip(np.rint(255 * rgb + 15 * np.random.default_rng(1)
+                             .standard_normal(rgb.shape)), 0, 255)
+    noisy8 = noisy8.astype(np.uint8)
+    out8 = restoration.denoise(noisy8, 15 / 255, channel_axis=-1)
+    assert out8.dtype == np.uint8 and out8.shape == rgb.shape
+    assert psnr(rgb, out8 / 255) > psnr(rgb, noisy8 / 255) + 2
+
+
+@pytest.mark.parametrize("true", [5, 25])
+def test_the_prior_estimates_the_noise_level(shipped, flower_crop, true):
+    """sigma=None: the score-matching identity of the prior gives the level
+    within 15% on a photograph it never saw, and restoration uses it."""
+    from sksm import restoration
+
+    _, gray = flower_crop
+    noisy = gray + true / 255 * np.random.default_rng(2).standard_normal(
+        gray.shape)
+    estimate = shipped.estimate_sigma(noisy)
+    assert abs(estimate * 255 / true - 1) < 0.15
+    np.testing.assert_allclose(restoration.denoise(noisy),
+                               restoration.denoise(noisy, estimate),
+                               atol=1e-6)
+
+
+def test_restoration_refuses_map_settings_for_the_noise_conditional_prior(
+        flower_crop):
+    from sksm import restoration
+
+    _, gray = flower_crop
+    for kwargs, match in [(dict(method="fista"), "load_pretrained_foe"),
+                          (dict(method="newton"), "'annealed' or 'tweedie'"),
+                          (dict(prior_weight=2.0), "prior_weight"),
+                          (dict(self_ensemble=2), "self_ensemble")]:
+        with pytest.raises(ValueError, match=match):
+            restoration.denoise(gray, 0.05, **kwargs)
+    with pytest.raises(TypeError, match="NoiseConditionalFieldsOfExperts"):
+        restoration.super_resolve(gray, model=NoiseConditionalFieldsOfExperts())

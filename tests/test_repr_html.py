@@ -18,7 +18,8 @@ ESTIMATORS = [getattr(sksm, name) for name in sksm.__all__
 
 def test_every_public_estimator_is_covered():
     assert {cls.__name__ for cls in ESTIMATORS} == {
-        "RegularizedScoreMatchingPoE", "FieldsOfExperts", "GaussianRBM"}
+        "RegularizedScoreMatchingPoE", "FieldsOfExperts", "GaussianRBM",
+        "NoiseConditionalFieldsOfExperts"}
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)

@@ -247,9 +247,9 @@ def test_skimage_argument_names(pretrained, flower):
     clean = _gray(flower)[:40, :40]
     noisy = add_noise(clean, 0.05, random_state=0)
     a = restoration.denoise(noisy, sigma=0.05, max_num_iter=5, rng=0,
-                            method="mmse")
+                            method="mmse", model=pretrained)
     b = restoration.denoise(noisy, sigma=0.05, max_num_iter=5, rng=0,
-                            method="mmse")
+                            method="mmse", model=pretrained)
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="max_num_iter"):
         restoration.denoise(noisy, 0.05, max_num_iter=0)
@@ -264,7 +264,7 @@ def test_estimator_messages_point_to_what_to_use(pretrained, flower):
 
 @pytest.mark.parametrize("sigma", [None, 0.1])
 def test_denoise_checks_the_image_and_estimates_sigma_once(monkeypatch,
-                                                           sigma):
+                                                           sigma, pretrained):
     """Issue 14, part 4: the pixels are scanned for NaN once and the noise
     level estimated once, not again by the estimator."""
     import sksm.restoration._policy
@@ -286,7 +286,7 @@ def test_denoise_checks_the_image_and_estimates_sigma_once(monkeypatch,
     monkeypatch.setattr(module, "estimate_sigma", counting_estimate)
     noisy = add_noise(np.tile(np.linspace(0, 1, 40), (40, 1)), 0.1,
                       random_state=0)
-    restoration.denoise(noisy, sigma)
+    restoration.denoise(noisy, sigma, model=pretrained)
     assert calls == {"finite scans": 1, "estimates": 1}
 
 
@@ -393,18 +393,21 @@ def test_grayscale_image_in_colour_is_restored_as_grayscale(pretrained):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         out = restoration.denoise(rgb, 12 / 255, channel_axis=-1,
-                                  max_num_iter=5)
+                                  max_num_iter=5, model=pretrained)
     np.testing.assert_array_equal(out, np.repeat(restoration.denoise(
-        gray, 12 / 255, max_num_iter=5)[..., None], 3, axis=-1))
+        gray, 12 / 255, max_num_iter=5, model=pretrained)[..., None], 3,
+        axis=-1))
     # a channel with no noise of its own (here constant) does not count
     rgb[..., 2] = 0
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        restoration.denoise(rgb, 12 / 255, channel_axis=-1, max_num_iter=2)
+        restoration.denoise(rgb, 12 / 255, channel_axis=-1, max_num_iter=2,
+                            model=pretrained)
     np.testing.assert_array_equal(
-        restoration.denoise(rgb, None, channel_axis=-1, max_num_iter=2),
+        restoration.denoise(rgb, None, channel_axis=-1, max_num_iter=2,
+                            model=pretrained),
         restoration.denoise(rgb, estimate_sigma(gray), channel_axis=-1,
-                            max_num_iter=2))
+                            max_num_iter=2, model=pretrained))
 
 
 def test_colour_range_is_checked_on_the_image_as_given(pretrained):

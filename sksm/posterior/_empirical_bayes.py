@@ -15,6 +15,8 @@ step left as noise of the next level.
 import numpy as np
 from scipy.optimize import brentq
 
+from ..image import estimate_sigma
+
 from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
 
 __all__ = ["empirical_bayes", "estimate_noise", "schedule"]
@@ -76,7 +78,9 @@ def empirical_bayes(field, images, sigma, *, n_steps=1, decay=0.3,
     levels = schedule(sigma, n_steps, decay)
     tables = [field.score_table(s) for s in levels]
     pad = n_steps * (field.size - 1)
-    jobs = _jobs(images, tile_size, pad)
+    # each tile is its core grown by the steps' reach: neighbouring pixels
+    # inside the image, reflected beyond it
+    jobs = _jobs(images, tile_size, 0)
 
     def solve(k, image, window, core, n_inner):
         x, _ = _extended_window(image, window, pad)
@@ -146,8 +150,15 @@ def estimate_noise(field, image, sigma_range=(0.5 / 255, 100 / 255),
         return field.score_balance(stack, float(np.exp(log_sigma)), z)
 
     low, high = np.log(sigma_range[0]), np.log(sigma_range[1])
-    if balance(low) <= 0:
+    # a bracket around the classical estimate first (a few evaluations),
+    # then the whole range
+    guess = np.log(max(estimate_sigma(np.asarray(image, dtype=np.float64)),
+                       sigma_range[0]))
+    for a, b in ((max(guess - 0.4, low), min(guess + 0.4, high)),
+                 (low, high)):
+        f_a, f_b = balance(a), balance(b)
+        if f_a > 0 > f_b:
+            return float(np.exp(brentq(balance, a, b, xtol=2e-3)))
+    if f_a <= 0:
         return float(sigma_range[0])
-    if balance(high) >= 0:
-        return float(sigma_range[1])
-    return float(np.exp(brentq(balance, low, high, xtol=2e-3)))
+    return float(sigma_range[1])

@@ -2,8 +2,11 @@ r"""Image restoration under a Fields of Experts prior.
 
 Functions in the manner of ``skimage.restoration``: an image in, the restored
 image out, in the same dtype and range.  ``model=None`` uses the pretrained
-prior (:func:`sksm.load_pretrained_foe`); any fitted
-:class:`~sksm.FieldsOfExperts` can be passed instead, whose restoration
+priors: for :func:`denoise` the noise-conditional one
+(:func:`sksm.load_pretrained_ncfoe`), for :func:`super_resolve` and
+:func:`inpaint` the paper's (:func:`sksm.load_pretrained_foe`); any fitted
+:class:`~sksm.FieldsOfExperts` can be passed instead (to :func:`denoise`, a
+:class:`~sksm.NoiseConditionalFieldsOfExperts` too), whose restoration
 methods are doors onto the same policy for stacks of grayscale images.  Every
 input is checked once, in ``sksm/restoration/_policy.py``; the numerics are
 in :mod:`sksm.posterior`.  The policy:
@@ -47,15 +50,22 @@ __all__ = ["denoise", "estimate_sigma", "inpaint", "super_resolve"]
 
 
 def denoise(image, sigma=None, *, model=None, channel_axis=None,
-            data_range=None, method="fista", max_num_iter=None, rng=None,
+            data_range=None, method=None, max_num_iter=None, rng=None,
             prior_weight="auto", prior_scale="auto", self_ensemble=1,
             tile_size=256):
     r"""Remove additive white Gaussian noise under the prior.
 
-    The MAP estimate minimises :math:`w\,E(x) + \lVert x - y\rVert^2 / (2
-    \sigma^2)` over the image extended by the prior's reach on every side
-    (reflected), the data term covering the image's own pixels only, so that
-    border pixels get the full prior (:func:`sksm.posterior.denoise`).
+    With the default, noise-conditional prior
+    (:class:`~sksm.NoiseConditionalFieldsOfExperts`): annealed
+    empirical-Bayes steps :math:`x_{t+1} = x_t - \sigma_t^2 \nabla E(x_t;
+    \sigma_t)` from the noisy image at geometrically decreasing levels
+    :math:`\sigma_t` from ``sigma`` (:func:`sksm.posterior.empirical_bayes`;
+    one step is Tweedie's posterior mean under the model).  With a
+    :class:`~sksm.FieldsOfExperts`: the MAP estimate, which minimises
+    :math:`w\,E(x) + \lVert x - y\rVert^2 / (2 \sigma^2)` over the image
+    extended by the prior's reach on every side (reflected), the data term
+    covering the image's own pixels only, so that border pixels get the full
+    prior (:func:`sksm.posterior.denoise`).
 
     Parameters
     ----------
@@ -70,16 +80,25 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
         is ``15 / 255``), the float image's own, or with ``data_range`` the
         image's own units.  At most half the white level.  None: estimated
         as :func:`estimate_sigma` does (for colour, the mean over the
-        channels).
-    model : FieldsOfExperts, default=None
-        None: the pretrained prior.
+        channels); with a noise-conditional prior, estimated by the prior
+        itself (:meth:`~sksm.NoiseConditionalFieldsOfExperts.estimate_sigma`,
+        the mean over the channels).
+    model : NoiseConditionalFieldsOfExperts or FieldsOfExperts, default=None
+        None: the pretrained noise-conditional prior
+        (:func:`sksm.load_pretrained_ncfoe`).
     channel_axis : int, default=None
         The colour axis of a colour image; None for grayscale.
     data_range : float, default=None
         White level of the image (e.g. 255 for a float image of 0..255
         values, 4095 for 12-bit values); ``sigma`` is then on the same
         scale.  None: see the module's description.
-    method : {'fista', 'lbfgs', 'paper', 'mmse'}, default='fista'
+    method : str, default=None
+        None: 'annealed' for a noise-conditional prior, 'fista' for a
+        FieldsOfExperts.  A noise-conditional prior takes 'annealed' (the
+        schedule of :meth:`~sksm.NoiseConditionalFieldsOfExperts.denoise`,
+        ``max_num_iter`` steps, default 3) or 'tweedie' (one step).  A
+        FieldsOfExperts takes:
+
         'fista': accelerated proximal gradient descent (Beck & Teboulle
         2009) from the noisy image, with the fixed step that the prior's
         largest curvature allows (``max_num_iter`` default 30).  Its steps
@@ -100,7 +119,8 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     rng : int, RandomState instance or None, default=None
         Seeds the sampler of ``method='mmse'``.
     prior_weight : float or 'auto', default='auto'
-        Weight ``w`` of the prior energy.  'auto': the weight chosen for
+        Weight ``w`` of the prior energy of a FieldsOfExperts (a
+        noise-conditional prior has none: leave 'auto').  'auto': the weight chosen for
         this noise level by :meth:`FieldsOfExperts.calibrate_denoising
         <sksm.FieldsOfExperts.calibrate_denoising>` (interpolated between
         the calibrated levels), or 1 if the model was not calibrated.
@@ -109,7 +129,7 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
         the experts turn heavy-tailed at smaller responses.  'auto' as for
         ``prior_weight``.
     self_ensemble : {1, 2, 4, 8}, default=1
-        Restore this many mirrored and turned copies of the image and
+        With a FieldsOfExperts: restore this many mirrored and turned copies of the image and
         average the results (the geometric self-ensemble), at as many times
         the cost: the filters are not symmetric, so the estimates differ,
         and their mean is closer to the truth.
@@ -133,7 +153,8 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
         to pass), an image smaller than the prior's filters, an argument
         out of range, or a Dask image without ``sigma``.
     TypeError
-        If ``model`` is not a FieldsOfExperts.
+        If ``model`` is not a FieldsOfExperts or
+        NoiseConditionalFieldsOfExperts.
 
     Warns
     -----

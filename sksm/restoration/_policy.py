@@ -1,37 +1,28 @@
-"""The one image policy of restoration: every input is checked here, once.
+"""The one image policy of restoration: every image is checked here, once.
 
 The restorations (:mod:`sksm.restoration._restore`, behind the public
 functions of :mod:`sksm.restoration` and the restoration methods of
 :class:`~sksm.FieldsOfExperts`) hand their inputs here; this module settles
-dtypes, channels, data ranges (checked on the image as given), noise levels
-(checked, or estimated, and compared with the estimate), the model's
-calibration and every other argument, and builds the prior
-(:func:`~sksm.energies.pixel_prior.restoration_prior`) and the arguments of
+the model, dtypes, channels, data ranges (checked on the image as given)
+and noise levels (checked, or estimated, and compared with the estimate),
+and builds the prior (:func:`~sksm.energies.pixel_prior.restoration_prior`);
+:mod:`._arguments` checks every other argument and builds the keywords of
 the numerics of :mod:`sksm.posterior`, which take arrays and numbers only.
 """
 
 import warnings
 
 import numpy as np
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import (
-    check_count,
-    check_image,
-    check_mask,
-    check_positive,
-    check_sigma,
-)
+from .._validation import check_image, check_sigma
 from ..energies.pixel_prior import restoration_prior, whitening_kernel
 from ..image import check_unit_range, estimate_sigma, restore_dtype, to_float
-from ..pretrained import load_pretrained_foe
+from ..pretrained import load_pretrained_foe, load_pretrained_ncfoe
 
-__all__ = ["calibration_arguments", "channels", "check_factor",
-           "check_images", "check_masks", "counts", "denoise_arguments",
-           "explicit_on_dask", "image_from", "image_sigma",
-           "inpaint_arguments", "model_or_pretrained", "noise_level",
-           "restorable", "restored", "super_resolve_arguments"]
+__all__ = ["channels", "check_images", "image_from", "image_sigma",
+           "is_noise_conditional", "model_or_pretrained", "noise_level",
+           "restorable", "restored"]
 
 # Rows: luminance, red-green, yellow-blue; orthonormal, so its inverse is its
 # transpose.
@@ -39,27 +30,33 @@ _OPPONENT = np.array([[1, 1, 1] / np.sqrt(3),
                       [1, -1, 0] / np.sqrt(2),
                       [1, 1, -2] / np.sqrt(6)])
 
-#: Defaults of :meth:`FieldsOfExperts.calibrate_denoising`: noise levels
-#: (5 to 50 on the 0-255 scale), prior weights (9 values from 0.037 to 2,
-#: ratio 20**(1/6)) and prior scales.
-CALIBRATION_SIGMAS = tuple(np.array([5, 10, 15, 25, 35, 50]) / 255)
-CALIBRATION_WEIGHTS = tuple(2.0 * 20.0 ** (-np.arange(8, -1, -1) / 6))
-CALIBRATION_SCALES = (0.5, 0.7, 1.0, 1.5, 2.0, 2.5, 3.5, 5.0, 7.0, 10.0, 14.0,
-                      20.0, 28.0, 40.0)
-
-
 # ---------------------------------------------------------------------- #
 # The model and its prior
 # ---------------------------------------------------------------------- #
-def model_or_pretrained(model):
-    """The fitted prior: ``model``, or the pretrained one for None."""
+def model_or_pretrained(model, task="restore"):
+    """The fitted prior: ``model``, or the pretrained one for None.
+
+    Denoising (``task='denoise'``) takes a noise-conditional Field of
+    Experts too, and its pretrained prior is the noise-conditional one
+    (:func:`~sksm.load_pretrained_ncfoe`); the other restorations take a
+    :class:`~sksm.FieldsOfExperts` (:func:`~sksm.load_pretrained_foe`).
+    """
+    denoising = task == "denoise"
     if model is None:
-        return load_pretrained_foe()
-    if type(model).__name__ != "FieldsOfExperts":
-        raise TypeError(f"model must be a fitted FieldsOfExperts or None (the "
-                        f"pretrained prior), got {type(model).__name__}.")
+        return load_pretrained_ncfoe() if denoising else load_pretrained_foe()
+    allowed = (("FieldsOfExperts", "NoiseConditionalFieldsOfExperts")
+               if denoising else ("FieldsOfExperts",))
+    if type(model).__name__ not in allowed:
+        raise TypeError(f"model must be a fitted {' or '.join(allowed)}, or "
+                        f"None (the pretrained prior), got "
+                        f"{type(model).__name__}.")
     check_is_fitted(model)
     return model
+
+
+def is_noise_conditional(model):
+    """Whether ``model`` is a noise-conditional Field of Experts."""
+    return type(model).__name__ == "NoiseConditionalFieldsOfExperts"
 
 
 def _prior(model, scale=1.0):
@@ -80,7 +77,8 @@ def _check_size(model, shape, name, factor=1, hint=""):
             f"{name} of shape {tuple(shape)} is too small for this "
             f"model{upscaled}: each side needs more than {model.reach_} "
             f"pixels (filters of {model.filter_size}x{model.filter_size}"
-            f"{' after 5x5 whitening' if model.whiten else ''}).{hint}")
+            f"{' after 5x5 whitening' if getattr(model, 'whiten', None) else ''}"
+            f").{hint}")
 
 
 def check_images(model, images, name="images", *, unit_range=False,
@@ -321,167 +319,3 @@ def _warn_if_implausible(sigma, x, data_range, stacklevel):
             "for integer images (15 on the 0-255 scale is 15 / 255), the "
             "image's own with data_range.  sigma=None in sksm.restoration "
             "uses the estimate.", UserWarning, stacklevel=stacklevel)
-
-
-def counts(max_iter, tile_size, name="max_iter"):
-    """``max_iter`` and ``tile_size``, each a positive int or None."""
-    if max_iter is not None:
-        max_iter = check_count(max_iter, name)
-    if tile_size is not None:
-        tile_size = check_count(tile_size, "tile_size")
-    return max_iter, tile_size
-
-
-def _ensemble(self_ensemble):
-    if isinstance(self_ensemble, (bool, np.bool_)) or \
-            self_ensemble not in (1, 2, 4, 8):
-        raise ValueError(f"self_ensemble must be 1, 2, 4 or 8, got "
-                         f"{self_ensemble!r}.")
-    return int(self_ensemble)
-
-
-def _choice(value, name, options):
-    if value not in options:
-        listed = ", ".join(repr(o) for o in options[:-1])
-        raise ValueError(f"{name} must be {listed} or {options[-1]!r}, got "
-                         f"{value!r}.")
-    return value
-
-
-def _calibrated(model, value, sigma, column, name):
-    """A positive number, or for 'auto' the model's calibration at
-    ``sigma`` (1 for a model that was not calibrated)."""
-    if isinstance(value, str) and value == "auto":
-        table = getattr(model, "denoise_calibration_", None)
-        if table is None:
-            return 1.0
-        # log-log interpolation, constant beyond the calibrated range
-        return float(np.exp(np.interp(np.log(sigma), np.log(table[:, 0]),
-                                      np.log(table[:, column]))))
-    if isinstance(value, str):
-        raise ValueError(f"{name} must be a positive number or 'auto', "
-                         f"got {value!r}.")
-    return check_positive(value, name)
-
-
-# ---------------------------------------------------------------------- #
-# The arguments of each restoration
-# ---------------------------------------------------------------------- #
-def denoise_arguments(model, sigma, *, method, prior_weight, prior_scale,
-                      max_iter, self_ensemble, tile_size):
-    """``(prior, keywords)`` of :func:`sksm.posterior.denoise`, for a
-    checked noise level ``sigma``."""
-    _choice(method, "method", ("fista", "lbfgs", "paper", "mmse"))
-    max_iter, tile_size = counts(max_iter, tile_size)
-    weight = _calibrated(model, prior_weight, sigma, 1, "prior_weight")
-    scale = _calibrated(model, prior_scale, sigma, 2, "prior_scale")
-    return _prior(model, scale), dict(
-        method=method, prior_weight=weight, max_iter=max_iter,
-        self_ensemble=_ensemble(self_ensemble), tile_size=tile_size,
-        overlap=model.tile_overlap_)
-
-
-def calibration_arguments(model, images, sigmas, prior_weights, prior_scales,
-                          *, method, max_iter, self_ensemble, search,
-                          random_state):
-    """The arguments of :func:`sksm.posterior.calibrate_denoising`: priors,
-    scales, clean images, noise levels, weights, random state, keywords."""
-    check_is_fitted(model)
-    max_iter = counts(max_iter, None)[0]
-    self_ensemble = _ensemble(self_ensemble)
-    _choice(search, "search", ("local", "grid"))
-    _choice(method, "method", ("fista", "lbfgs", "paper"))
-    rng = check_random_state(random_state)
-    if not isinstance(images, (list, tuple)):
-        images = [images]
-    clean = [im.astype(np.float64) for image in images
-             for im in check_images(model, image, unit_range=True)[0]]
-    sigmas = sorted(_check_units(check_sigma(s, "sigmas"), np.float64,
-                                 name="sigmas")
-                    for s in (CALIBRATION_SIGMAS if sigmas is None
-                              else sigmas))
-    weights = [_calibrated(model, w, 1.0, 1, "prior_weights")
-               for w in (CALIBRATION_WEIGHTS if prior_weights is None
-                         else prior_weights)]
-    scales = [_calibrated(model, s, 1.0, 2, "prior_scales")
-              for s in (CALIBRATION_SCALES if prior_scales is None
-                        else prior_scales)]
-    return ([_prior(model, s) for s in scales], scales, clean, sigmas,
-            weights, rng, dict(method=method, max_iter=max_iter,
-                               self_ensemble=self_ensemble, search=search,
-                               overlap=model.tile_overlap_))
-
-
-def super_resolve_arguments(model, factor, *, n_iter, max_iter, step,
-                            prior_weight, start, tile_size):
-    """``(prior, keywords)`` of :func:`sksm.posterior.super_resolve`, for a
-    checked ``factor``."""
-    _choice(start, "start", ("bicubic", "paper"))
-    max_iter, tile_size = counts(max_iter, tile_size)
-    max_iter = 200 if max_iter is None else max_iter
-    if isinstance(n_iter, str):
-        if n_iter != "auto":
-            raise ValueError(f"n_iter must be 'auto' or an integer, got "
-                             f"{n_iter!r}.")
-    else:
-        n_iter = check_count(n_iter, "n_iter", minimum=0)
-        if n_iter > max_iter:
-            raise ValueError(f"n_iter must be 'auto' or at most max_iter "
-                             f"({max_iter}), got {n_iter}.")
-    weight = check_positive(prior_weight, "prior_weight")
-    if step is not None:
-        if np.ndim(step) != 1 or len(step) != 2:
-            raise ValueError(f"step must be None or (first, last), two "
-                             f"positive step sizes, got {step!r}.")
-        step = tuple(check_positive(s, "step") for s in step)
-    # tiles and their overlap in low-resolution pixels, so that a tile of
-    # the output is at most tile_size pixels a side
-    if tile_size is not None:
-        tile_size = max(1, tile_size // factor)
-    return _prior(model), dict(
-        n_iter=n_iter, max_iter=max_iter, step=step, prior_weight=weight,
-        start=start, tile_size=tile_size,
-        overlap=-(-model.tile_overlap_ // factor))
-
-
-def check_factor(factor):
-    """The upscaling factor, an integer of at least 2."""
-    return int(check_count(factor, "factor", minimum=2))
-
-
-def check_masks(mask, shape, other="image"):
-    """The mask (True = missing) as a boolean array of ``shape``."""
-    return check_mask(mask, shape, "True = missing", other)
-
-
-def inpaint_arguments(model, masks, *, prior_weight, smoothness, max_iter,
-                      tile_size):
-    """``(prior, keywords)`` of :func:`sksm.posterior.inpaint` for checked
-    ``masks`` (one per image), of which one must have a known pixel."""
-    max_iter, tile_size = counts(max_iter, tile_size)
-    smoothness = check_positive(smoothness, "smoothness", allow_zero=True)
-    if isinstance(prior_weight, str):
-        if prior_weight != "auto":
-            raise ValueError(f"prior_weight must be 'auto' or a number, "
-                             f"got {prior_weight!r}.")
-    else:
-        prior_weight = check_positive(prior_weight, "prior_weight",
-                                      allow_zero=True)
-        if prior_weight == 0 and smoothness == 0:
-            raise ValueError("prior_weight and smoothness are both 0: "
-                             "nothing would decide the missing pixels.")
-    if any(m.all() for m in masks):
-        raise ValueError("mask covers every pixel of an image: nothing "
-                         "to start from.")
-    return _prior(model), dict(
-        prior_weight=prior_weight, smoothness=smoothness, max_iter=max_iter,
-        tile_size=tile_size, overlap=model.tile_overlap_)
-
-
-def explicit_on_dask(value, name, doing):
-    """Refuse a per-image 'auto' choice for a Dask image, restored by parts."""
-    if isinstance(value, str) and value == "auto":
-        raise ValueError(
-            f"{name}='auto' is chosen from the whole image, which {doing} a "
-            f"Dask array never holds in one place; pass {name} as a number "
-            "(choose it on a crop of the image).")

@@ -14,22 +14,26 @@ from sklearn.utils.validation import check_is_fitted
 
 from .. import posterior
 from .._dask import is_dask_array, restore_chunks
-from ._policy import (
+from ._arguments import (
     calibration_arguments,
-    channels,
     check_factor,
-    check_images,
     check_masks,
     counts,
     denoise_arguments,
+    empirical_bayes_arguments,
     explicit_on_dask,
-    image_from,
     inpaint_arguments,
+    super_resolve_arguments,
+)
+from ._policy import (
+    channels,
+    check_images,
+    image_from,
+    is_noise_conditional,
     model_or_pretrained,
     noise_level,
     restorable,
     restored,
-    super_resolve_arguments,
 )
 
 __all__ = ["calibrate_images", "denoise_channels", "denoise_images",
@@ -106,12 +110,20 @@ def inpaint_images(model, image, mask, *, prior_weight="auto",
 # ---------------------------------------------------------------------- #
 # Images with channels (sksm.restoration comes here)
 # ---------------------------------------------------------------------- #
+def _overlap(model, max_num_iter):
+    """Context a chunk needs: the model's, or for a noise-conditional
+    prior given its number of steps, their reach."""
+    if is_noise_conditional(model) and max_num_iter is not None:
+        return counts(max_num_iter, None, "max_num_iter")[0] * model.reach_
+    return model.tile_overlap_
+
+
 def denoise_channels(image, sigma=None, *, model=None, channel_axis=None,
-                     data_range=None, method="fista", max_num_iter=None,
+                     data_range=None, method=None, max_num_iter=None,
                      rng=None, prior_weight="auto", prior_scale="auto",
                      self_ensemble=1, tile_size=256):
     """:func:`sksm.restoration.denoise`."""
-    model = model_or_pretrained(model)
+    model = model_or_pretrained(model, "denoise")
     if is_dask_array(image):
         if sigma is None:
             raise ValueError(
@@ -125,8 +137,26 @@ def denoise_channels(image, sigma=None, *, model=None, channel_axis=None,
                 max_num_iter=max_num_iter, rng=rng, prior_weight=prior_weight,
                 prior_scale=prior_scale, self_ensemble=self_ensemble,
                 tile_size=tile_size),
-            [image], model.tile_overlap_, channel_axis=channel_axis)
+            [image], _overlap(model, max_num_iter), channel_axis=channel_axis)
     x, arr = channels(model, image, channel_axis, data_range)
+    if is_noise_conditional(model):
+        keywords = empirical_bayes_arguments(
+            model, method="annealed" if method is None else method,
+            prior_weight=prior_weight, prior_scale=prior_scale,
+            max_iter=max_num_iter, self_ensemble=self_ensemble,
+            tile_size=tile_size)
+        stack = restorable(x)
+        field = model.field_
+        if sigma is None:  # the prior's estimate, averaged over the
+            # channels that are not constant (those hold no noise)
+            held = [c for c in stack if np.ptp(c) > 0] or list(stack)
+            sigma = float(np.mean([posterior.estimate_noise(field, c)
+                                   for c in held]))
+        else:
+            sigma = noise_level(sigma, x, arr.dtype, data_range, depth=2)
+        out = posterior.empirical_bayes(field, list(stack), sigma, **keywords)
+        return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
+                          channel_axis, data_range)
     sigma = noise_level(sigma, x, arr.dtype, data_range, depth=2)
     prior, keywords = denoise_arguments(
         model, sigma, method=method, prior_weight=prior_weight,
