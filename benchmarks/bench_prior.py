@@ -31,17 +31,13 @@ from pathlib import Path
 
 import numpy as np
 from _images import SHIPPED_SPLIT, calibration_crops, load_foe, test_crops
+from bench_denoise import noisy_version
 from train_pretrained_ncfoe import DEFAULT_OUTPUT, train
 
 from sksm.image import psnr
 from sksm.io import load_model
 
 SIGMAS = (5, 15, 25, 50)
-
-
-def noisy_version(crop, sigma, seed):
-    return crop + sigma * np.random.default_rng(seed).standard_normal(
-        crop.shape)
 
 
 def methods(ncfoe, student_t=None):
