@@ -10,13 +10,16 @@ average, and seconds per image for: nearest neighbour; plain bicubic (corner-ali
 ``scipy.ndimage.zoom(order=3)``); the paper's low-pass start (linear upscaling
 and a Gaussian low-pass); bicubic aligned with the block grid
 (``grid_mode=True, mode="reflect"``) followed by back-projection onto the
-block means, the strongest simple baseline; and the Field of Experts
+block means, the strongest simple baseline; the paper's Field of Experts
 (``FieldsOfExperts.super_resolve``, 200 prior steps alternating with the
 block-mean projection) from the paper's start and from the aligned bicubic,
-and with its default, ``n_iter='auto'`` from the aligned bicubic: the number
-of steps chosen for each image from the image itself (its own block means;
-the fraction of those steps, ``sksm.posterior.AUTO_FRACTION``, was chosen on
-the training and calibration images).
+and with ``n_iter='auto'`` from the aligned bicubic: the number of steps
+chosen for each image from the image itself (its own block means; the
+fraction of those steps, ``sksm.posterior.AUTO_FRACTION``, was chosen on the
+training and calibration images); and the default of
+``sksm.restoration.super_resolve``: the noise-conditional prior's annealed
+empirical-Bayes steps, each followed by the projection (its schedule,
+``sksm.posterior.FILL_*``, was chosen on the calibration crops).
 
 Run:  python benchmarks/bench_super_resolution.py [--model foe.npz] [--quick]
 """
@@ -29,6 +32,7 @@ from _images import SHIPPED_SPLIT, kind_of, load_foe, test_crops
 from scipy.ndimage import gaussian_filter, zoom
 
 from sksm.image import psnr
+from sksm.restoration import super_resolve
 
 FACTOR = 2
 
@@ -56,7 +60,8 @@ def methods(model):
             low, f, n_iter=200, start="paper"),
         "FoE (aligned bicubic start)": lambda low: model.super_resolve(
             low, f, n_iter=200, start="bicubic"),
-        "FoE (auto steps, default)": lambda low: model.super_resolve(low, f),
+        "FoE (auto steps)": lambda low: model.super_resolve(low, f),
+        "noise-conditional (default)": lambda low: super_resolve(low, f),
     }
 
 
@@ -91,7 +96,8 @@ def main(argv=None):
     short = {"aligned bicubic + BP": "bicubic+BP",
              "FoE (paper start)": "FoE paper",
              "FoE (aligned bicubic start)": "FoE bicub.",
-             "FoE (auto steps, default)": "FoE auto",
+             "FoE (auto steps)": "FoE auto",
+             "noise-conditional (default)": "NC",
              "low-pass start (paper)": "low-pass"}
     print("2x super-resolution, PSNR (dB) per held-out image")
     print(f"{'image':22}{'kind':12}" + "".join(
@@ -108,7 +114,7 @@ def main(argv=None):
               f"{np.median(seconds[name]):10.2f}")
     base = np.array(scores["aligned bicubic + BP"])
     for name in ("FoE (paper start)", "FoE (aligned bicubic start)",
-                 "FoE (auto steps, default)"):
+                 "FoE (auto steps)", "noise-conditional (default)"):
         gain = np.array(scores[name]) - base
         print(f"{name} over aligned bicubic + BP: {gain.mean():+.2f} dB "
               f"(min {gain.min():+.2f}, max {gain.max():+.2f}; "

@@ -2,23 +2,24 @@
 Inpainting and super-resolution against interpolation
 ======================================================
 
-The other two restorations of :mod:`sksm.restoration`, with the pretrained
-Field of Experts ("FoE"), on a crop of scikit-learn's flower photograph
-(which the prior never saw):
+The other two restorations of :mod:`sksm.restoration`, with their
+pretrained priors, on a crop of scikit-learn's flower photograph (which the
+priors never saw):
 
 - :func:`sksm.restoration.inpaint` fills missing pixels, here scribbles
   (random strokes 5 pixels wide) and 40% of the pixels missing at random,
   against the biharmonic fill of scikit-image
   (:func:`skimage.restoration.inpaint_biharmonic`), which is also where the
-  FoE fill starts.  The PSNR is over the missing pixels only: the others are
-  kept as they are by both methods;
+  fill of the paper's Field of Experts ("FoE") starts.  The PSNR is over the
+  missing pixels only: the others are kept as they are by both methods;
 - :func:`sksm.restoration.super_resolve` doubles the resolution of an image
-  whose pixels are the means of 2x2 blocks of the crop, against bicubic and
-  Lanczos interpolation (Pillow's), with the PSNR on the whole image.
+  whose pixels are the means of 2x2 blocks of the crop, with annealed steps
+  under the noise-conditional prior, against bicubic and Lanczos
+  interpolation (Pillow's), with the PSNR on the whole image.
 
-The docs build restores a 96x96 crop (about 7 s on one core, most of it the
+The docs build restores a 96x96 crop (about 8 s on one core, most of it the
 FoE fills, which choose their prior weight on each image); run as a script,
-the example restores a 192x192 crop (about 20 s).
+the example restores a 192x192 crop (about 25 s).
 """
 
 # %%
@@ -109,7 +110,7 @@ upscaled = {
     "block means (input)": np.kron(low, np.ones((2, 2))),
     "bicubic": pillow_upscale(low, Image.Resampling.BICUBIC),
     "Lanczos": pillow_upscale(low, Image.Resampling.LANCZOS),
-    "FoE (sksm)": restoration.super_resolve(low, 2),
+    "sksm (noise-conditional)": restoration.super_resolve(low, 2),
 }
 print("2x super-resolution: " + ", ".join(
     f"{name} {psnr(clean, out):.2f} dB" for name, out in upscaled.items()))

@@ -26,6 +26,7 @@ from .io import load_model, save_model
 from .ncfoe import NoiseConditionalFieldsOfExperts
 from .pretrained import load_pretrained_foe, load_pretrained_ncfoe
 from .restoration import denoise, inpaint, super_resolve
+from .restoration._policy import NOISE_CONDITIONAL_TASKS
 
 __all__ = ["build_parser", "main"]
 
@@ -41,15 +42,17 @@ def _log(message, start=None):
 
 
 def _load(args):
-    denoising = args.command == "denoise"
+    conditional = (args.command.replace("-", "_")
+                   in NOISE_CONDITIONAL_TASKS)
     if args.model is None:
-        return load_pretrained_ncfoe() if denoising else load_pretrained_foe()
+        return (load_pretrained_ncfoe() if conditional
+                else load_pretrained_foe())
     model = load_model(args.model)
-    kinds = ((FieldsOfExperts, NoiseConditionalFieldsOfExperts) if denoising
+    kinds = ((FieldsOfExperts, NoiseConditionalFieldsOfExperts) if conditional
              else (FieldsOfExperts,))
     if not isinstance(model, kinds):
         wanted = ("a FieldsOfExperts or NoiseConditionalFieldsOfExperts"
-                  if denoising else "a FieldsOfExperts")
+                  if conditional else "a FieldsOfExperts")
         raise _UsageError(f"{args.model} holds a {type(model).__name__}, "
                           f"not {wanted} image prior")
     return model
@@ -302,9 +305,13 @@ def build_parser():
                                       "follows the extension; the input's "
                                       "colour profile and EXIF data are "
                                       "kept where the format holds them)")
-        p.add_argument("--model", metavar="MODEL.npz",
-                       help="a FieldsOfExperts .npz from 'sksm train' "
-                            "(default: the pretrained prior)")
+        model_help = ("a FieldsOfExperts .npz from 'sksm train' (default: "
+                      "the pretrained prior)")
+        if name.replace("-", "_") in NOISE_CONDITIONAL_TASKS:
+            model_help = ("a FieldsOfExperts .npz from 'sksm train' or a "
+                          "saved NoiseConditionalFieldsOfExperts (default: "
+                          "the pretrained noise-conditional prior)")
+        p.add_argument("--model", metavar="MODEL.npz", help=model_help)
         p.add_argument("--data-range", type=float, default=None,
                        metavar="WHITE",
                        help="white level of a float image not on the [0, 1] "

@@ -22,6 +22,7 @@ from sksm import (
     FieldsOfExperts,
     GaussianRBM,
     RegularizedScoreMatchingPoE,
+    load_pretrained_foe,
     restoration,
 )
 from sksm.cluster import chunk_loss_and_gradient, restore_files
@@ -350,7 +351,7 @@ def test_per_image_choices_on_a_dask_image_are_refused(photo):
     with pytest.raises(ValueError, match="needs sigma"):
         restoration.denoise(image)
     with pytest.raises(ValueError, match="n_iter='auto'"):
-        restoration.super_resolve(image, 2)
+        restoration.super_resolve(image, 2, model=load_pretrained_foe())
     with pytest.raises(ValueError, match="prior_weight='auto'"):
         restoration.inpaint(image, np.zeros(image.shape, bool))
 

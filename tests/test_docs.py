@@ -195,13 +195,18 @@ def test_documented_constants_have_their_values(site):
     text = html.unescape(re.sub(r"<[^>]+>", "", _read(site / "api.html")))
     from sksm.poe import MAX_EXPERT_WEIGHT, MIN_EXPERT_WEIGHT
 
+    from sksm import posterior
     from sksm.posterior import AUTO_FRACTION, PRIOR_WEIGHTS
 
-    for name, value in (("sksm.poe.MIN_EXPERT_WEIGHT", MIN_EXPERT_WEIGHT),
-                        ("sksm.poe.MAX_EXPERT_WEIGHT", MAX_EXPERT_WEIGHT),
-                        ("sksm.experts.DEFAULT_C", sksm.DEFAULT_C),
-                        ("sksm.posterior.AUTO_FRACTION", AUTO_FRACTION),
-                        ("sksm.posterior.PRIOR_WEIGHTS", PRIOR_WEIGHTS)):
+    fill = tuple((f"sksm.posterior.{name}", getattr(posterior, name))
+                 for name in ("FILL_LEVELS", "FILL_STEPS", "FILL_STEP",
+                              "FILL_OVERLAP"))
+    for name, value in fill + (
+            ("sksm.poe.MIN_EXPERT_WEIGHT", MIN_EXPERT_WEIGHT),
+            ("sksm.poe.MAX_EXPERT_WEIGHT", MAX_EXPERT_WEIGHT),
+            ("sksm.experts.DEFAULT_C", sksm.DEFAULT_C),
+            ("sksm.posterior.AUTO_FRACTION", AUTO_FRACTION),
+            ("sksm.posterior.PRIOR_WEIGHTS", PRIOR_WEIGHTS)):
         assert re.search(rf"{re.escape(name)}\s*=\s*{re.escape(repr(value))}",
                          text), name
     assert "Convert a string or number" not in text  # float's docstring

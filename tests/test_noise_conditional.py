@@ -17,7 +17,7 @@ from sksm.experts import GaussianMixture, GaussianScaleMixture
 from sksm.image import psnr
 from sksm.io import load_model, save_model
 from sksm.objectives import NoiseConditionalDSM, noise_conditional_dsm
-from sksm.posterior import empirical_bayes
+from sksm.posterior import annealed_super_resolve, empirical_bayes
 
 SMALL = dict(n_experts=3, filter_size=3, n_scales=4, max_iter=3, batch_size=2,
              patch_size=8, random_state=0)
@@ -732,5 +732,76 @@ def test_restoration_refuses_map_settings_for_the_noise_conditional_prior(
                           (dict(self_ensemble=2), "self_ensemble")]:
         with pytest.raises(ValueError, match=match):
             restoration.denoise(gray, 0.05, **kwargs)
-    with pytest.raises(TypeError, match="NoiseConditionalFieldsOfExperts"):
-        restoration.super_resolve(gray, model=NoiseConditionalFieldsOfExperts())
+    for kwargs in [dict(start="paper"), dict(max_num_iter=50),
+                   dict(prior_weight=2.0), dict(step=(0.1, 0.01))]:
+        with pytest.raises(ValueError, match="load_pretrained_foe"):
+            restoration.super_resolve(gray, **kwargs)
+    with pytest.raises(ValueError, match="n_iter"):
+        restoration.super_resolve(gray, n_iter="fast")
+    with pytest.raises(TypeError, match="FieldsOfExperts"):
+        restoration.inpaint(gray, gray > 0.5,
+                            model=NoiseConditionalFieldsOfExperts())
+
+
+# --------------------------------------------------------------------- #
+# Super-resolution under the noise-conditional prior
+# --------------------------------------------------------------------- #
+def _block_means(x, f):
+    return x.reshape(x.shape[0] // f, f, x.shape[1] // f, f).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize("factor", [2, 3])
+def test_annealed_super_resolve_keeps_block_means_and_ignores_tiles(factor):
+    """Every block of the result averages to its pixel; tiles and threads
+    change the result by less than 1e-6 with the default context; no step is
+    the bicubic start with back-projection."""
+    from scipy.ndimage import zoom
+
+    field = _prior_like_field()
+    rng = np.random.default_rng(3)
+    images = [rng.random((21, 18)), rng.random((9, 12))]
+    kwargs = dict(n_steps=4, levels=(0.1, 0.02))
+    whole = annealed_super_resolve(field, images, factor, tile_size=None,
+                                   n_threads=1, **kwargs)
+    for low, up in zip(images, whole):
+        assert up.shape == (low.shape[0] * factor, low.shape[1] * factor)
+        np.testing.assert_allclose(_block_means(up, factor), low, atol=1e-12)
+    for tile_size, n_threads in [(5, 1), (5, 2)]:
+        out = annealed_super_resolve(field, images, factor,
+                                     tile_size=tile_size,
+                                     n_threads=n_threads, **kwargs)
+        for a, b in zip(out, whole):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    start = annealed_super_resolve(field, images[:1], factor, n_steps=0)[0]
+    spline = zoom(images[0], factor, order=3, mode="reflect", grid_mode=True)
+    bp = spline + np.kron(images[0] - _block_means(spline, factor),
+                          np.ones((factor, factor)))
+    # the tile's spline sees a mirrored context of 16 pixels, the whole
+    # image's an infinite one: they differ by the prefilter's tail
+    np.testing.assert_allclose(start, bp, atol=1e-8)
+    assert np.abs(whole[0] - start).mean() > 1e-3     # the steps moved
+
+
+def test_super_resolution_with_the_shipped_prior_beats_bicubic(shipped,
+                                                               flower_crop):
+    """restoration.super_resolve's default prior is the noise-conditional
+    one, and on a crop of flower.jpg (in no benchmark set) it is above
+    bicubic with back-projection: measured +0.89 dB in grey, +0.80 dB in
+    colour (uint8)."""
+    from sksm import restoration
+
+    rgb, gray = flower_crop
+    low = _block_means(gray, 2)
+    start = restoration.super_resolve(low, n_iter=0)
+    up = restoration.super_resolve(low)
+    np.testing.assert_array_equal(
+        up, annealed_super_resolve(shipped.field_, [low], 2)[0])
+    assert psnr(gray, up) > psnr(gray, start) + 0.5
+    rgb8 = (rgb * 255).round().astype(np.uint8)
+    low8 = rgb8.reshape(48, 2, 48, 2, 3).mean(axis=(1, 3)).round()
+    up8 = restoration.super_resolve(low8.astype(np.uint8), channel_axis=-1)
+    start8 = restoration.super_resolve(low8.astype(np.uint8), channel_axis=-1,
+                                       n_iter=0)
+    assert up8.dtype == np.uint8 and up8.shape == rgb8.shape
+    assert psnr(rgb8, up8, data_range=255) > psnr(rgb8, start8,
+                                                  data_range=255) + 0.5

@@ -14,6 +14,12 @@ section 4.2-4.3:
 - :func:`super_resolve`: projected, annealed descent on the prior under the
   constraint that every ``factor`` x ``factor`` block keeps its mean, for a
   number of steps chosen from the image itself;
+- with a noise-conditional prior
+  (:class:`~sksm.energies.NoiseConditionalField`): :func:`empirical_bayes`
+  denoises by annealed Tweedie steps,
+  :func:`annealed_super_resolve` upscales by such steps projected onto the
+  block means, and :func:`estimate_noise` reads the noise level off the
+  prior;
 - :func:`inpaint`: L-BFGS-B on the prior plus the biharmonic smoothness
   term over the missing pixels, the prior's weight chosen from the image
   itself;
@@ -33,13 +39,22 @@ evaluating the prior on one core: as many as BLAS may use, or the
 not depend on their number.
 
 One private module per concern: ``_tiles`` (cutting, threads), ``_denoise``,
-``_fill`` (super-resolution, inpainting), ``_calibrate`` and ``_rows``.
+``_fill`` (super-resolution, inpainting), ``_empirical_bayes`` (the
+noise-conditional prior's restorations), ``_calibrate`` and ``_rows``.
 """
 
 from ..energies.pixel_prior import ImagePrior
 from ._calibrate import calibrate_denoising
 from ._denoise import denoise
-from ._empirical_bayes import empirical_bayes, estimate_noise
+from ._empirical_bayes import (
+    FILL_LEVELS,
+    FILL_OVERLAP,
+    FILL_STEP,
+    FILL_STEPS,
+    annealed_super_resolve,
+    empirical_bayes,
+    estimate_noise,
+)
 from ._fill import (
     AUTO_FRACTION,
     PRIOR_WEIGHTS,
@@ -50,8 +65,8 @@ from ._fill import (
 from ._rows import denoise_rows
 from ._tiles import tiles
 
-__all__ = ["AUTO_FRACTION", "PRIOR_WEIGHTS", "ImagePrior", "biharmonic_fill",
-           "calibrate_denoising", "denoise", "denoise_rows", "empirical_bayes",
-           "estimate_noise",
-           "inpaint",
-           "super_resolve", "tiles"]
+__all__ = ["AUTO_FRACTION", "FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP",
+           "FILL_STEPS", "PRIOR_WEIGHTS", "ImagePrior",
+           "annealed_super_resolve", "biharmonic_fill", "calibrate_denoising",
+           "denoise", "denoise_rows", "empirical_bayes", "estimate_noise",
+           "inpaint", "super_resolve", "tiles"]

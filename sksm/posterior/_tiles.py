@@ -60,11 +60,16 @@ def tiles(shape, tile_size, overlap):
     return out
 
 
-def _reflect_index(indices, length):
+def _reflect_index(indices, length, symmetric=False):
     """``indices`` reflected into ``[0, length)``.
 
-    As ``numpy.pad``'s 'reflect' mode: the edge pixel is not repeated.
+    As ``numpy.pad``'s 'reflect' mode (the edge pixel is not repeated), or
+    with ``symmetric`` its 'symmetric' mode (the edge pixel repeated: the
+    mirror lies on the image's edge, not on its last pixel).
     """
+    if symmetric:
+        idx = np.where(indices < 0, -1 - indices, indices) % (2 * length)
+        return np.where(idx >= length, 2 * length - 1 - idx, idx)
     idx = np.abs(indices)
     period = 2 * (length - 1)
     if period == 0:
@@ -73,8 +78,9 @@ def _reflect_index(indices, length):
     return np.where(idx >= length, period - idx, idx)
 
 
-def _extended_window(image, window, pad):
-    """The window grown by ``pad`` on every side, reflected beyond the image.
+def _extended_window(image, window, pad, symmetric=False):
+    """The window grown by ``pad`` on every side, reflected beyond the image
+    (see :func:`_reflect_index`).
 
     Returns the pixels and a boolean map of those that lie in the image.
     """
@@ -82,8 +88,8 @@ def _extended_window(image, window, pad):
     height, width = image.shape
     r = np.arange(rows.start - pad, rows.stop + pad)
     c = np.arange(cols.start - pad, cols.stop + pad)
-    pixels = image[np.ix_(_reflect_index(r, height),
-                          _reflect_index(c, width))]
+    pixels = image[np.ix_(_reflect_index(r, height, symmetric),
+                          _reflect_index(c, width, symmetric))]
     inside = ((r >= 0) & (r < height))[:, None] & ((c >= 0) & (c < width))
     return pixels.astype(np.float64, copy=False), inside
 

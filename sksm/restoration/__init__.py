@@ -2,10 +2,10 @@ r"""Image restoration under a Fields of Experts prior.
 
 Functions in the manner of ``skimage.restoration``: an image in, the restored
 image out, in the same dtype and range.  ``model=None`` uses the pretrained
-priors: for :func:`denoise` the noise-conditional one
-(:func:`sksm.load_pretrained_ncfoe`), for :func:`super_resolve` and
-:func:`inpaint` the paper's (:func:`sksm.load_pretrained_foe`); any fitted
-:class:`~sksm.FieldsOfExperts` can be passed instead (to :func:`denoise`, a
+priors: for :func:`denoise` and :func:`super_resolve` the noise-conditional
+one (:func:`sksm.load_pretrained_ncfoe`), for :func:`inpaint` the paper's
+(:func:`sksm.load_pretrained_foe`); any fitted :class:`~sksm.FieldsOfExperts`
+can be passed instead (to :func:`denoise` and :func:`super_resolve`, a
 :class:`~sksm.NoiseConditionalFieldsOfExperts` too), whose restoration
 methods are doors onto the same policy for stacks of grayscale images.  Every
 input is checked once, in ``sksm/restoration/_policy.py``; the numerics are
@@ -240,57 +240,74 @@ def estimate_sigma(image, average_sigmas=False, *, channel_axis=None):
 
 
 def super_resolve(image, factor=2, *, model=None, channel_axis=None,
-                  data_range=None, n_iter="auto", max_num_iter=200, step=None,
-                  prior_weight=1.0, start="bicubic", tile_size=256):
-    """Upscale an image whose pixels are block means (paper section 4.3).
+                  data_range=None, n_iter="auto", max_num_iter=None, step=None,
+                  prior_weight=None, start=None, tile_size=256):
+    r"""Upscale an image whose pixels are block means.
 
     The low-resolution image is taken to be the ``factor`` x ``factor``
-    block mean of the unknown original.  Start from an upscaling (see
-    ``start``), then alternate ``n_iter`` times (1) a step down the prior
-    energy, ``x <- x - step * dE/dx`` with the step annealed geometrically
-    over ``max_num_iter`` steps, and (2) a projection that restores every
-    block's mean exactly (:func:`sksm.posterior.super_resolve`).
-    ``n_iter=max_num_iter=200`` with ``start='paper'`` is the paper's
-    procedure.
+    block mean of the unknown original.  Both procedures start from the
+    cubic spline upscaling aligned with the block grid, projected onto the
+    images whose blocks average to the input (bicubic with back-projection),
+    and alternate a step under the prior with that projection, so every
+    block of the result keeps its mean.
+
+    With the default, noise-conditional prior
+    (:class:`~sksm.NoiseConditionalFieldsOfExperts`): ``n_iter`` annealed
+    empirical-Bayes steps :math:`x \leftarrow x - \gamma \sigma_t^2
+    \nabla E(x; \sigma_t)` at levels :math:`\sigma_t` falling
+    geometrically from 0.1 to 0.003, :math:`\gamma = 1.5`
+    (:func:`sksm.posterior.annealed_super_resolve`; the schedule was chosen
+    on calibration images).  With a :class:`~sksm.FieldsOfExperts`: steps
+    down its energy, ``x <- x - step * dE/dx``, with the step annealed
+    geometrically over ``max_num_iter`` steps (paper section 4.3;
+    :func:`sksm.posterior.super_resolve`); ``n_iter=max_num_iter=200`` with
+    ``start='paper'`` is the paper's procedure.
 
     Parameters
     ----------
     image : array-like of shape (height, width), or with a channel axis
         Low-resolution image; see the module's description for dtypes and
         scales.  A :class:`dask.array.Array` is restored chunk by chunk
-        (``n_iter`` must then be a number), giving a Dask array.
+        (with a FieldsOfExperts, ``n_iter`` must then be a number), giving
+        a Dask array.
     factor : int, default=2
         Upscaling factor per side, at least 2.
-    model : FieldsOfExperts, default=None
-        None: the pretrained prior.
+    model : NoiseConditionalFieldsOfExperts or FieldsOfExperts, default=None
+        None: the pretrained noise-conditional prior
+        (:func:`sksm.load_pretrained_ncfoe`).
     channel_axis : int, default=None
         The colour axis of a colour image; None for grayscale.
     data_range : float, default=None
         See :func:`denoise`.
     n_iter : int or 'auto', default='auto'
-        Steps to run, from 0 (the projected start) to ``max_num_iter``.
-        'auto': chosen for each image from the image itself, by running the
-        procedure on the image's own block means and keeping a fraction
-        (:data:`sksm.posterior.AUTO_FRACTION`) of the number of steps that
-        restores the image best; costs about a quarter of ``max_num_iter``
-        steps on the image.
-    max_num_iter : int, default=200
-        Length of the annealing schedule of the step (None: 200).
+        Steps to run.  Noise-conditional prior: the number of annealed
+        steps, 'auto' for 20 (:data:`sksm.posterior.FILL_STEPS`), 0 for the
+        projected start.  FieldsOfExperts: from 0 (the projected start) to
+        ``max_num_iter``; 'auto': chosen for each image from the image
+        itself, by running the procedure on the image's own block means and
+        keeping a fraction (:data:`sksm.posterior.AUTO_FRACTION`) of the
+        number of steps that restores the image best; costs about a quarter
+        of ``max_num_iter`` steps on the image.
+    max_num_iter : int, default=None
+        FieldsOfExperts only: length of the annealing schedule of the step
+        (None: 200).
     step : tuple of (float, float), default=None
-        First and last step sizes.  None: from ``1 / (w L)`` to
-        ``1 / (40 w L)`` (the paper's ratio, 2e-2 to 5e-4), where ``L`` is
-        the largest curvature of the prior energy
+        FieldsOfExperts only: first and last step sizes.  None: from
+        ``1 / (w L)`` to ``1 / (40 w L)`` (the paper's ratio, 2e-2 to
+        5e-4), where ``L`` is the largest curvature of the prior energy
         (:meth:`FieldsOfExperts.prior_lipschitz
         <sksm.FieldsOfExperts.prior_lipschitz>`), so that the schedule does
         not depend on the scale of the learned energy; the paper's absolute
         steps overshoot on energies steeper than its own.
-    prior_weight : float, default=1.0
-        Weight ``w`` of the prior energy in each step, positive.
-    start : {'bicubic', 'paper'}, default='bicubic'
-        'bicubic': cubic spline upscaling aligned with the block grid (with
-        the projection, the bicubic + back-projection baseline); 'paper':
-        linear upscaling followed by a Gaussian low-pass filter (standard
-        deviation ``factor / 2``), as in the paper.
+    prior_weight : float, default=None
+        FieldsOfExperts only: weight ``w`` of the prior energy in each
+        step, positive (None: 1).
+    start : {'bicubic', 'paper'}, default=None
+        FieldsOfExperts only.  'bicubic' (None): cubic spline upscaling
+        aligned with the block grid (with the projection, the bicubic +
+        back-projection baseline); 'paper': linear upscaling followed by a
+        Gaussian low-pass filter (standard deviation ``factor / 2``), as in
+        the paper.
     tile_size : int or None, default=256
         Largest side of a tile of the output.
 
@@ -307,9 +324,10 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
         For a float image far outside [0, 1] without ``data_range``, an
         integer dtype whose white level is unknown, a 3-D image without
         ``channel_axis``, an image smaller than the prior's filters even
-        after upscaling, a factor below 2, or an argument out of range.
+        after upscaling, a factor below 2, an argument out of range, or a
+        FieldsOfExperts-only argument with a noise-conditional prior.
     TypeError
-        If ``model`` is not a FieldsOfExperts.
+        If ``model`` is neither kind of Field of Experts.
     """
     return super_resolve_channels(
         image, factor, model=model, channel_axis=channel_axis,

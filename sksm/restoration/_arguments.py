@@ -12,9 +12,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_count, check_mask, check_positive, check_sigma
+from ..posterior import FILL_OVERLAP, FILL_STEPS
 from ._policy import _check_units, _prior, check_images
 
-__all__ = ["calibration_arguments", "check_factor", "check_masks", "counts",
+__all__ = ["annealed_fill_arguments", "calibration_arguments", "check_factor", "check_masks", "counts",
            "denoise_arguments", "empirical_bayes_arguments",
            "explicit_on_dask", "inpaint_arguments", "super_resolve_arguments"]
 
@@ -151,9 +152,11 @@ def super_resolve_arguments(model, factor, *, n_iter, max_iter, step,
                             prior_weight, start, tile_size):
     """``(prior, keywords)`` of :func:`sksm.posterior.super_resolve`, for a
     checked ``factor``."""
+    start = "bicubic" if start is None else start
     _choice(start, "start", ("bicubic", "paper"))
     max_iter, tile_size = counts(max_iter, tile_size)
     max_iter = 200 if max_iter is None else max_iter
+    prior_weight = 1.0 if prior_weight is None else prior_weight
     if isinstance(n_iter, str):
         if n_iter != "auto":
             raise ValueError(f"n_iter must be 'auto' or an integer, got "
@@ -177,6 +180,32 @@ def super_resolve_arguments(model, factor, *, n_iter, max_iter, step,
         n_iter=n_iter, max_iter=max_iter, step=step, prior_weight=weight,
         start=start, tile_size=tile_size,
         overlap=-(-model.tile_overlap_ // factor))
+
+
+def annealed_fill_arguments(model, factor, *, n_iter, max_iter, step,
+                            prior_weight, start, tile_size):
+    """The keywords of :func:`sksm.posterior.annealed_super_resolve` for a
+    noise-conditional model: ``n_iter`` annealed steps ('auto': the
+    default schedule's); the settings of a FieldsOfExperts' descent must
+    stay None."""
+    for name, value in (("max_num_iter", max_iter), ("step", step),
+                        ("prior_weight", prior_weight), ("start", start)):
+        if value is not None:
+            raise ValueError(
+                f"{name}={value!r} applies to a FieldsOfExperts' descent; "
+                "the noise-conditional prior (the default since 0.2) takes "
+                "only n_iter (its number of annealed steps): leave "
+                f"{name}=None, or pass model=sksm.load_pretrained_foe().")
+    if isinstance(n_iter, str):
+        if n_iter != "auto":
+            raise ValueError(f"n_iter must be 'auto' or an integer, got "
+                             f"{n_iter!r}.")
+        n_iter = FILL_STEPS
+    n_iter = check_count(n_iter, "n_iter", minimum=0)
+    _, tile_size = counts(None, tile_size)
+    if tile_size is not None:
+        tile_size = max(1, tile_size // factor)
+    return dict(n_steps=n_iter, tile_size=tile_size, overlap=FILL_OVERLAP)
 
 
 def check_factor(factor):

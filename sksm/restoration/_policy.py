@@ -33,19 +33,25 @@ _OPPONENT = np.array([[1, 1, 1] / np.sqrt(3),
 # ---------------------------------------------------------------------- #
 # The model and its prior
 # ---------------------------------------------------------------------- #
+#: The restorations that take a noise-conditional prior, whose default it is.
+NOISE_CONDITIONAL_TASKS = ("denoise", "super_resolve")
+
+
 def model_or_pretrained(model, task="restore"):
     """The fitted prior: ``model``, or the pretrained one for None.
 
-    Denoising (``task='denoise'``) takes a noise-conditional Field of
-    Experts too, and its pretrained prior is the noise-conditional one
-    (:func:`~sksm.load_pretrained_ncfoe`); the other restorations take a
+    Denoising and super-resolution (``task`` in
+    :data:`NOISE_CONDITIONAL_TASKS`) take a noise-conditional Field of
+    Experts too, and their pretrained prior is the noise-conditional one
+    (:func:`~sksm.load_pretrained_ncfoe`); inpainting takes a
     :class:`~sksm.FieldsOfExperts` (:func:`~sksm.load_pretrained_foe`).
     """
-    denoising = task == "denoise"
+    conditional = task in NOISE_CONDITIONAL_TASKS
     if model is None:
-        return load_pretrained_ncfoe() if denoising else load_pretrained_foe()
+        return (load_pretrained_ncfoe() if conditional
+                else load_pretrained_foe())
     allowed = (("FieldsOfExperts", "NoiseConditionalFieldsOfExperts")
-               if denoising else ("FieldsOfExperts",))
+               if conditional else ("FieldsOfExperts",))
     if type(model).__name__ not in allowed:
         raise TypeError(f"model must be a fitted {' or '.join(allowed)}, or "
                         f"None (the pretrained prior), got "

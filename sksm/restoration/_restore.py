@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from .. import posterior
 from .._dask import is_dask_array, restore_chunks
 from ._arguments import (
+    annealed_fill_arguments,
     calibration_arguments,
     check_factor,
     check_masks,
@@ -171,29 +172,40 @@ def denoise_channels(image, sigma=None, *, model=None, channel_axis=None,
 
 
 def super_resolve_channels(image, factor=2, *, model=None, channel_axis=None,
-                           data_range=None, n_iter="auto", max_num_iter=200,
-                           step=None, prior_weight=1.0, start="bicubic",
+                           data_range=None, n_iter="auto", max_num_iter=None,
+                           step=None, prior_weight=None, start=None,
                            tile_size=256):
     """:func:`sksm.restoration.super_resolve`."""
-    model = model_or_pretrained(model)
+    model = model_or_pretrained(model, "super_resolve")
     factor = check_factor(factor)
+    conditional = is_noise_conditional(model)
     if is_dask_array(image):
-        explicit_on_dask(n_iter, "n_iter", "super-resolving")
+        if not conditional:
+            explicit_on_dask(n_iter, "n_iter", "super-resolving")
+        context = (posterior.FILL_OVERLAP if conditional
+                   else -(-model.tile_overlap_ // factor))
         return restore_chunks(
             lambda window: super_resolve_channels(
                 window, factor, model=model, channel_axis=channel_axis,
                 data_range=data_range, n_iter=n_iter,
                 max_num_iter=max_num_iter, step=step,
                 prior_weight=prior_weight, start=start, tile_size=tile_size),
-            [image], -(-model.tile_overlap_ // factor), factor=factor,
-            channel_axis=channel_axis)
+            [image], context, factor=factor, channel_axis=channel_axis)
     x, arr = channels(model, image, channel_axis, data_range, factor)
-    prior, keywords = super_resolve_arguments(
-        model, factor, n_iter=n_iter,
-        max_iter=counts(max_num_iter, None, "max_num_iter")[0], step=step,
-        prior_weight=prior_weight, start=start, tile_size=tile_size)
     stack = restorable(x)
-    out = posterior.super_resolve(prior, list(stack), factor, **keywords)
+    if conditional:
+        keywords = annealed_fill_arguments(
+            model, factor, n_iter=n_iter, max_iter=max_num_iter, step=step,
+            prior_weight=prior_weight, start=start, tile_size=tile_size)
+        out = posterior.annealed_super_resolve(model.field_, list(stack),
+                                               factor, **keywords)
+    else:
+        prior, keywords = super_resolve_arguments(
+            model, factor, n_iter=n_iter,
+            max_iter=counts(max_num_iter, None, "max_num_iter")[0],
+            step=step, prior_weight=prior_weight, start=start,
+            tile_size=tile_size)
+        out = posterior.super_resolve(prior, list(stack), factor, **keywords)
     return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
                       channel_axis, data_range)
 
