@@ -1,4 +1,4 @@
-"""Inpainting benchmark: the Fields of Experts prior against the biharmonic
+"""Inpainting benchmark: the Fields of Experts priors against the biharmonic
 fill, on held-out images.
 
 The 256x256 centre crops of the held-out images of bench_denoise.py (see
@@ -9,11 +9,15 @@ seconds per image, for the biharmonic fill
 (``sksm.posterior.biharmonic_fill``, what
 ``skimage.restoration.inpaint_biharmonic`` computes), the prior's MAP alone
 (``FieldsOfExperts.inpaint(smoothness=0)``, the paper's procedure, from the
-biharmonic fill), and the default: the prior plus the biharmonic smoothness
-term, the prior's weight chosen for each image from the image itself
+biharmonic fill), and FieldsOfExperts.inpaint's default: the prior plus the
+biharmonic smoothness term, the prior's weight chosen for each image from the image itself
 (``prior_weight='auto'``; its grid was chosen on the training and
-calibration images).  The last column is the default's gain over the
-biharmonic fill.  --calibration reports on the calibration images instead.
+calibration images); and the default of ``sksm.restoration.inpaint``, the
+noise-conditional prior's annealed steps from the biharmonic fill, their
+first level chosen for each image from the image itself (its grid,
+``sksm.posterior.INPAINT_FIRST_LEVELS``, chosen on the calibration images).
+The last column is the default's gain over the biharmonic fill.
+--calibration reports on the calibration images instead.
 
 Run:  python benchmarks/bench_inpaint.py [--model foe.npz] [--calibration]
 """
@@ -32,6 +36,7 @@ from _images import (
 )
 
 from sksm.posterior import biharmonic_fill
+from sksm.restoration import inpaint
 
 
 def masks(shape, seed):
@@ -71,6 +76,7 @@ def main(argv=None):
         "biharmonic": lambda x, m: biharmonic_fill(x, m),
         "FoE alone (paper)": lambda x, m: model.inpaint(x, m, smoothness=0),
         "FoE + smooth (auto)": lambda x, m: model.inpaint(x, m),
+        "noise-cond. (default)": lambda x, m: inpaint(x, m),
     }
     scores = {(k, w): [] for k in ("random 40%", "scribbles") for w in ways}
     seconds = {w: [] for w in ways}

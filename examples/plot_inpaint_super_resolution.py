@@ -10,16 +10,16 @@ priors never saw):
   (random strokes 5 pixels wide) and 40% of the pixels missing at random,
   against the biharmonic fill of scikit-image
   (:func:`skimage.restoration.inpaint_biharmonic`), which is also where the
-  fill of the paper's Field of Experts ("FoE") starts.  The PSNR is over the
-  missing pixels only: the others are kept as they are by both methods;
+  annealed steps under the noise-conditional prior start.  The PSNR is over
+  the missing pixels only: the others are kept as they are by both methods;
 - :func:`sksm.restoration.super_resolve` doubles the resolution of an image
   whose pixels are the means of 2x2 blocks of the crop, with annealed steps
   under the noise-conditional prior, against bicubic and Lanczos
   interpolation (Pillow's), with the PSNR on the whole image.
 
-The docs build restores a 96x96 crop (about 8 s on one core, most of it the
-FoE fills, which choose their prior weight on each image); run as a script,
-the example restores a 192x192 crop (about 25 s).
+The docs build restores a 96x96 crop (about 10 s on one core, most of it
+the fills, which choose their first level on each image); run as a script,
+the example restores a 192x192 crop (about 30 s).
 """
 
 # %%
@@ -77,7 +77,7 @@ for row, (name, mask) in zip(axes, (("scribbles", scribbles),
                                     ("40% missing at random", random_mask))):
     damaged = np.where(mask, 0.0, clean)
     filled = {"biharmonic (scikit-image)": inpaint_biharmonic(damaged, mask),
-              "FoE (sksm)": restoration.inpaint(damaged, mask)}
+              "sksm (noise-conditional)": restoration.inpaint(damaged, mask)}
     print(f"{name}: " + ", ".join(f"{method} {masked_psnr(out, mask):.2f} dB"
                                   for method, out in filled.items()))
     row[0].imshow(clean, cmap="gray", vmin=0, vmax=1)

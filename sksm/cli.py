@@ -182,7 +182,9 @@ def _inpaint(args):
                               data_range=args.data_range,
                               tile_size=args.tile_size,
                               return_prior_weight=True)
-        print("inpaint: prior weight chosen " + ", ".join(
+        what = ("first level" if isinstance(
+            model, NoiseConditionalFieldsOfExperts) else "prior weight")
+        print(f"inpaint: {what} chosen " + ", ".join(
             f"{w:g}" for w in np.atleast_1d(weight)) + (
             " (luminance, red-green, yellow-blue)" if np.size(weight) == 3
             else "") + "; 0 is the biharmonic fill", file=sys.stderr)

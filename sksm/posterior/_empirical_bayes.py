@@ -22,9 +22,11 @@ from scipy.optimize import brentq
 
 from ..image import estimate_sigma
 
+from ._fill import _trial_windows, biharmonic_fill
 from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
 
-__all__ = ["FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP", "FILL_STEPS", "annealed_super_resolve",
+__all__ = ["FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP", "FILL_STEPS",
+           "INPAINT_FIRST_LEVELS", "annealed_inpaint", "annealed_super_resolve",
            "empirical_bayes", "estimate_noise", "schedule"]
 
 #: The annealed steps of :func:`annealed_super_resolve`: ``FILL_STEPS``
@@ -38,6 +40,10 @@ FILL_STEP = 1.5
 #: :func:`annealed_super_resolve`: with 16, tiles change the result by less
 #: than 1e-6 (the influence of a pixel fades within a few filter widths).
 FILL_OVERLAP = 16
+#: The first levels :func:`annealed_inpaint` chooses from for each image
+#: (0: the biharmonic fill alone); chosen on the calibration images of the
+#: pretrained prior's split, see the user guide.
+INPAINT_FIRST_LEVELS = (0.0, 0.01, 0.03, 0.1)
 
 
 
@@ -183,6 +189,14 @@ def estimate_noise(field, image, sigma_range=(0.5 / 255, 100 / 255),
     return float(sigma_range[1])
 
 
+def _projected_steps(field, x, sigmas, tables, step, project):
+    """Annealed empirical-Bayes steps, each followed by ``project``."""
+    for sigma, table in zip(sigmas, tables):
+        grad = field.grad_tabulated(x.astype(field.dtype), sigma, table)
+        x = project(x - (step * sigma * sigma) * grad)
+    return x
+
+
 def _block_means(x, factor):
     height, width = x.shape
     return x.reshape(height // factor, factor, width // factor,
@@ -246,9 +260,7 @@ def annealed_super_resolve(field, images, factor, *, n_steps=FILL_STEPS,
 
         x = project(zoom(low, factor, order=3, mode="reflect",
                          grid_mode=True))
-        for sigma, table in zip(sigmas, tables):
-            grad = field.grad_tabulated(x.astype(field.dtype), sigma, table)
-            x = project(x - (step * sigma * sigma) * grad)
+        x = _projected_steps(field, x, sigmas, tables, step, project)
         edge = pad * factor
         inner = x[edge:x.shape[0] - edge, edge:x.shape[1] - edge]
         return inner[_core_in(window, core, factor)]
@@ -256,3 +268,132 @@ def annealed_super_resolve(field, images, factor, *, n_steps=FILL_STEPS,
     out = [np.empty((im.shape[0] * factor, im.shape[1] * factor))
            for im in images]
     return _solve_tiles(images, out, jobs, solve, n_threads)
+
+
+def _fill_levels(first, n_steps, levels):
+    """The levels of an inpainting that starts at ``first`` (0: none)."""
+    if first == 0:
+        return np.empty(0)
+    return np.geomspace(first, min(first, levels[1]), n_steps)
+
+
+def _tables(field, schedules):
+    """:meth:`score_table` at every level of the ``schedules``, once each."""
+    return {s: field.score_table(s) for s in np.unique(np.concatenate(
+        [np.ravel(levels) for levels in schedules] + [np.empty(0)]))}
+
+
+def _inpaint_window(field, image, mask, sigmas, tables, step):
+    """Biharmonic fill of one window, then projected steps that keep its
+    known pixels (``tables`` holds every level's)."""
+    start = biharmonic_fill(image, mask)
+    return _projected_steps(field, start, sigmas,
+                            [tables[s] for s in sigmas], step,
+                            lambda x: np.where(mask, x, start))
+
+
+def annealed_inpaint(field, images, masks, *, first_level="auto",
+                     n_steps=FILL_STEPS, levels=FILL_LEVELS, step=FILL_STEP,
+                     tile_size=256, overlap=2 * FILL_OVERLAP, n_threads=None,
+                     return_levels=False):
+    r"""Fill the pixels where a mask is True by annealed empirical Bayes.
+
+    From the biharmonic fill (:func:`biharmonic_fill`), ``n_steps`` steps
+    :math:`x \leftarrow x - \gamma \sigma_t^2 \nabla E(x; \sigma_t)` at
+    levels falling geometrically from ``first_level`` to ``levels[1]``,
+    each followed by putting the known pixels back.  Smooth content is best
+    left to the biharmonic fill (the prior draws texture into wide holes),
+    so by default the first level is chosen for each image from the image
+    itself: known pixels hidden under a shifted copy of its mask, on a
+    sample of windows, are filled from every level of
+    :data:`INPAINT_FIRST_LEVELS` (0: the biharmonic fill alone), and the
+    level that restores them best is used.
+
+    Parameters
+    ----------
+    field : NoiseConditionalField
+        The prior, on the [0, 1] scale of the pixels.
+    images : list of ndarray of shape (height, width)
+        Float images on that scale; the missing pixels' values are ignored.
+    masks : list of bool ndarray of the same shapes
+        True where a pixel is missing; every image has a known pixel.
+    first_level : float or 'auto', default='auto'
+        The first level (0: no step).
+    n_steps : int, default=FILL_STEPS
+        Steps from a first level above 0.
+    levels : tuple of (float, float), default=FILL_LEVELS
+        Only ``levels[1]``, the last level, is used.
+    step : float, default=FILL_STEP
+        The step as a multiple of Tweedie's.
+    tile_size : int or None, default=256
+        Largest side of a tile's core.
+    overlap : int, default=2 * FILL_OVERLAP
+        Pixels of context on every side of a tile (mirrored about the
+        image's edges); a tile with no known pixel in it is grown until it
+        has one.
+    n_threads : int, default=None
+        Tiles at once; see :func:`empirical_bayes`.
+    return_levels : bool, default=False
+        Also return the first level of every image.
+
+    Returns
+    -------
+    inpainted : list of ndarray of shape (height, width)
+        One float64 image per input, the known pixels unchanged.
+    first_levels : list of float
+        Only with ``return_levels=True``.
+    """
+    masks = [np.asarray(m, dtype=bool) for m in masks]
+    if isinstance(first_level, str):
+        firsts = _held_out_levels(field, images, masks, n_steps, levels,
+                                  step, n_threads)
+    else:
+        firsts = [float(first_level)] * len(images)
+    schedules = {f: _fill_levels(f, n_steps, levels) for f in set(firsts)}
+    tables = _tables(field, schedules.values())
+    jobs = [job for job in _jobs(images, tile_size, 0)
+            if masks[job[0]][job[2]].any()]
+
+    def solve(k, image, window, core, n_inner):
+        i = jobs[k][0]
+        pad = overlap
+        while True:   # grown until the window holds a known pixel
+            x, _ = _extended_window(image, window, pad, symmetric=True)
+            hole, _ = _extended_window(masks[i], window, pad, symmetric=True)
+            if not hole.all():
+                break
+            pad *= 2
+        x = _inpaint_window(field, x, hole > 0, schedules[firsts[i]],
+                            tables, step)
+        inner = x[pad:x.shape[0] - pad, pad:x.shape[1] - pad]
+        return inner[_core_in(window, core)]
+
+    out = [np.asarray(image, dtype=np.float64).copy() for image in images]
+    out = _solve_tiles(images, out, jobs, solve, n_threads)
+    return (out, firsts) if return_levels else out
+
+
+def _held_out_levels(field, images, masks, n_steps, levels, step,
+                     n_threads):
+    """For every image, the level of :data:`INPAINT_FIRST_LEVELS` that best
+    fills known pixels hidden under a shifted copy of its mask (the windows
+    of :func:`~sksm.posterior._fill._trial_windows`); an image with no
+    pixel to hide gets the biharmonic fill."""
+    trials, hidden, counted = _trial_windows(images, masks, FILL_OVERLAP)
+    owner = np.array([job[0] for job in trials], int)
+    errors = np.zeros((len(trials), len(INPAINT_FIRST_LEVELS)))
+    schedules = [_fill_levels(f, n_steps, levels)
+                 for f in INPAINT_FIRST_LEVELS]
+    tables = _tables(field, schedules)
+
+    def solve(k, image, window, core, n_inner):
+        truth = image[window].astype(np.float64)
+        holes = masks[owner[k]][window] | hidden[k]
+        for j, sigmas in enumerate(schedules):
+            x = _inpaint_window(field, truth, holes, sigmas, tables, step)
+            errors[k, j] = np.sum((x - truth)[counted[k]] ** 2)
+
+    _solve_tiles(images, None, trials, solve, n_threads)
+    return [float(INPAINT_FIRST_LEVELS[int(np.argmin(
+        errors[owner == i].sum(axis=0)))]) if np.any(owner == i) else 0.0
+        for i in range(len(images))]

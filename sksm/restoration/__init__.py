@@ -2,12 +2,12 @@ r"""Image restoration under a Fields of Experts prior.
 
 Functions in the manner of ``skimage.restoration``: an image in, the restored
 image out, in the same dtype and range.  ``model=None`` uses the pretrained
-priors: for :func:`denoise` and :func:`super_resolve` the noise-conditional
-one (:func:`sksm.load_pretrained_ncfoe`), for :func:`inpaint` the paper's
-(:func:`sksm.load_pretrained_foe`); any fitted :class:`~sksm.FieldsOfExperts`
-can be passed instead (to :func:`denoise` and :func:`super_resolve`, a
-:class:`~sksm.NoiseConditionalFieldsOfExperts` too), whose restoration
-methods are doors onto the same policy for stacks of grayscale images.  Every
+noise-conditional prior (:func:`sksm.load_pretrained_ncfoe`); a fitted
+:class:`~sksm.NoiseConditionalFieldsOfExperts` or
+:class:`~sksm.FieldsOfExperts` (the paper's prior is
+:func:`sksm.load_pretrained_foe`) can be passed instead, and the restoration
+methods of the latter are doors onto the same policy for stacks of grayscale
+images.  Every
 input is checked once, in ``sksm/restoration/_policy.py``; the numerics are
 in :mod:`sksm.posterior`.  The policy:
 
@@ -337,16 +337,27 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
 
 
 def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
-            prior_weight="auto", smoothness=1.0, max_num_iter=300,
+            prior_weight="auto", smoothness=None, max_num_iter=None,
             tile_size=256, return_prior_weight=False):
     r"""Fill the pixels where ``mask`` is True under the prior.
 
-    The other pixels stay fixed; the missing ones minimise :math:`w E(x) +
-    \frac{s}{2} \lVert \Delta x \rVert^2`, the prior energy plus the
-    smoothness term of the biharmonic fill, by L-BFGS-B from the biharmonic
-    fill, within the range of the known pixels
-    (:func:`sksm.posterior.inpaint`).  ``smoothness=0`` is the paper's MAP
-    under the prior alone (section 4.3).
+    The other pixels stay fixed; both procedures start from the biharmonic
+    fill (:func:`sksm.posterior.biharmonic_fill`, as
+    :func:`skimage.restoration.inpaint_biharmonic`), and ``prior_weight``
+    sets how much the prior changes it (0: not at all).
+
+    With the default, noise-conditional prior
+    (:class:`~sksm.NoiseConditionalFieldsOfExperts`): 20 annealed
+    empirical-Bayes steps :math:`x \leftarrow x - 1.5\, \sigma_t^2 \nabla
+    E(x; \sigma_t)` at levels falling geometrically from ``prior_weight``
+    to 0.003, each followed by putting the known pixels back
+    (:func:`sksm.posterior.annealed_inpaint`).  With a
+    :class:`~sksm.FieldsOfExperts`: the missing pixels minimise :math:`w
+    E(x) + \frac{s}{2} \lVert \Delta x \rVert^2`, the prior energy plus
+    the smoothness term of the biharmonic fill, by L-BFGS-B, within the
+    range of the known pixels (:func:`sksm.posterior.inpaint`);
+    ``smoothness=0`` is the paper's MAP under the prior alone (section
+    4.3).
 
     Parameters
     ----------
@@ -356,40 +367,43 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
         (``prior_weight`` must then be a number), giving a Dask array.
     mask : array-like of bool, shape (height, width)
         True where a pixel is missing (in every channel).
-    model : FieldsOfExperts, default=None
-        None: the pretrained prior.
+    model : NoiseConditionalFieldsOfExperts or FieldsOfExperts, default=None
+        None: the pretrained noise-conditional prior
+        (:func:`sksm.load_pretrained_ncfoe`).
     channel_axis : int, default=None
         The colour axis of a colour image; None for grayscale.
     data_range : float, default=None
         See :func:`denoise`.
     prior_weight : float or 'auto', default='auto'
-        ``w``, at least 0; 0 gives the biharmonic fill.  'auto': chosen for
-        each channel from :data:`sksm.posterior.PRIOR_WEIGHTS` by filling
-        known pixels hidden under a shifted copy of the mask, in up to
-        eight windows of 64x64 pixels (and their context) with missing
-        pixels, the weights in increasing order until one does worse than
-        the one before: when the biharmonic fill wins, that costs one fill
-        of those windows per channel.  ``return_prior_weight=True`` returns
-        the choice.
-    smoothness : float, default=1.0
-        ``s``, at least 0.
-    max_num_iter : int, default=300
-        L-BFGS-B iterations per tile.
+        At least 0; 0 gives the biharmonic fill.  Noise-conditional prior:
+        the first level of the steps, on the [0, 1] scale of the pixels.
+        FieldsOfExperts: the weight ``w`` of the energy.  'auto': chosen
+        for each channel by filling known pixels hidden under a shifted
+        copy of the mask, in up to eight windows of 64x64 pixels (and their
+        context) with missing pixels: from
+        :data:`sksm.posterior.INPAINT_FIRST_LEVELS` (every level is tried),
+        or from :data:`sksm.posterior.PRIOR_WEIGHTS` (in increasing order
+        until one does worse than the one before).
+        ``return_prior_weight=True`` returns the choice.
+    smoothness : float, default=None
+        FieldsOfExperts only: ``s``, at least 0 (None: 1).
+    max_num_iter : int, default=None
+        FieldsOfExperts only: L-BFGS-B iterations per tile (None: 300).
     tile_size : int or None, default=256
         Largest side of the tiles the image is restored in; None: whole.
     return_prior_weight : bool, default=False
-        Also return the prior weight each channel was filled with.
+        Also return the prior weight used.
 
     Returns
     -------
     inpainted : ndarray of the shape and dtype of ``image``
         The known pixels unchanged, the missing ones filled.
     prior_weight : float or ndarray of shape (n_channels,)
-        Only with ``return_prior_weight=True``: the weight ``w`` (0: the
-        biharmonic fill; 0 too when no pixel is missing), one per channel
-        for a colour image.  For three channels they are the weights of the
-        opponent channels the image is restored in (luminance, red-green,
-        yellow-blue), not of red, green and blue.
+        Only with ``return_prior_weight=True``: the first level or the
+        weight (0: the biharmonic fill; 0 too when no pixel is missing),
+        one per channel for a colour image.  For three channels they are
+        those of the opponent channels the image is restored in
+        (luminance, red-green, yellow-blue), not of red, green and blue.
 
     Raises
     ------
@@ -397,10 +411,11 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
         For a float image far outside [0, 1] without ``data_range``, an
         integer dtype whose white level is unknown, a 3-D image without
         ``channel_axis``, an image smaller than the prior's filters, a mask
-        that does not match the image or covers all of it, or both weights
-        0.
+        that does not match the image or covers all of it, both weights
+        0, or a FieldsOfExperts-only argument with a noise-conditional
+        prior.
     TypeError
-        If ``model`` is not a FieldsOfExperts.
+        If ``model`` is neither kind of Field of Experts.
     """
     return inpaint_channels(
         image, mask, model=model, channel_axis=channel_axis,

@@ -15,7 +15,8 @@ from .._validation import check_count, check_mask, check_positive, check_sigma
 from ..posterior import FILL_OVERLAP, FILL_STEPS
 from ._policy import _check_units, _prior, check_images
 
-__all__ = ["annealed_fill_arguments", "calibration_arguments", "check_factor", "check_masks", "counts",
+__all__ = ["annealed_fill_arguments", "annealed_inpaint_arguments",
+           "calibration_arguments", "check_factor", "check_masks", "counts",
            "denoise_arguments", "empirical_bayes_arguments",
            "explicit_on_dask", "inpaint_arguments", "super_resolve_arguments"]
 
@@ -218,28 +219,53 @@ def check_masks(mask, shape, other="image"):
     return check_mask(mask, shape, "True = missing", other)
 
 
+def _fill_weight(prior_weight, masks):
+    """``prior_weight`` of an inpainting, 'auto' or at least 0, for
+    ``masks`` of which none covers its whole image."""
+    if any(m.all() for m in masks):
+        raise ValueError("mask covers every pixel of an image: nothing "
+                         "to start from.")
+    if isinstance(prior_weight, str):
+        if prior_weight != "auto":
+            raise ValueError(f"prior_weight must be 'auto' or a number, "
+                             f"got {prior_weight!r}.")
+        return prior_weight
+    return check_positive(prior_weight, "prior_weight", allow_zero=True)
+
+
 def inpaint_arguments(model, masks, *, prior_weight, smoothness, max_iter,
                       tile_size):
     """``(prior, keywords)`` of :func:`sksm.posterior.inpaint` for checked
     ``masks`` (one per image), of which one must have a known pixel."""
     max_iter, tile_size = counts(max_iter, tile_size)
+    max_iter = 300 if max_iter is None else max_iter
+    smoothness = 1.0 if smoothness is None else smoothness
     smoothness = check_positive(smoothness, "smoothness", allow_zero=True)
-    if isinstance(prior_weight, str):
-        if prior_weight != "auto":
-            raise ValueError(f"prior_weight must be 'auto' or a number, "
-                             f"got {prior_weight!r}.")
-    else:
-        prior_weight = check_positive(prior_weight, "prior_weight",
-                                      allow_zero=True)
-        if prior_weight == 0 and smoothness == 0:
-            raise ValueError("prior_weight and smoothness are both 0: "
-                             "nothing would decide the missing pixels.")
-    if any(m.all() for m in masks):
-        raise ValueError("mask covers every pixel of an image: nothing "
-                         "to start from.")
+    prior_weight = _fill_weight(prior_weight, masks)
+    if prior_weight == 0 and smoothness == 0:
+        raise ValueError("prior_weight and smoothness are both 0: "
+                         "nothing would decide the missing pixels.")
     return _prior(model), dict(
         prior_weight=prior_weight, smoothness=smoothness, max_iter=max_iter,
         tile_size=tile_size, overlap=model.tile_overlap_)
+
+
+def annealed_inpaint_arguments(masks, *, prior_weight, smoothness,
+                               max_iter, tile_size):
+    """The keywords of :func:`sksm.posterior.annealed_inpaint` for a
+    noise-conditional model and checked ``masks``: ``prior_weight`` is the
+    first level; the settings of a FieldsOfExperts' fill must stay None."""
+    for name, value in (("smoothness", smoothness),
+                        ("max_num_iter", max_iter)):
+        if value is not None:
+            raise ValueError(
+                f"{name}={value!r} applies to a FieldsOfExperts' fill; the "
+                "noise-conditional prior (the default since 0.2) takes only "
+                "prior_weight (the first level of its steps): leave "
+                f"{name}=None, or pass model=sksm.load_pretrained_foe().")
+    _, tile_size = counts(None, tile_size)
+    return dict(first_level=_fill_weight(prior_weight, masks),
+                tile_size=tile_size)
 
 
 def explicit_on_dask(value, name, doing):

@@ -34,17 +34,17 @@ _OPPONENT = np.array([[1, 1, 1] / np.sqrt(3),
 # The model and its prior
 # ---------------------------------------------------------------------- #
 #: The restorations that take a noise-conditional prior, whose default it is.
-NOISE_CONDITIONAL_TASKS = ("denoise", "super_resolve")
+NOISE_CONDITIONAL_TASKS = ("denoise", "super_resolve", "inpaint")
 
 
 def model_or_pretrained(model, task="restore"):
     """The fitted prior: ``model``, or the pretrained one for None.
 
-    Denoising and super-resolution (``task`` in
-    :data:`NOISE_CONDITIONAL_TASKS`) take a noise-conditional Field of
-    Experts too, and their pretrained prior is the noise-conditional one
-    (:func:`~sksm.load_pretrained_ncfoe`); inpainting takes a
-    :class:`~sksm.FieldsOfExperts` (:func:`~sksm.load_pretrained_foe`).
+    The restorations of :data:`NOISE_CONDITIONAL_TASKS` take a
+    noise-conditional Field of Experts too, and their pretrained prior is
+    the noise-conditional one (:func:`~sksm.load_pretrained_ncfoe`); other
+    tasks take a :class:`~sksm.FieldsOfExperts`
+    (:func:`~sksm.load_pretrained_foe`).
     """
     conditional = task in NOISE_CONDITIONAL_TASKS
     if model is None:

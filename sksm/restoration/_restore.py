@@ -16,6 +16,7 @@ from .. import posterior
 from .._dask import is_dask_array, restore_chunks
 from ._arguments import (
     annealed_fill_arguments,
+    annealed_inpaint_arguments,
     calibration_arguments,
     check_factor,
     check_masks,
@@ -211,11 +212,12 @@ def super_resolve_channels(image, factor=2, *, model=None, channel_axis=None,
 
 
 def inpaint_channels(image, mask, *, model=None, channel_axis=None,
-                     data_range=None, prior_weight="auto", smoothness=1.0,
-                     max_num_iter=300, tile_size=256,
+                     data_range=None, prior_weight="auto", smoothness=None,
+                     max_num_iter=None, tile_size=256,
                      return_prior_weight=False):
     """:func:`sksm.restoration.inpaint`."""
-    model = model_or_pretrained(model)
+    model = model_or_pretrained(model, "inpaint")
+    conditional = is_noise_conditional(model)
     if is_dask_array(image):
         explicit_on_dask(prior_weight, "prior_weight", "inpainting")
         out = restore_chunks(
@@ -224,23 +226,34 @@ def inpaint_channels(image, mask, *, model=None, channel_axis=None,
                 data_range=data_range, prior_weight=prior_weight,
                 smoothness=smoothness, max_num_iter=max_num_iter,
                 tile_size=tile_size),
-            [image, mask], model.tile_overlap_, channel_axis=channel_axis)
+            [image, mask], (2 * posterior.FILL_OVERLAP if conditional
+                            else model.tile_overlap_),
+            channel_axis=channel_axis)
         return (out, float(prior_weight)) if return_prior_weight else out
     x, arr = channels(model, image, channel_axis, data_range)
     mask = check_masks(mask, x.shape[1:], "the image's pixels (height, "
                                           "width)")
     stack = restorable(x)
-    prior, keywords = inpaint_arguments(
-        model, [mask] * len(stack), prior_weight=prior_weight,
-        smoothness=smoothness,
-        max_iter=counts(max_num_iter, None, "max_num_iter")[0],
-        tile_size=tile_size)
+    masks = [mask] * len(stack)
+    if conditional:
+        keywords = annealed_inpaint_arguments(
+            masks, prior_weight=prior_weight, smoothness=smoothness,
+            max_iter=max_num_iter, tile_size=tile_size)
+    else:
+        prior, keywords = inpaint_arguments(
+            model, masks, prior_weight=prior_weight, smoothness=smoothness,
+            max_iter=counts(max_num_iter, None, "max_num_iter")[0],
+            tile_size=tile_size)
     if not mask.any():
         out, weights = arr.copy(), [0.0] * len(stack)
     else:
-        out, weights = posterior.inpaint(prior, list(stack),
-                                         [mask] * len(stack),
-                                         return_weights=True, **keywords)
+        if conditional:
+            out, weights = posterior.annealed_inpaint(
+                model.field_, list(stack), masks, return_levels=True,
+                **keywords)
+        else:
+            out, weights = posterior.inpaint(prior, list(stack), masks,
+                                             return_weights=True, **keywords)
         out = image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
                          channel_axis, data_range)
     if not return_prior_weight:
