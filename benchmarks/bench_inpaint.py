@@ -10,12 +10,13 @@ seconds per image, for the biharmonic fill
 ``skimage.restoration.inpaint_biharmonic`` computes), the prior's MAP alone
 (``FieldsOfExperts.inpaint(smoothness=0)``, the paper's procedure, from the
 biharmonic fill), and FieldsOfExperts.inpaint's default: the prior plus the
-biharmonic smoothness term, the prior's weight chosen for each image from the image itself
-(``prior_weight='auto'``; its grid was chosen on the training and
-calibration images); and the default of ``sksm.restoration.inpaint``, the
-noise-conditional prior's annealed steps from the biharmonic fill, their
-first level chosen for each image from the image itself (its grid,
-``sksm.posterior.INPAINT_FIRST_LEVELS``, chosen on the calibration images).
+biharmonic smoothness term, the prior's weight chosen for each image from
+the image itself (``prior_weight='auto'``; its grid was chosen on the
+training and calibration images); and the default of
+``sksm.restoration.inpaint``, the noise-conditional prior's annealed steps
+from the biharmonic fill, their first level chosen for each image from the
+image itself (its grid, ``sksm.posterior.INPAINT_FIRST_LEVELS``, chosen on
+the calibration images).
 The last column is the default's gain over the biharmonic fill.
 --calibration reports on the calibration images instead.
 

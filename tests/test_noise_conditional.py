@@ -748,7 +748,8 @@ def test_restoration_refuses_map_settings_for_the_noise_conditional_prior(
         with pytest.raises(ValueError, match="load_pretrained_foe"):
             restoration.inpaint(gray, gray > 0.5, **kwargs)
     for kwargs, match in [(dict(prior_weight="fast"), "'auto' or a number"),
-                          (dict(prior_weight=-0.1), "prior_weight")]:
+                          (dict(prior_weight=-0.1), "prior_weight"),
+                          (dict(prior_weight=3.0), "at most 1")]:
         with pytest.raises(ValueError, match=match):
             restoration.inpaint(gray, gray > 0.5, **kwargs)
     with pytest.raises(TypeError, match="NoiseConditionalFieldsOfExperts"):
@@ -874,3 +875,18 @@ def test_inpainting_with_the_shipped_prior_beats_the_biharmonic_fill(
         return -10 * np.log10(np.mean((x[mask] - gray[mask]) ** 2))
 
     assert masked_psnr(out) > masked_psnr(biharmonic_fill(gray, mask)) + 1.5
+
+
+def test_annealed_inpaint_grows_windows_in_a_hole_and_refuses_a_full_mask():
+    """A tile wholly inside a hole, with no context, is grown until it sees
+    known pixels; a mask over the whole image is refused."""
+    field = _prior_like_field()
+    image = np.random.default_rng(5).random((30, 30))
+    mask = np.zeros(image.shape, bool)
+    mask[5:25, 5:25] = True
+    out = annealed_inpaint(field, [image], [mask], first_level=0.02,
+                           n_steps=2, tile_size=6, overlap=0)[0]
+    assert np.all(np.isfinite(out))
+    np.testing.assert_array_equal(out[~mask], image[~mask])
+    with pytest.raises(ValueError, match="every pixel"):
+        annealed_inpaint(field, [image], [np.ones(image.shape, bool)])

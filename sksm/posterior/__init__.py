@@ -69,6 +69,7 @@ from ._tiles import tiles
 
 __all__ = ["AUTO_FRACTION", "FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP",
            "FILL_STEPS", "INPAINT_FIRST_LEVELS", "PRIOR_WEIGHTS", "ImagePrior",
-           "annealed_inpaint", "annealed_super_resolve", "biharmonic_fill", "calibrate_denoising",
-           "denoise", "denoise_rows", "empirical_bayes", "estimate_noise",
-           "inpaint", "super_resolve", "tiles"]
+           "annealed_inpaint", "annealed_super_resolve", "biharmonic_fill",
+           "calibrate_denoising", "denoise", "denoise_rows",
+           "empirical_bayes", "estimate_noise", "inpaint", "super_resolve",
+           "tiles"]

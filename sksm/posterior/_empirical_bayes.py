@@ -11,9 +11,10 @@ the annealed schedule takes it again on its own output at geometrically
 decreasing levels :math:`\sigma_t = \sigma \rho^t`, treating what the last
 step left as noise of the next level.
 
-:func:`annealed_super_resolve` runs such steps under a constraint, from a
-start that meets it: after every step the estimate is projected back onto
-the images that agree with the observation (every block keeps its mean).
+:func:`annealed_super_resolve` and :func:`annealed_inpaint` run such
+steps under a constraint, from a start that meets it: after every step the
+estimate is projected back onto the images that agree with the observation
+(every block keeps its mean; the known pixels keep their values).
 """
 
 import numpy as np
@@ -26,8 +27,9 @@ from ._fill import _trial_windows, biharmonic_fill
 from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
 
 __all__ = ["FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP", "FILL_STEPS",
-           "INPAINT_FIRST_LEVELS", "annealed_inpaint", "annealed_super_resolve",
-           "empirical_bayes", "estimate_noise", "schedule"]
+           "INPAINT_FIRST_LEVELS", "annealed_inpaint",
+           "annealed_super_resolve", "empirical_bayes", "estimate_noise",
+           "schedule"]
 
 #: The annealed steps of :func:`annealed_super_resolve`: ``FILL_STEPS``
 #: levels from ``FILL_LEVELS[0]`` down to ``FILL_LEVELS[1]`` (geometric),
@@ -44,7 +46,6 @@ FILL_OVERLAP = 16
 #: (0: the biharmonic fill alone); chosen on the calibration images of the
 #: pretrained prior's split, see the user guide.
 INPAINT_FIRST_LEVELS = (0.0, 0.01, 0.03, 0.1)
-
 
 
 def schedule(sigma, n_steps, decay):
@@ -344,6 +345,9 @@ def annealed_inpaint(field, images, masks, *, first_level="auto",
         Only with ``return_levels=True``.
     """
     masks = [np.asarray(m, dtype=bool) for m in masks]
+    if any(m.all() for m in masks):
+        raise ValueError("A mask covers every pixel of its image: nothing "
+                         "to start from.")
     if isinstance(first_level, str):
         firsts = _held_out_levels(field, images, masks, n_steps, levels,
                                   step, n_threads)
@@ -362,7 +366,7 @@ def annealed_inpaint(field, images, masks, *, first_level="auto",
             hole, _ = _extended_window(masks[i], window, pad, symmetric=True)
             if not hole.all():
                 break
-            pad *= 2
+            pad = 2 * pad + 1
         x = _inpaint_window(field, x, hole > 0, schedules[firsts[i]],
                             tables, step)
         inner = x[pad:x.shape[0] - pad, pad:x.shape[1] - pad]

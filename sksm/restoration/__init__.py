@@ -376,7 +376,8 @@ def inpaint(image, mask, *, model=None, channel_axis=None, data_range=None,
         See :func:`denoise`.
     prior_weight : float or 'auto', default='auto'
         At least 0; 0 gives the biharmonic fill.  Noise-conditional prior:
-        the first level of the steps, on the [0, 1] scale of the pixels.
+        the first level of the steps, on the [0, 1] scale of the pixels (at
+        most 1).
         FieldsOfExperts: the weight ``w`` of the energy.  'auto': chosen
         for each channel by filling known pixels hidden under a shifted
         copy of the mask, in up to eight windows of 64x64 pixels (and their

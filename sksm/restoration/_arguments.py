@@ -264,8 +264,14 @@ def annealed_inpaint_arguments(masks, *, prior_weight, smoothness,
                 "prior_weight (the first level of its steps): leave "
                 f"{name}=None, or pass model=sksm.load_pretrained_foe().")
     _, tile_size = counts(None, tile_size)
-    return dict(first_level=_fill_weight(prior_weight, masks),
-                tile_size=tile_size)
+    first = _fill_weight(prior_weight, masks)
+    if not isinstance(first, str) and first > 1:
+        raise ValueError(
+            f"prior_weight={prior_weight!r} is the first noise level of the "
+            "steps with the noise-conditional prior, on the [0, 1] scale of "
+            "the pixels: use at most 1 (0.1 is the largest level 'auto' "
+            "tries), or 'auto'.")
+    return dict(first_level=first, tile_size=tile_size)
 
 
 def explicit_on_dask(value, name, doing):
