@@ -890,3 +890,16 @@ def test_annealed_inpaint_grows_windows_in_a_hole_and_refuses_a_full_mask():
     np.testing.assert_array_equal(out[~mask], image[~mask])
     with pytest.raises(ValueError, match="every pixel"):
         annealed_inpaint(field, [image], [np.ones(image.shape, bool)])
+
+
+def test_score_tables_are_kept_by_parameters_and_level():
+    """A level's table is made once and shared read-only; other parameters
+    or another level get their own."""
+    field = _prior_like_field()
+    table, b = field.score_table(0.05)
+    again, _ = field.score_table(0.05)
+    assert again is table and not table.flags.writeable
+    assert field.score_table(0.06)[0] is not table
+    field.set_params(field.get_params() * 1.01)
+    changed, _ = field.score_table(0.05)
+    assert changed is not table and not np.array_equal(changed, table)

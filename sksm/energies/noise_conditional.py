@@ -33,6 +33,13 @@ from .conv import col2im, im2col
 
 __all__ = ["NoiseConditionalField", "dct_filters"]
 
+#: Tables of :meth:`NoiseConditionalField.score_table` kept for reuse, by
+#: the field's parameters and the level (restoring many images, frames or
+#: Dask chunks with one prior asks for the same levels again); the oldest
+#: go first beyond this many (each is about 0.8 MB for 48 experts).
+_MAX_TABLES = 48
+_TABLES = {}
+
 
 def dct_filters(size):
     """The ``size**2 - 1`` separable DCT-II filters other than the constant.
@@ -306,7 +313,26 @@ class NoiseConditionalField:
             points, in :attr:`dtype`.
         b : ndarray of shape (n_experts,)
             The grids' half-point.
+
+        Notes
+        -----
+        The last tables made are kept, by the parameters and the level, and
+        returned again (read-only) when asked for: restoring many images,
+        frames or chunks with one prior computes each level's once.
         """
+        key = (self.dtype.str, self.size, self.V.tobytes(),
+               self.logits.tobytes(), self.log_alpha.tobytes(),
+               self.scales.tobytes(), float(sigma), int(n_points),
+               derivative if np.ndim(derivative) == 0 else tuple(derivative))
+        tables = _TABLES.get(key)
+        if tables is None:
+            tables = self._score_table(sigma, n_points, derivative)
+            while len(_TABLES) >= _MAX_TABLES:
+                _TABLES.pop(next(iter(_TABLES), None), None)
+            _TABLES[key] = tables
+        return tables
+
+    def _score_table(self, sigma, n_points, derivative):
         # in the field's dtype: float32 tables are three times faster to
         # make than float64 ones, and within 1e-6 of them (relative)
         dtype = self.dtype
@@ -326,8 +352,10 @@ class NoiseConditionalField:
             # at u = +-1 (z infinite) the widest component's slope is
             # unbounded; repeat the last values, reached only by overflow
             table = np.concatenate([table[:, :1], table, table[:, -1:]],
-                                   axis=1)
-            tables.append(table.astype(self.dtype))
+                                   axis=1).astype(self.dtype)
+            table.flags.writeable = False     # shared by later calls
+            tables.append(table)
+        b.flags.writeable = False
         return (tables[0] if np.ndim(derivative) == 0 else tuple(tables)), b
 
     def grad_tabulated(self, x, sigma, table=None):
