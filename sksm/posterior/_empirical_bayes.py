@@ -23,7 +23,7 @@ from scipy.optimize import brentq
 
 from ..image import estimate_sigma
 
-from ._fill import _trial_windows, biharmonic_fill
+from ._fill import _back_project, _trial_windows, biharmonic_fill
 from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
 
 __all__ = ["FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP", "FILL_STEPS",
@@ -198,12 +198,6 @@ def _projected_steps(field, x, sigmas, tables, step, project):
     return x
 
 
-def _block_means(x, factor):
-    height, width = x.shape
-    return x.reshape(height // factor, factor, width // factor,
-                     factor).mean(axis=(1, 3))
-
-
 def annealed_super_resolve(field, images, factor, *, n_steps=FILL_STEPS,
                            levels=FILL_LEVELS, step=FILL_STEP,
                            tile_size=128, overlap=FILL_OVERLAP,
@@ -248,21 +242,19 @@ def annealed_super_resolve(field, images, factor, *, n_steps=FILL_STEPS,
     """
     sigmas = np.geomspace(levels[0], levels[1], n_steps)
     tables = [field.score_table(s) for s in sigmas]
-    pad = overlap
     jobs = _jobs(images, tile_size, 0)
 
     def solve(k, image, window, core, n_inner):
         # mirrored about the edge: a block beyond it mirrors a whole block
-        low, _ = _extended_window(image, window, pad, symmetric=True)
-        blocks = np.ones((factor, factor))
+        low, _ = _extended_window(image, window, overlap, symmetric=True)
 
         def project(x):
-            return x + np.kron(low - _block_means(x, factor), blocks)
+            return _back_project(x, low, factor)
 
         x = project(zoom(low, factor, order=3, mode="reflect",
                          grid_mode=True))
         x = _projected_steps(field, x, sigmas, tables, step, project)
-        edge = pad * factor
+        edge = overlap * factor
         inner = x[edge:x.shape[0] - edge, edge:x.shape[1] - edge]
         return inner[_core_in(window, core, factor)]
 
@@ -279,9 +271,9 @@ def _fill_levels(first, n_steps, levels):
 
 
 def _tables(field, schedules):
-    """:meth:`score_table` at every level of the ``schedules``, once each."""
-    return {s: field.score_table(s) for s in np.unique(np.concatenate(
-        [np.ravel(levels) for levels in schedules] + [np.empty(0)]))}
+    """:meth:`score_table` at every level of the ``schedules`` (made before
+    the tiles' threads start)."""
+    return {s: field.score_table(s) for levels in schedules for s in levels}
 
 
 def _inpaint_window(field, image, mask, sigmas, tables, step):

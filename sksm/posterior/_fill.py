@@ -102,6 +102,14 @@ def super_resolve(prior, images, factor, *, n_iter="auto", max_iter=200,
     return _solve_tiles(images, out, jobs, solve, n_threads)
 
 
+def _back_project(x, low, factor):
+    """``x`` with every ``factor`` x ``factor`` block shifted to the mean
+    ``low`` holds for it: the projection onto the images of those block
+    means."""
+    return x + np.kron(low - _block_means(x, factor),
+                       np.ones((factor, factor)))
+
+
 def _block_means(image, factor):
     height, width = image.shape
     return image.reshape(height // factor, factor, width // factor,
@@ -120,8 +128,7 @@ def _upscale_window(prior, low, factor, schedule, prior_weight, start,
     shape = (low.shape[0] * factor, low.shape[1] * factor)
 
     def project(x):
-        return x + np.kron(low - _block_means(x, factor),
-                           np.ones((factor, factor)))
+        return _back_project(x, low, factor)
 
     if start == "paper":
         x = gaussian_filter(zoom(low, factor, order=1, mode="nearest",
