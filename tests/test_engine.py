@@ -7,7 +7,8 @@ from scipy.optimize import approx_fprime, check_grad
 from sksm.energies import (Conv2D, Elementwise, EnergyNetwork, Linear,
                            ProductOfExperts, WeightedSum)
 from sksm._parallel import banded_grad_energy, single_threaded_blas
-from sksm.energies.conv import col2im, im2col
+from sksm.energies import conv
+from sksm.energies.conv import col2im, field_pass, im2col
 from sksm.experts import StudentT
 from sksm.objectives import regularized_score_matching
 
@@ -239,6 +240,25 @@ def test_im2col_and_col2im_are_adjoint():
     lhs = np.vdot(im2col(images, 3), cols)
     rhs = np.vdot(images, col2im(cols, 3, (6, 5)))
     assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+@pytest.mark.parametrize("band", [1, 13, 10 ** 6])
+def test_field_pass_is_col2im_of_the_scored_responses(band, monkeypatch):
+    """Band by band (a row at a time; two rows, the last band shorter; the
+    whole image at once) it is ``col2im(score(im2col(x) @ A.T) @ S)``, and
+    leaves the image alone."""
+    monkeypatch.setattr(conv, "_BAND_POSITIONS", band)
+    rng = np.random.default_rng(11)
+    image = rng.standard_normal((9, 8))
+    kept = image.copy()
+    analysis, synthesis = rng.standard_normal((2, 4, 9))
+    score = np.tanh
+    expected = col2im(score(im2col(image[None], 3) @ analysis.T) @ synthesis,
+                      3, image.shape)[0]
+    out = field_pass(image, 3, analysis, score, synthesis)
+    assert out.dtype == image.dtype
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(image, kept)
 
 
 def test_conv_energy_derivatives_are_exact():

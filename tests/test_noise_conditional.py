@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from sksm import NoiseConditionalFieldsOfExperts, RegularizedScoreMatchingPoE
 from sksm.energies import NoiseConditionalField
-from sksm.energies.noise_conditional import dct_filters
+from sksm.energies.noise_conditional import _interpolator, dct_filters
 from sksm.experts import GaussianMixture, GaussianScaleMixture
 from sksm.image import psnr
 from sksm.io import load_model, save_model
@@ -441,6 +441,27 @@ def _prior_like_field(dtype=np.float64):
         dct_filters(3) + 0.05 * rng.standard_normal((8, 9)),
         rng.standard_normal((8, 16)), 0.3 * rng.standard_normal(8),
         np.geomspace(0.002, 2.0, 16), 3, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_interpolator_is_exact_at_grid_points_and_linear_between(dtype):
+    """Responses at grid point j (z = u / (1 - |u|) with u = 2 j / (n - 1)
+    - 1, in units of b) read row k's j-th value, midpoints the mean of two,
+    and overflowing responses the end values."""
+    n = 9
+    table = (np.arange(1, 4)[:, None] * np.arange(n) ** 2).astype(dtype)
+    u = 2 * np.arange(n - 1) / (n - 1) - 1 + 1 / (n - 1)      # midpoints
+    u = np.concatenate([2 * np.arange(1, n - 1) / (n - 1) - 1, u])
+    z = np.repeat((u / (1 - np.abs(u)))[:, None], 3, axis=1).astype(dtype)
+    z = np.concatenate([z, np.full((1, 3), -1e30, dtype),
+                        np.full((1, 3), 1e30, dtype)])
+    out = _interpolator(table)(z.copy())
+    assert out.dtype == dtype
+    j = np.arange(1, n - 1)
+    mid = (np.arange(n - 1) ** 2 + np.arange(1, n) ** 2) / 2
+    expected = np.concatenate([j ** 2, mid, [0], [(n - 1) ** 2]])
+    np.testing.assert_allclose(out, expected[:, None] * np.arange(1, 4),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 @pytest.mark.parametrize("sigma", [0.0, 1 / 255, 15 / 255, 60 / 255])

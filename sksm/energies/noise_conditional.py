@@ -29,7 +29,7 @@ megapixel image cost a few filter passes (:meth:`NoiseConditionalField.score_tab
 import numpy as np
 
 from ..experts import GaussianScaleMixture, mixture_terms
-from .conv import col2im, im2col
+from .conv import col2im, field_pass, im2col
 
 __all__ = ["NoiseConditionalField", "dct_filters"]
 
@@ -63,26 +63,38 @@ def dct_filters(size):
     return basis[order][1:]
 
 
-def _lookup(z, table, b):
-    """Interpolate the tables of :meth:`NoiseConditionalField.score_table`
-    linearly at the responses ``z`` of shape (..., n_experts)."""
+def _interpolator(table):
+    """Linear interpolation in the tables of
+    :meth:`NoiseConditionalField.score_table`, as a function of the responses
+    in units of the grids' half-point ``b`` (shape (..., n_experts)).
+
+    Every grid point stores its value and the step to the next one side by
+    side (a complex number), so one gather reads both.  The result is
+    written over its argument.
+    """
     n_experts, n_points = table.shape
-    u = np.abs(z)
-    u += b.astype(z.dtype)
-    np.divide(z, u, out=u)                            # in (-1, 1)
-    u += 1
-    u *= z.dtype.type((n_points - 1) / 2)
-    np.clip(u, 0, n_points - 1.001, out=u)
-    i = u.astype(np.intp)
-    u -= i                                            # the fraction
-    i += np.arange(n_experts) * n_points
-    flat = table.ravel()
-    lo = flat.take(i)
-    g = flat.take(i + 1)
-    g -= lo
-    g *= u
-    g += lo
-    return g
+    pairs = np.zeros((n_experts, n_points, 2), dtype=table.dtype)
+    pairs[..., 0] = table
+    pairs[:, :-1, 1] = np.diff(table, axis=1)      # 0 after the last point
+    flat = pairs.view(np.result_type(table.dtype, np.complex64)).ravel()
+    half, one = table.dtype.type((n_points - 1) / 2), table.dtype.type(1)
+    first = np.arange(n_experts, dtype=np.int32) * n_points
+
+    def interpolate(z):
+        u = np.abs(z)
+        u += one
+        np.divide(z, u, out=z)               # the grid's coordinate, [-1, 1]
+        z *= half
+        z += half                            # in [0, n_points - 1]
+        i = z.astype(np.int32)
+        z -= i                               # the fraction
+        i += first
+        pair = flat.take(i)
+        z *= pair.imag
+        z += pair.real
+        return z
+
+    return interpolate
 
 
 class NoiseConditionalField:
@@ -288,7 +300,7 @@ class NoiseConditionalField:
 
     # -- fast scores for restoration ----------------------------------------
     def score_table(self, sigma, n_points=4097, derivative=1):
-        r"""The experts' first derivatives on a grid, for interpolation.
+        r"""The experts' first derivatives on a grid, for look-ups.
 
         The grid is uniform in :math:`u = z / (|z| + b)`, which maps the
         real line onto (-1, 1) with half the points within :math:`\pm b`,
@@ -362,8 +374,10 @@ class NoiseConditionalField:
         r"""The gradient :math:`\nabla_x E(x; \sigma)` of one image, fast.
 
         The experts' derivatives are interpolated linearly in
-        :meth:`score_table`, so the cost is two passes of the filters and a
-        table look-up per response, whatever the number of scales.
+        :meth:`score_table`, and the filter passes run a band of rows at a
+        time (:func:`~sksm.energies.conv.field_pass`): the cost is two passes
+        of the filters and one table read per response, whatever the number
+        of scales.
 
         Parameters
         ----------
@@ -382,11 +396,12 @@ class NoiseConditionalField:
             In :attr:`dtype`.
         """
         table, b = table or self.score_table(sigma)
-        _, z = self.responses(x[None])
-        g = _lookup(z[0], table, b)
-        return col2im((g @ self.filters)[None], self.size, x.shape)[0]
+        x = np.asarray(x, dtype=self.dtype)
+        W = self.filters
+        return field_pass(x, self.size, (W / b[:, None]).astype(self.dtype),
+                          _interpolator(table), W)
 
-    def score_balance(self, x, sigma, z=None):
+    def score_balance(self, x, sigma):
         r"""The score-matching identity at level ``sigma``, summed over pixels.
 
         For the density :math:`p_\sigma = e^{-E(\cdot; \sigma)} / Z` of
@@ -405,8 +420,6 @@ class NoiseConditionalField:
             border.
         sigma : float
             The assumed noise level.
-        z : ndarray, default=None
-            The responses of ``x`` (:meth:`responses`), to reuse.
 
         Returns
         -------
@@ -417,16 +430,17 @@ class NoiseConditionalField:
             assumed level is too low.
         """
         k = self.size
-        if z is None:
-            z = self.responses(x)[1]
         (t1, t2), b = self.score_table(sigma, 1025, derivative=(1, 2))
-        g1, g2 = _lookup(z, t1, b), _lookup(z, t2, b)
         W = self.filters
-        shape = x.shape[1:]
-        grad = col2im(g1 @ W, k, shape)        # the tables hold alpha
-        lap = col2im(g2 @ (W * W), k, shape)
-        inner = (slice(None), slice(k - 1, shape[0] - k + 1),
-                 slice(k - 1, shape[1] - k + 1))
-        a = np.sum(grad[inner] ** 2, dtype=np.float64)
-        b = np.sum(lap[inner], dtype=np.float64)
-        return float((a - b) / (a + abs(b)))
+        analysis = (W / b[:, None]).astype(self.dtype)
+        first, second = _interpolator(t1), _interpolator(t2)
+        a_sum = b_sum = 0.0
+        for image in np.asarray(x, dtype=self.dtype):
+            inner = (slice(k - 1, image.shape[0] - k + 1),
+                     slice(k - 1, image.shape[1] - k + 1))
+            # the tables hold alpha
+            grad = field_pass(image, k, analysis, first, W)[inner]
+            lap = field_pass(image, k, analysis, second, W * W)[inner]
+            a_sum += np.sum(grad ** 2, dtype=np.float64)
+            b_sum += np.sum(lap, dtype=np.float64)
+        return float((a_sum - b_sum) / (a_sum + abs(b_sum)))

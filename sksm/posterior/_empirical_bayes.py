@@ -170,10 +170,9 @@ def estimate_noise(field, image, sigma_range=(0.5 / 255, 100 / 255),
     # padded by reflection, so that every pixel gets whole filters
     pad = field.size - 1
     stack = np.stack([np.pad(w, pad, mode="reflect") for w in windows])
-    z = field.responses(stack)[1]
 
     def balance(log_sigma):
-        return field.score_balance(stack, float(np.exp(log_sigma)), z)
+        return field.score_balance(stack, float(np.exp(log_sigma)))
 
     low, high = np.log(sigma_range[0]), np.log(sigma_range[1])
     # a bracket around the classical estimate first (a few evaluations),
