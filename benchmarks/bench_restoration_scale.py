@@ -1,17 +1,17 @@
 """Time and peak memory of restoration against image size.
 
 For grayscale images from 256x256 to 4000x3000 (12 megapixels), each run in
-a fresh process: ``sksm.restoration.denoise`` (sigma 15/255, the default
-prior and method: the noise-conditional prior's annealed steps),
-``denoise_studentt`` (the paper's prior, ``model=load_pretrained_foe()``,
-its default FISTA), ``denoise_colour`` (the colour photograph, sigma
-15/255, the default prior; ``sigma_none`` the same with the noise level
-estimated), ``super_resolve`` (x2, the output of that size) and ``inpaint``
-(20% of the pixels missing at random; ``inpaint_w`` with the prior's
-weight fixed at 1e-3, so that every tile is filled under the prior, where
-the default may choose the biharmonic fill for a smooth image), with the
-pretrained prior and the default tiles.  The images are a photograph (scikit-learn's china.jpg in
-grayscale) resized to each size with a Lanczos filter.
+a fresh process, with the default (noise-conditional) prior and tiles:
+``sksm.restoration.denoise`` (sigma 15/255, its annealed steps),
+``denoise_colour`` (the colour photograph, sigma 15/255; ``sigma_none``
+the same with the noise level estimated), ``super_resolve`` (x2, the output
+of that size) and ``inpaint`` (20% of the pixels missing at random;
+``inpaint_w`` with the first level fixed at 0.1, so that every tile is
+filled under the prior, where the default may choose the biharmonic fill
+for a smooth image).  ``denoise_studentt`` is the paper's prior
+(``model=load_pretrained_foe()``, its default FISTA).  The images are a
+photograph (scikit-learn's china.jpg in grayscale) resized to each size
+with a Lanczos filter.
 
 Columns: seconds; microseconds per output pixel and its ratio to the
 512x512 run; the peak resident memory of the process during the call, and
@@ -68,9 +68,8 @@ def one(op, path):
     """Run ``op`` on the image saved at ``path``; print a JSON line."""
     from sksm import load_pretrained_foe, restoration
 
-    # the default prior of denoising is the noise-conditional one
-    model = (None if op in ("denoise", "denoise_colour", "sigma_none")
-             else load_pretrained_foe())
+    # the default prior of every task is the noise-conditional one
+    model = load_pretrained_foe() if op == "denoise_studentt" else None
     image = np.load(path)
     if op.startswith("inpaint"):
         mask = np.random.default_rng(0).random(image.shape) < 0.2
@@ -87,7 +86,7 @@ def one(op, path):
     elif op == "inpaint":
         restoration.inpaint(image, mask, model=model)
     else:  # the prior's fill in every tile, whatever 'auto' would choose
-        restoration.inpaint(image, mask, model=model, prior_weight=1e-3)
+        restoration.inpaint(image, mask, model=model, prior_weight=0.1)
     seconds = time.perf_counter() - start
     print(json.dumps({"seconds": seconds, "before_mb": before,
                       "peak_mb": _status_mb("VmHWM")}))

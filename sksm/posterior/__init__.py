@@ -52,6 +52,7 @@ from ._empirical_bayes import (
     FILL_STEP,
     FILL_STEPS,
     INPAINT_FIRST_LEVELS,
+    INPAINT_OVERLAP,
     annealed_inpaint,
     annealed_super_resolve,
     empirical_bayes,
@@ -68,7 +69,8 @@ from ._rows import denoise_rows
 from ._tiles import tiles
 
 __all__ = ["AUTO_FRACTION", "FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP",
-           "FILL_STEPS", "INPAINT_FIRST_LEVELS", "PRIOR_WEIGHTS", "ImagePrior",
+           "FILL_STEPS", "INPAINT_FIRST_LEVELS", "INPAINT_OVERLAP",
+           "PRIOR_WEIGHTS", "ImagePrior",
            "annealed_inpaint", "annealed_super_resolve", "biharmonic_fill",
            "calibrate_denoising", "denoise", "denoise_rows",
            "empirical_bayes", "estimate_noise", "inpaint", "super_resolve",

@@ -27,7 +27,7 @@ from ._fill import _back_project, _trial_windows, biharmonic_fill
 from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
 
 __all__ = ["FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP", "FILL_STEPS",
-           "INPAINT_FIRST_LEVELS", "annealed_inpaint",
+           "INPAINT_FIRST_LEVELS", "INPAINT_OVERLAP", "annealed_inpaint",
            "annealed_super_resolve", "empirical_bayes", "estimate_noise",
            "schedule"]
 
@@ -42,6 +42,9 @@ FILL_STEP = 1.5
 #: :func:`annealed_super_resolve`: with 16, tiles change the result by less
 #: than 1e-6 (the influence of a pixel fades within a few filter widths).
 FILL_OVERLAP = 16
+#: Pixels of context around a tile of :func:`annealed_inpaint`: a hole's
+#: fill reaches further than a block's, so twice ``FILL_OVERLAP``.
+INPAINT_OVERLAP = 2 * FILL_OVERLAP
 #: The first levels :func:`annealed_inpaint` chooses from for each image
 #: (0: the biharmonic fill alone); chosen on the calibration images of the
 #: pretrained prior's split, see the user guide.
@@ -286,7 +289,7 @@ def _inpaint_window(field, image, mask, sigmas, tables, step):
 
 def annealed_inpaint(field, images, masks, *, first_level="auto",
                      n_steps=FILL_STEPS, levels=FILL_LEVELS, step=FILL_STEP,
-                     tile_size=256, overlap=2 * FILL_OVERLAP, n_threads=None,
+                     tile_size=256, overlap=INPAINT_OVERLAP, n_threads=None,
                      return_levels=False):
     r"""Fill the pixels where a mask is True by annealed empirical Bayes.
 
@@ -319,7 +322,7 @@ def annealed_inpaint(field, images, masks, *, first_level="auto",
         The step as a multiple of Tweedie's.
     tile_size : int or None, default=256
         Largest side of a tile's core.
-    overlap : int, default=2 * FILL_OVERLAP
+    overlap : int, default=INPAINT_OVERLAP
         Pixels of context on every side of a tile (mirrored about the
         image's edges); a tile with no known pixel in it is grown until it
         has one.

@@ -226,7 +226,7 @@ def inpaint_channels(image, mask, *, model=None, channel_axis=None,
                 data_range=data_range, prior_weight=prior_weight,
                 smoothness=smoothness, max_num_iter=max_num_iter,
                 tile_size=tile_size),
-            [image, mask], (2 * posterior.FILL_OVERLAP if conditional
+            [image, mask], (posterior.INPAINT_OVERLAP if conditional
                             else model.tile_overlap_),
             channel_axis=channel_axis)
         return (out, float(prior_weight)) if return_prior_weight else out
