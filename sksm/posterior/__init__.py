@@ -26,7 +26,9 @@ section 4.2-4.3:
 - :func:`calibrate_denoising`: the prior weight and scale of denoising for
   each noise level, searched on clean images;
 - :func:`denoise_rows`: the MAP estimate of noisy rows under an energy on
-  vectors (the Product of Experts' ``denoise``).
+  vectors (the Product of Experts' ``denoise``);
+- forward operators for any linear degradation (:class:`Blur`,
+  :class:`Mask`, :class:`Compose`), each with its adjoint.
 
 Every image of a stack is a problem of its own, and so is every tile of a
 large image: the image is cut into tiles of at most ``tile_size`` pixels a
@@ -58,6 +60,7 @@ from ._empirical_bayes import (
     empirical_bayes,
     estimate_noise,
 )
+from ._operators import Blur, Compose, Mask
 from ._fill import (
     AUTO_FRACTION,
     PRIOR_WEIGHTS,
@@ -68,9 +71,9 @@ from ._fill import (
 from ._rows import denoise_rows
 from ._tiles import tiles
 
-__all__ = ["AUTO_FRACTION", "FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP",
-           "FILL_STEPS", "INPAINT_FIRST_LEVELS", "INPAINT_OVERLAP",
-           "PRIOR_WEIGHTS", "ImagePrior",
+__all__ = ["AUTO_FRACTION", "Blur", "Compose", "FILL_LEVELS", "FILL_OVERLAP",
+           "FILL_STEP", "FILL_STEPS", "INPAINT_FIRST_LEVELS",
+           "INPAINT_OVERLAP", "ImagePrior", "Mask", "PRIOR_WEIGHTS",
            "annealed_inpaint", "annealed_super_resolve", "biharmonic_fill",
            "calibrate_denoising", "denoise", "denoise_rows",
            "empirical_bayes", "estimate_noise", "inpaint", "super_resolve",

@@ -1,0 +1,276 @@
+r"""Linear forward models of restoration: an image ``x`` observed as ``A x``.
+
+A forward operator is any object with
+
+- ``apply(x)``: the observation of one image ``x`` of shape (height,
+  width), without noise;
+- ``adjoint(y)``: :math:`A^T y`, an image of the shape of ``x``, with
+  :math:`\langle A x, y \rangle = \langle x, A^T y \rangle`;
+- ``reach``: how many pixels of ``x`` away from an observed pixel its value
+  depends on (the context a tile needs).
+
+:class:`Blur` (a point-spread function, with the image extended by
+mirroring about its edges), :class:`Mask` (pixels kept or lost) and
+:class:`Compose` (one after another) are written here; any object with
+these three members can be given to the solvers.
+"""
+
+import numbers
+
+import numpy as np
+from scipy.signal import fftconvolve
+
+__all__ = ["Blur", "Compose", "Mask"]
+
+
+def _fold_symmetric(padded, before, after, axis):
+    """The adjoint of ``np.pad(x, ..., mode='symmetric')`` along ``axis``:
+    the values of the mirrored margins are added back onto the pixels they
+    copy."""
+    padded = np.moveaxis(padded, axis, 0)
+    length = padded.shape[0] - before - after
+    out = padded[before:before + length].copy()
+    if before:
+        out[:before] += padded[:before][::-1]
+    if after:
+        out[length - after:] += padded[before + length:][::-1]
+    return np.moveaxis(out, 0, axis)
+
+
+class Blur:
+    r"""Convolution with a point-spread function.
+
+    The observed pixel ``i`` is :math:`\sum_k h_k\, x_{i - k}`, with ``k``
+    counted from the centre of the point-spread function ``h`` (row
+    ``h.shape[0] // 2``, column ``h.shape[1] // 2``), and the image
+    extended beyond its edges by mirroring about them (``'symmetric'``:
+    ``d c b a | a b c d``, scipy.ndimage's ``'reflect'``): the observation
+    has the shape of the image.  Computed with the FFT.
+
+    Parameters
+    ----------
+    psf : array-like of shape (psf_height, psf_width)
+        The point-spread function, finite; not normalised here (a blur
+        that keeps the brightness sums to 1).
+
+    Attributes
+    ----------
+    psf : ndarray of shape (psf_height, psf_width)
+        A float64 copy.
+    reach : int
+        The largest distance, in pixels, from a pixel's centre to the
+        pixels its observation depends on.
+
+    Raises
+    ------
+    ValueError
+        If ``psf`` is not a non-empty 2-D array of finite numbers.
+    """
+
+    def __init__(self, psf):
+        try:
+            psf = np.array(psf, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError("psf must be a 2-D array of numbers, got "
+                             f"{type(psf).__name__}.") from None
+        if psf.ndim != 2 or psf.size == 0:
+            raise ValueError("psf must be a non-empty 2-D array, got shape "
+                             f"{psf.shape}.")
+        if not np.all(np.isfinite(psf)):
+            raise ValueError("psf holds NaN or infinite values; give a "
+                             "finite point-spread function.")
+        self.psf = psf
+        # the centre's margins: above/left and below/right of it
+        self._margins = [(n - 1 - n // 2, n // 2) for n in psf.shape]
+        self.reach = max(max(m) for m in self._margins)
+
+    def _check(self, x, name):
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2:
+            raise ValueError(f"{name} must be one 2-D image, got shape "
+                             f"{x.shape}.")
+        if any(m > n for (before, after), n in zip(self._margins, x.shape)
+               for m in (before, after)):
+            raise ValueError(
+                f"{name} of shape {x.shape} is smaller than half the "
+                f"point-spread function {self.psf.shape}: give a larger "
+                "image or a smaller psf.")
+        return x
+
+    def apply(self, x):
+        """Blur one image.
+
+        Parameters
+        ----------
+        x : array-like of shape (height, width)
+            The image, at least half the point-spread function a side.
+
+        Returns
+        -------
+        y : ndarray of shape (height, width)
+            In float64.
+        """
+        x = self._check(x, "x")
+        padded = np.pad(x, self._margins, mode="symmetric")
+        return fftconvolve(padded, self.psf, mode="valid")
+
+    def adjoint(self, y):
+        """The adjoint: correlation with the point-spread function.
+
+        The values that fall on the mirrored margins are folded back onto
+        the pixels they mirror.
+
+        Parameters
+        ----------
+        y : array-like of shape (height, width)
+            An observation (or any array of its shape).
+
+        Returns
+        -------
+        x : ndarray of shape (height, width)
+            In float64.
+        """
+        y = self._check(y, "y")
+        full = fftconvolve(y, self.psf[::-1, ::-1], mode="full")
+        for axis, (before, after) in enumerate(self._margins):
+            full = _fold_symmetric(full, before, after, axis)
+        return full
+
+
+class Mask:
+    """Pixels observed (True) or lost (False): ``A x = mask * x``.
+
+    Parameters
+    ----------
+    mask : array-like of bool, shape (height, width)
+        True where the pixel is observed.
+
+    Attributes
+    ----------
+    reach : int
+        0: every observed pixel is itself.
+
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not 2-D, or not boolean (0 and 1 are accepted).
+    """
+
+    reach = 0
+
+    def __init__(self, mask):
+        mask = np.asarray(mask)
+        if mask.ndim != 2:
+            raise ValueError(f"mask must be 2-D, got shape {mask.shape}.")
+        if mask.dtype != bool:
+            if not (np.issubdtype(mask.dtype, np.number)
+                    and np.all((mask == 0) | (mask == 1))):
+                raise ValueError("mask must be boolean (True where the "
+                                 f"pixel is observed), got dtype {mask.dtype}.")
+            mask = mask.astype(bool)
+        self.mask = mask
+
+    def apply(self, x):
+        """The image with its lost pixels set to 0.
+
+        Parameters
+        ----------
+        x : array-like of shape (height, width)
+            The image, of the mask's shape.
+
+        Returns
+        -------
+        y : ndarray of shape (height, width)
+            In float64.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != self.mask.shape:
+            raise ValueError(f"x has shape {x.shape}, the mask "
+                             f"{self.mask.shape}.")
+        return np.where(self.mask, x, 0.0)
+
+    def adjoint(self, y):
+        """The adjoint, which is the operator itself.
+
+        Parameters
+        ----------
+        y : array-like of shape (height, width)
+            An observation, of the mask's shape.
+
+        Returns
+        -------
+        x : ndarray of shape (height, width)
+            ``y`` with its lost pixels set to 0, in float64.
+        """
+        return self.apply(y)
+
+
+class Compose:
+    """Operators applied one after another.
+
+    ``Compose(A, B)`` is ``A B``: ``B`` is applied first.
+
+    Parameters
+    ----------
+    *operators : forward operators
+        Each with ``apply``, ``adjoint`` and ``reach``; the last is applied
+        first.
+
+    Attributes
+    ----------
+    reach : int
+        The sum of the operators' reaches.
+
+    Raises
+    ------
+    TypeError
+        If an operator lacks ``apply``, ``adjoint`` or an integer ``reach``.
+    """
+
+    def __init__(self, *operators):
+        for op in operators:
+            if not (callable(getattr(op, "apply", None))
+                    and callable(getattr(op, "adjoint", None))
+                    and isinstance(getattr(op, "reach", None),
+                                   numbers.Integral)):
+                raise TypeError(
+                    "every operator needs apply(x), adjoint(y) and an "
+                    f"integer reach; got {type(op).__name__}.")
+        if not operators:
+            raise TypeError("Compose needs at least one operator.")
+        self.operators = operators
+        self.reach = int(sum(op.reach for op in operators))
+
+    def apply(self, x):
+        """``A_1 (A_2 (... A_n x))``.
+
+        Parameters
+        ----------
+        x : array-like of shape (height, width)
+            The image.
+
+        Returns
+        -------
+        y : ndarray
+            The observation of the first operator.
+        """
+        for op in reversed(self.operators):
+            x = op.apply(x)
+        return x
+
+    def adjoint(self, y):
+        """``A_n^T (... A_1^T y)``.
+
+        Parameters
+        ----------
+        y : array-like
+            An observation.
+
+        Returns
+        -------
+        x : ndarray of shape (height, width)
+            The last operator's adjoint.
+        """
+        for op in self.operators:
+            y = op.adjoint(y)
+        return y
