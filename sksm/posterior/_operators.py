@@ -242,7 +242,7 @@ class Compose:
         self.reach = int(sum(op.reach for op in operators))
 
     def apply(self, x):
-        """``A_1 (A_2 (... A_n x))``.
+        """Apply the operators to one image, the last one first.
 
         Parameters
         ----------
@@ -259,7 +259,7 @@ class Compose:
         return x
 
     def adjoint(self, y):
-        """``A_n^T (... A_1^T y)``.
+        """The adjoint: the operators' adjoints, the first one first.
 
         Parameters
         ----------
