@@ -1,10 +1,8 @@
 """The documentation builds offline without a warning, runs the gallery, and
 holds every figure and every public name (issue 17).
 
-The site is built once (about 90 s, most of it the examples, which the
-build runs with small settings: doc/conf.py), in a subprocess that
-conftest.py starts when the tests are collected and that runs beside the
-other tests; these tests run last.  The examples are
+The site is built once for this module (about 40 s, most of it the examples,
+which the build runs with small settings: doc/conf.py).  The examples are
 not run again as scripts: the build executes every line of them, and an
 error in one fails it; their full settings differ only in sizes.
 """
@@ -14,6 +12,7 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,10 +25,16 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("plot_*.py"))
 
 
 @pytest.fixture(scope="module")
-def site(docs_site):
-    """The built site (conftest.py's ``docs_site``: the build starts when the
-    tests are collected and runs beside the others, which run first)."""
-    return docs_site
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("docs") / "html"
+    result = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html",
+         # run every example, even if an earlier build left its results
+         "-D", "sphinx_gallery_conf.run_stale_examples=1",
+         str(ROOT / "doc"), str(out)],
+        capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return out
 
 
 def _read(path):

@@ -1,6 +1,7 @@
 """The project's promises to a new user: README commands, CI, the demo."""
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,19 +24,20 @@ def test_readme_has_two_setup_commands_and_ci_runs_the_test_one():
     assert install_test.strip() in [line.strip() for line in ci_lines]
 
 
-def test_demo_runs_as_module(demo_run):
-    # conftest.py runs it beside the other tests, in a directory of its own
-    returncode, stdout, stderr, directory = demo_run
-    assert returncode == 0, stderr
-    assert "<- best" in stdout
-    assert "expert activations" in stdout
-    assert "ConvergenceWarning" not in stderr
+def test_demo_runs_as_module(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "sksm", "demo"],  # as the README runs it
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "<- best" in result.stdout
+    assert "expert activations" in result.stdout
+    assert "ConvergenceWarning" not in result.stderr
     before, after = (float(re.search(rf"PSNR {name}: +([0-9.]+) dB",
-                                     stdout).group(1))
+                                     result.stdout).group(1))
                      for name in ("noisy", "denoised"))
     assert after > before + 5
     for name in ("clean", "noisy", "denoised"):
-        assert (directory / "sksm-demo" / f"flower_{name}.png").is_file()
+        assert (tmp_path / "sksm-demo" / f"flower_{name}.png").is_file()
 
 
 def test_unknown_command_exits_with_usage_error():
