@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from .._parallel import single_threaded_blas
 from .._validation import (
     check_count,
     check_mask,
@@ -161,10 +162,15 @@ def _warn_restarts(n_restarts, total, what):
             "longer warm-up) if this persists.", ConvergenceWarning)
 
 
+@single_threaded_blas()
 def run_mcmc(energy_grad, x0, *, method="mala", n_steps=100, n_warmup=100,
              step_size=None, target_accept=None, n_leapfrog=10, thin=1,
              mask=None, keep_samples=True, random_state=None):
     """Run many Markov chains on the energy ``energy_grad`` side by side.
+
+    BLAS runs on one thread meanwhile
+    (:class:`~sksm.optim.single_threaded_blas`): the chains' products are
+    small, and more BLAS threads only wait on each other.
 
     Parameters
     ----------
