@@ -60,7 +60,6 @@ from ._empirical_bayes import (
     empirical_bayes,
     estimate_noise,
 )
-from ._operators import Blur, Compose, Mask
 from ._fill import (
     AUTO_FRACTION,
     PRIOR_WEIGHTS,
@@ -68,6 +67,7 @@ from ._fill import (
     inpaint,
     super_resolve,
 )
+from ._operators import Blur, Compose, Mask
 from ._rows import denoise_rows
 from ._tiles import tiles
 
