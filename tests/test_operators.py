@@ -98,7 +98,7 @@ def test_blur_refuses_an_image_smaller_than_its_reach():
 
 
 def test_mask_and_compose_refuse_bad_arguments():
-    with pytest.raises(ValueError, match="boolean"):
+    with pytest.raises(TypeError, match="boolean"):
         Mask(np.full((3, 3), 0.5))
     with pytest.raises(ValueError, match="2-D"):
         Mask(np.ones(3, bool))

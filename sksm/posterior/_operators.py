@@ -20,6 +20,8 @@ import numbers
 import numpy as np
 from scipy.signal import fftconvolve
 
+from .._validation import check_mask
+
 __all__ = ["Blur", "Compose", "Mask"]
 
 
@@ -153,22 +155,18 @@ class Mask:
     Raises
     ------
     ValueError
-        If ``mask`` is not 2-D, or not boolean (0 and 1 are accepted).
+        If ``mask`` is not 2-D.
+    TypeError
+        If ``mask`` is not boolean (integer 0 and 1 are accepted).
     """
 
     reach = 0
 
     def __init__(self, mask):
-        mask = np.asarray(mask)
-        if mask.ndim != 2:
-            raise ValueError(f"mask must be 2-D, got shape {mask.shape}.")
-        if mask.dtype != bool:
-            if not (np.issubdtype(mask.dtype, np.number)
-                    and np.all((mask == 0) | (mask == 1))):
-                raise ValueError("mask must be boolean (True where the "
-                                 f"pixel is observed), got dtype {mask.dtype}.")
-            mask = mask.astype(bool)
-        self.mask = mask
+        shape = np.shape(mask)
+        if len(shape) != 2:
+            raise ValueError(f"mask must be 2-D, got shape {shape}.")
+        self.mask = check_mask(mask, shape, "True where the pixel is observed")
 
     def apply(self, x):
         """The image with its lost pixels set to 0.
