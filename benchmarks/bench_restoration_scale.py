@@ -8,7 +8,10 @@ the same with the noise level estimated), ``super_resolve`` (x2, the output
 of that size) and ``inpaint`` (20% of the pixels missing at random;
 ``inpaint_w`` with the first level fixed at 0.1, so that every tile is
 filled under the prior, where the default may choose the biharmonic fill
-for a smooth image).  ``denoise_studentt`` is the paper's prior
+for a smooth image), ``deconvolve`` (a 9-pixel motion blur, sigma 0.01;
+``deconvolve_colour`` the colour photograph), ``sr_bicubic`` and
+``sr_bicubic_x4`` (``super_resolve(kernel='bicubic')`` by 2 and 4, the
+output of that size).  ``denoise_studentt`` is the paper's prior
 (``model=load_pretrained_foe()``, its default FISTA).  The images are a
 photograph (scikit-learn's china.jpg in grayscale) resized to each size
 with a Lanczos filter.
@@ -36,7 +39,19 @@ import numpy as np
 
 SIZES = ("256x256", "512x512", "1000x1000", "2000x1500", "4000x3000")
 OPS = ("denoise", "denoise_studentt", "denoise_colour", "sigma_none",
-       "super_resolve", "inpaint", "inpaint_w")
+       "super_resolve", "inpaint", "inpaint_w", "deconvolve",
+       "deconvolve_colour", "sr_bicubic", "sr_bicubic_x4")
+#: The low-resolution input of each super-resolution, ``factor`` times
+#: smaller than the output.
+FACTORS = {"super_resolve": 2, "sr_bicubic": 2, "sr_bicubic_x4": 4}
+COLOUR = ("denoise_colour", "sigma_none", "deconvolve_colour")
+
+
+def _motion(length=9):
+    """A horizontal motion blur of ``length`` pixels."""
+    psf = np.zeros((length, length))
+    psf[length // 2] = 1 / length
+    return psf
 
 
 def _status_mb(field):
@@ -85,6 +100,11 @@ def one(op, path):
         restoration.super_resolve(image, 2, model=model)
     elif op == "inpaint":
         restoration.inpaint(image, mask, model=model)
+    elif op.startswith("deconvolve"):
+        restoration.deconvolve(image, _motion(), 0.01, channel_axis=(
+            -1 if op in COLOUR else None))
+    elif op in FACTORS:
+        restoration.super_resolve(image, FACTORS[op], kernel="bicubic")
     else:  # the prior's fill in every tile, whatever 'auto' would choose
         restoration.inpaint(image, mask, model=model, prior_weight=0.1)
     seconds = time.perf_counter() - start
@@ -110,10 +130,8 @@ def main(argv=None):
             for size in args.sizes:
                 height, width = (int(v) for v in size.split("x"))
                 # super-resolution: the low-resolution input, output of size
-                shape = ((height // 2, width // 2) if op == "super_resolve"
-                         else (height, width))
-                image = _photo(*shape, colour=op in ("denoise_colour",
-                                                     "sigma_none"))
+                f = FACTORS.get(op, 1)
+                image = _photo(height // f, width // f, colour=op in COLOUR)
                 if op.startswith("denoise") or op == "sigma_none":
                     image = image + 15 / 255 * np.random.default_rng(
                         0).standard_normal(image.shape)

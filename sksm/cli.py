@@ -25,7 +25,7 @@ from .image import (
 from .io import load_model, save_model
 from .ncfoe import NoiseConditionalFieldsOfExperts
 from .pretrained import load_pretrained_foe, load_pretrained_ncfoe
-from .restoration import denoise, inpaint, super_resolve
+from .restoration import deconvolve, denoise, inpaint, super_resolve
 from .restoration._policy import NOISE_CONDITIONAL_TASKS
 
 __all__ = ["build_parser", "main"]
@@ -41,9 +41,17 @@ def _log(message, start=None):
     print(message, file=sys.stderr, flush=True)
 
 
+#: The commands whose function in sksm.restoration has another name.
+_TASKS = {"deblur": "deconvolve"}
+
+
+def _task(command):
+    """The name of the function of sksm.restoration behind ``command``."""
+    return _TASKS.get(command, command.replace("-", "_"))
+
+
 def _load(args):
-    conditional = (args.command.replace("-", "_")
-                   in NOISE_CONDITIONAL_TASKS)
+    conditional = _task(args.command) in NOISE_CONDITIONAL_TASKS
     if args.model is None:
         return (load_pretrained_ncfoe() if conditional
                 else load_pretrained_foe())
@@ -167,7 +175,38 @@ def _denoise(args):
 def _super_resolve(args):
     return _restore_command(args, lambda image, kind, _: (
         lambda model, frame, axis, i: super_resolve(
-            frame, args.factor, model=model, channel_axis=axis,
+            frame, args.factor, kernel=args.kernel, model=model,
+            channel_axis=axis, data_range=args.data_range,
+            tile_size=args.tile_size)))
+
+
+def _read_psf(path):
+    """The point-spread function in ``path`` (a .npy array, or an image
+    whose colour channels are averaged), normalised to sum to 1."""
+    try:
+        if str(path).lower().endswith(".npy"):
+            psf = np.load(path, allow_pickle=False)
+        else:
+            psf = to_float(read_image(path))
+            psf = psf.mean(axis=2) if psf.ndim == 3 else psf
+        psf = np.asarray(psf, dtype=np.float64)
+    except (OSError, ValueError, TypeError) as exc:
+        raise _UsageError(f"--psf {path}: {exc}") from None
+    if psf.ndim != 2 or not np.all(np.isfinite(psf)) or psf.min() < 0 \
+            or psf.sum() <= 0:
+        raise _UsageError(
+            f"--psf {path} must hold one 2-D array of finite, non-negative "
+            f"values with a positive sum, got shape {psf.shape}")
+    return psf / psf.sum()
+
+
+def _deblur(args):
+    psf = _read_psf(args.psf)
+    per_unit = 255.0 if args.data_range is None else 1.0
+    sigma = None if args.sigma is None else args.sigma / per_unit
+    return _restore_command(args, lambda image, kind, _: (
+        lambda model, frame, axis, i: deconvolve(
+            frame, psf, sigma, model=model, channel_axis=axis,
             data_range=args.data_range, tile_size=args.tile_size)))
 
 
@@ -309,7 +348,7 @@ def build_parser():
                                       "kept where the format holds them)")
         model_help = ("a FieldsOfExperts .npz from 'sksm train' (default: "
                       "the pretrained prior)")
-        if name.replace("-", "_") in NOISE_CONDITIONAL_TASKS:
+        if _task(name) in NOISE_CONDITIONAL_TASKS:
             model_help = ("a FieldsOfExperts .npz from 'sksm train' or a "
                           "saved NoiseConditionalFieldsOfExperts (default: "
                           "the pretrained noise-conditional prior)")
@@ -354,10 +393,24 @@ def build_parser():
                    default=1, metavar="{1,2,4,8}",
                    help="average the restorations of this many mirrored and "
                         "turned copies (as many times slower, better)")
-    p = restoring("super-resolve", "upscale an image of block means",
-                  _super_resolve)
+    p = restoring("deblur", "remove a known blur", _deblur)
+    p.add_argument("--psf", required=True, metavar="PSF",
+                   help="the point-spread function: an image file or a .npy "
+                        "array, centred on its middle pixel, normalised to "
+                        "sum to 1 (required)")
+    p.add_argument("--sigma", type=float, default=None,
+                   help="noise standard deviation on the 0-255 scale (on the "
+                        "image's scale with --data-range) (default: "
+                        "estimated from the image)")
+    p = restoring("super-resolve", "upscale an image shrunk by block means "
+                                   "or another kernel", _super_resolve)
     p.add_argument("--factor", type=int, default=2,
                    help="upscaling factor, an integer >= 2")
+    p.add_argument("--kernel", choices=["box", "bicubic", "gaussian"],
+                   default="box",
+                   help="how the image was shrunk: block means (box), "
+                        "Pillow's bicubic resize, or scikit-image's "
+                        "anti-aliased rescale (gaussian)")
     restoring("inpaint", "fill missing pixels", _inpaint)
 
     p = sub.add_parser("train", help="train a Fields of Experts prior",

@@ -24,8 +24,8 @@ PARSERS = dict(_parsers())
 
 
 def test_every_command_is_listed():
-    assert set(PARSERS) == {"sksm", "denoise", "super-resolve", "inpaint",
-                            "train", "demo"}
+    assert set(PARSERS) == {"sksm", "denoise", "deblur", "super-resolve",
+                            "inpaint", "train", "demo"}
 
 
 @pytest.mark.parametrize("name", sorted(PARSERS))

@@ -201,7 +201,9 @@ def test_documented_constants_have_their_values(site):
     fill = tuple((f"sksm.posterior.{name}", getattr(posterior, name))
                  for name in ("FILL_LEVELS", "FILL_STEPS", "FILL_STEP",
                               "FILL_OVERLAP", "INPAINT_OVERLAP",
-                              "INPAINT_FIRST_LEVELS"))
+                              "INPAINT_FIRST_LEVELS", "DECONVOLVE_SCHEDULE",
+                              "SUPER_RESOLVE_SCHEDULE", "SUPER_RESOLVE_SIGMA",
+                              "INVERSE_OVERLAP"))
     for name, value in fill + (
             ("sksm.poe.MIN_EXPERT_WEIGHT", MIN_EXPERT_WEIGHT),
             ("sksm.poe.MAX_EXPERT_WEIGHT", MAX_EXPERT_WEIGHT),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from sksm.posterior import Blur, Compose, Mask
+from sksm.posterior import Blur, Compose, Downsample, Mask
 
 
 def _psf(shape, seed=0):
@@ -108,3 +108,136 @@ def test_mask_and_compose_refuse_bad_arguments():
         Compose(Mask(np.ones((3, 3), bool)), object())
     with pytest.raises(TypeError, match="at least one"):
         Compose()
+
+
+# ---------------------------------------------------------------------- #
+# Downsample
+# ---------------------------------------------------------------------- #
+@pytest.mark.parametrize("factor", [2, 3, 4])
+@pytest.mark.parametrize("kernel", ["bicubic", "box", "gaussian",
+                                    "custom"])
+def test_downsample_adjoint(factor, kernel):
+    rng = np.random.default_rng(8)
+    if kernel == "custom":       # a length of the factor's parity
+        kernel = rng.random(factor + 4)
+    op = Downsample(factor, kernel)
+    x = rng.standard_normal((6 * factor, 5 * factor))
+    y = rng.standard_normal((6, 5))
+    assert op.apply(x).shape == (6, 5)
+    assert op.adjoint(y).shape == x.shape
+    assert np.vdot(op.apply(x), y) == pytest.approx(
+        np.vdot(x, op.adjoint(y)), rel=1e-12)
+    assert op.weights.sum() == pytest.approx(1)
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_downsample_is_pillow_resize_away_from_the_edges(factor):
+    """'box' and 'bicubic' are Pillow's Image.resize filters; Pillow
+    renormalises its kernel at the edges where we mirror the image, so
+    bicubic is compared where the kernel lies inside the image."""
+    Image = pytest.importorskip("PIL.Image")
+    x = np.random.default_rng(9).random((24 * factor, 20 * factor))
+    x = x.astype(np.float32)
+    size = (x.shape[1] // factor, x.shape[0] // factor)
+    box = np.asarray(Image.fromarray(x, "F").resize(size, Image.BOX))
+    np.testing.assert_allclose(Downsample(factor, "box").apply(x), box,
+                               atol=1e-6)
+    cubic = np.asarray(Image.fromarray(x, "F").resize(size, Image.BICUBIC))
+    ours = Downsample(factor, "bicubic").apply(x)
+    np.testing.assert_allclose(ours[2:-2, 2:-2], cubic[2:-2, 2:-2],
+                               atol=1e-6)
+    assert np.abs(ours - cubic).max() > 1e-3      # the edges differ
+
+
+@pytest.mark.parametrize("factor", [2, 3, 4])
+def test_downsample_gaussian_is_scikit_image_rescale(factor):
+    transform = pytest.importorskip("skimage.transform")
+    x = np.random.default_rng(10).random((16 * factor, 12 * factor))
+    ref = transform.rescale(x, 1 / factor, anti_aliasing=True, order=1)
+    ours = Downsample(factor, "gaussian").apply(x)
+    edge = 4
+    np.testing.assert_allclose(ours[edge:-edge, edge:-edge],
+                               ref[edge:-edge, edge:-edge], atol=1e-12)
+
+
+def test_downsample_known_answers():
+    """Box means are block means; a normalised kernel keeps a constant."""
+    x = np.arange(36.0).reshape(6, 6)
+    np.testing.assert_allclose(Downsample(2, "box").apply(x),
+                               x.reshape(3, 2, 3, 2).mean(axis=(1, 3)))
+    for kernel in ("bicubic", "gaussian"):
+        np.testing.assert_allclose(
+            Downsample(3, kernel).apply(np.full((12, 9), 0.4)), 0.4)
+    assert Downsample(2, "box").reach == 1
+    assert Downsample(2, "bicubic").reach == 4
+
+
+def _periodic_matrix(op, shape):
+    """The dense matrix of ``op`` with the image wrapped around."""
+    f = op.factor
+    rows = []
+    for n in shape:
+        m = np.zeros((n // f, n))
+        for i in range(n // f):
+            np.add.at(m[i], (f * i + op.offsets) % n, op.weights)
+        rows.append(m)
+    return np.kron(rows[0], rows[1])
+
+
+@pytest.mark.parametrize("kernel", ["bicubic", "box", "gaussian"])
+def test_downsample_gram_solve_is_exact_for_the_periodic_operator(kernel):
+    op = Downsample(2, kernel)
+    shape = (12, 10)
+    a = _periodic_matrix(op, shape)
+    v = np.random.default_rng(11).standard_normal(shape)
+    alpha = 0.03
+    expected = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]),
+                               v.ravel())
+    np.testing.assert_allclose(op.gram_solve(v, alpha).ravel(), expected,
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_blur_gram_solve_is_exact_for_the_periodic_blur():
+    psf = _psf((3, 5), 12)
+    shape = (9, 11)
+    # the periodic blur: each pixel reads its neighbours modulo the shape
+    a = np.zeros((shape[0] * shape[1],) * 2)
+    c = (psf.shape[0] // 2, psf.shape[1] // 2)
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            for (k, l), h in np.ndenumerate(psf):
+                a[i * shape[1] + j, ((i - (k - c[0])) % shape[0]) * shape[1]
+                  + (j - (l - c[1])) % shape[1]] += h
+    v = np.random.default_rng(13).standard_normal(shape)
+    expected = np.linalg.solve(a.T @ a + 0.1 * np.eye(a.shape[0]), v.ravel())
+    np.testing.assert_allclose(Blur(psf).gram_solve(v, 0.1).ravel(),
+                               expected, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("factor, kernel, error, match", [
+    (1, "box", ValueError, "at least 2"),
+    (2.0, "box", TypeError, "integer"),
+    (True, "box", TypeError, "integer"),
+    (2, "lanczos", ValueError, "'bicubic', 'box'"),
+    (2, [1.0, 2.0, 1.0], ValueError, "parity"),
+    (2, [[1.0, 1.0]], ValueError, "1-D"),
+    (2, [1.0, -1.0], ValueError, "non-zero sum"),
+    (2, [1.0, np.inf], ValueError, "finite"),
+    (2, ["a", "b"], ValueError, "numbers"),
+])
+def test_downsample_refuses_bad_arguments(factor, kernel, error, match):
+    with pytest.raises(error, match=match):
+        Downsample(factor, kernel)
+
+
+def test_downsample_refuses_a_shape_that_is_not_a_multiple():
+    with pytest.raises(ValueError, match="multiples of the factor 3"):
+        Downsample(3).apply(np.ones((12, 10)))
+    with pytest.raises(ValueError, match="one 2-D image"):
+        Downsample(2).adjoint(np.ones(4))
+
+
+def test_compose_factor_only_when_every_operator_has_one():
+    blur, down = Blur(np.ones((3, 3)) / 9), Downsample(2, "box")
+    assert Compose(down, blur).factor == 2
+    assert not hasattr(Compose(Mask(np.ones((4, 4), bool)), blur), "factor")

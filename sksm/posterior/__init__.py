@@ -28,7 +28,10 @@ section 4.2-4.3:
 - :func:`denoise_rows`: the MAP estimate of noisy rows under an energy on
   vectors (the Product of Experts' ``denoise``);
 - forward operators for any linear degradation (:class:`Blur`,
-  :class:`Mask`, :class:`Compose`), each with its adjoint.
+  :class:`Downsample`, :class:`Mask`, :class:`Compose`), each with its
+  adjoint, and :func:`half_quadratic_splitting`, which restores an image
+  observed through any of them with white noise under a noise-conditional
+  prior.
 
 Every image of a stack is a problem of its own, and so is every tile of a
 large image: the image is cut into tiles of at most ``tile_size`` pixels a
@@ -42,12 +45,14 @@ not depend on their number.
 
 One private module per concern: ``_tiles`` (cutting, threads), ``_denoise``,
 ``_fill`` (super-resolution, inpainting), ``_empirical_bayes`` (the
-noise-conditional prior's restorations), ``_calibrate`` and ``_rows``.
+noise-conditional prior's restorations), ``_operators``, ``_downsample``
+and ``_inverse`` (linear inverse problems), ``_calibrate`` and ``_rows``.
 """
 
 from ..energies.pixel_prior import ImagePrior
 from ._calibrate import calibrate_denoising
 from ._denoise import denoise
+from ._downsample import Downsample
 from ._empirical_bayes import (
     FILL_LEVELS,
     FILL_OVERLAP,
@@ -67,14 +72,24 @@ from ._fill import (
     inpaint,
     super_resolve,
 )
+from ._inverse import (
+    DECONVOLVE_SCHEDULE,
+    INVERSE_OVERLAP,
+    SUPER_RESOLVE_SCHEDULE,
+    SUPER_RESOLVE_SIGMA,
+    half_quadratic_splitting,
+    hqs_levels,
+)
 from ._operators import Blur, Compose, Mask
 from ._rows import denoise_rows
 from ._tiles import tiles
 
-__all__ = ["AUTO_FRACTION", "Blur", "Compose", "FILL_LEVELS", "FILL_OVERLAP",
-           "FILL_STEP", "FILL_STEPS", "INPAINT_FIRST_LEVELS",
-           "INPAINT_OVERLAP", "ImagePrior", "Mask", "PRIOR_WEIGHTS",
+__all__ = ["AUTO_FRACTION", "Blur", "Compose", "DECONVOLVE_SCHEDULE",
+           "Downsample", "FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP",
+           "FILL_STEPS", "INPAINT_FIRST_LEVELS", "INPAINT_OVERLAP",
+           "INVERSE_OVERLAP", "ImagePrior", "Mask", "PRIOR_WEIGHTS",
+           "SUPER_RESOLVE_SCHEDULE", "SUPER_RESOLVE_SIGMA",
            "annealed_inpaint", "annealed_super_resolve", "biharmonic_fill",
            "calibrate_denoising", "denoise", "denoise_rows",
-           "empirical_bayes", "estimate_noise", "inpaint", "super_resolve",
-           "tiles"]
+           "empirical_bayes", "estimate_noise", "half_quadratic_splitting",
+           "hqs_levels", "inpaint", "super_resolve", "tiles"]

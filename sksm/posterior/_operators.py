@@ -9,16 +9,29 @@ A forward operator is any object with
 - ``reach``: how many pixels of ``x`` away from an observed pixel its value
   depends on (the context a tile needs).
 
+Two members are optional:
+
+- ``factor``: an operator that is the same on every window of an image
+  (a blur, a downsampling) says so by its ``factor``, the number of pixels
+  of ``x`` per observed pixel along each side (1 for a blur); the solvers
+  then restore a large image tile by tile.  Without it, the image is
+  restored whole;
+- ``gram_solve(v, alpha)``: an approximation of :math:`(A^T A + \alpha
+  I)^{-1} v`, symmetric and positive definite, which preconditions the
+  solvers' conjugate gradients (here: exact for the periodic version of
+  the operator, by the FFT).
+
 :class:`Blur` (a point-spread function, with the image extended by
 mirroring about its edges), :class:`Mask` (pixels kept or lost) and
-:class:`Compose` (one after another) are written here; any object with
-these three members can be given to the solvers.
+:class:`Compose` (one after another) are written here, and
+:class:`~sksm.posterior.Downsample` (a low-pass kernel, then one pixel in
+``factor`` along each side) in ``_downsample``.
 """
 
 import numbers
 
 import numpy as np
-from scipy.signal import fftconvolve
+from scipy import fft
 
 from .._validation import check_mask
 
@@ -62,6 +75,9 @@ class Blur:
     reach : int
         The largest distance, in pixels, from a pixel's centre to the
         pixels its observation depends on.
+    factor : int
+        1: the observation has the image's grid, and the blur is the same
+        on every window.
 
     Raises
     ------
@@ -85,6 +101,9 @@ class Blur:
         # the centre's margins: above/left and below/right of it
         self._margins = [(n - 1 - n // 2, n // 2) for n in psf.shape]
         self.reach = max(max(m) for m in self._margins)
+        self._cache = {}
+
+    factor = 1
 
     def _check(self, x, name):
         x = np.asarray(x, dtype=np.float64)
@@ -114,7 +133,24 @@ class Blur:
         """
         x = self._check(x, "x")
         padded = np.pad(x, self._margins, mode="symmetric")
-        return fftconvolve(padded, self.psf, mode="valid")
+        size, forward, _ = self._spectra(padded.shape)
+        full = fft.irfft2(fft.rfft2(padded, size) * forward, size)
+        return full[self.psf.shape[0] - 1:padded.shape[0],
+                    self.psf.shape[1] - 1:padded.shape[1]]
+
+    def _spectra(self, shape):
+        """The FFT size for images of ``shape`` extended by the margins, and
+        the spectra of the point-spread function and of its mirror image
+        (kept for the shapes met: the solvers apply the operator many times
+        to images of one shape)."""
+        spectra = self._cache.get(shape)
+        if spectra is None:
+            size = tuple(fft.next_fast_len(n, real=True) for n in shape)
+            spectra = (size, fft.rfft2(self.psf, size),
+                       fft.rfft2(self.psf[::-1, ::-1], size))
+            if len(self._cache) < 16:
+                self._cache[shape] = spectra
+        return spectra
 
     def adjoint(self, y):
         """The adjoint: correlation with the point-spread function.
@@ -133,10 +169,40 @@ class Blur:
             In float64.
         """
         y = self._check(y, "y")
-        full = fftconvolve(y, self.psf[::-1, ::-1], mode="full")
+        shape = tuple(n + k - 1 for n, k in zip(y.shape, self.psf.shape))
+        size, _, backward = self._spectra(shape)
+        full = fft.irfft2(fft.rfft2(y, size) * backward, size)
+        full = full[:shape[0], :shape[1]]
         for axis, (before, after) in enumerate(self._margins):
             full = _fold_symmetric(full, before, after, axis)
         return full
+
+    def gram_solve(self, v, alpha):
+        r""":math:`(A^T A + \alpha I)^{-1} v` for the periodic blur.
+
+        The preconditioner of the solvers: exact when the image wraps
+        around instead of being mirrored (a division by
+        :math:`|\hat h|^2 + \alpha` in Fourier space).
+
+        Parameters
+        ----------
+        v : ndarray of shape (height, width)
+            An image.
+        alpha : float
+            Positive.
+
+        Returns
+        -------
+        x : ndarray of shape (height, width)
+            In float64.
+        """
+        key = ("gram", v.shape)
+        power = self._cache.get(key)
+        if power is None:
+            power = np.abs(fft.rfft2(self.psf, v.shape)) ** 2
+            if len(self._cache) < 16:
+                self._cache[key] = power
+        return fft.irfft2(fft.rfft2(v) / (power + alpha), v.shape)
 
 
 class Mask:
@@ -218,6 +284,9 @@ class Compose:
     ----------
     reach : int
         The sum of the operators' reaches.
+    factor : int
+        The product of the operators' factors; only when every operator
+        has one.
 
     Raises
     ------
@@ -238,6 +307,9 @@ class Compose:
             raise TypeError("Compose needs at least one operator.")
         self.operators = operators
         self.reach = int(sum(op.reach for op in operators))
+        factors = [getattr(op, "factor", None) for op in operators]
+        if None not in factors:     # the same on every window
+            self.factor = int(np.prod(factors))
 
     def apply(self, x):
         """Apply the operators to one image, the last one first.

@@ -43,10 +43,12 @@ in :mod:`sksm.posterior`.  The policy:
   images chunk by chunk where the chunks live.
 """
 
+from ._inverse import deconvolve, restore
 from ._policy import image_sigma
 from ._restore import denoise_channels, inpaint_channels, super_resolve_channels
 
-__all__ = ["denoise", "estimate_sigma", "inpaint", "super_resolve"]
+__all__ = ["deconvolve", "denoise", "estimate_sigma", "inpaint", "restore",
+           "super_resolve"]
 
 
 def denoise(image, sigma=None, *, model=None, channel_axis=None,
@@ -239,12 +241,14 @@ def estimate_sigma(image, average_sigmas=False, *, channel_axis=None):
     return image_sigma(image, average_sigmas, channel_axis)
 
 
-def super_resolve(image, factor=2, *, model=None, channel_axis=None,
-                  data_range=None, n_iter="auto", max_num_iter=None, step=None,
-                  prior_weight=None, start=None, tile_size=256):
-    r"""Upscale an image whose pixels are block means.
+def super_resolve(image, factor=2, *, kernel="box", sigma=None, model=None,
+                  channel_axis=None, data_range=None, n_iter="auto",
+                  max_num_iter=None, step=None, prior_weight=None, start=None,
+                  tile_size=256):
+    r"""Upscale an image shrunk by block means or by another kernel.
 
-    The low-resolution image is taken to be the ``factor`` x ``factor``
+    With ``kernel='box'`` (the default) and no ``sigma``, the
+    low-resolution image is taken to be the ``factor`` x ``factor``
     block mean of the unknown original.  Both procedures start from the
     cubic spline upscaling aligned with the block grid, projected onto the
     images whose blocks average to the input (bicubic with back-projection),
@@ -263,6 +267,16 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     :func:`sksm.posterior.super_resolve`); ``n_iter=max_num_iter=200`` with
     ``start='paper'`` is the paper's procedure.
 
+    Another ``kernel`` (the image shrunk by ``PIL.Image.resize`` with
+    bicubic filtering, by ``skimage.transform.rescale``, or by a kernel of
+    your own), or a ``sigma``, takes the image to be
+    :class:`sksm.posterior.Downsample` of the original plus white noise of
+    level ``sigma``, restored by half-quadratic splitting under the
+    noise-conditional prior from the cubic spline upscaling (:func:`restore`
+    with :data:`sksm.posterior.SUPER_RESOLVE_SCHEDULE`, or with a
+    ``sigma`` :data:`sksm.posterior.DECONVOLVE_SCHEDULE`; chosen on
+    calibration images).
+
     Parameters
     ----------
     image : array-like of shape (height, width), or with a channel axis
@@ -272,6 +286,18 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
         a Dask array.
     factor : int, default=2
         Upscaling factor per side, at least 2.
+    kernel : {'box', 'bicubic', 'gaussian'} or array-like, default='box'
+        How the image was shrunk: 'box', block means (Pillow's
+        ``Image.BOX``); 'bicubic', Pillow's ``Image.BICUBIC`` (as
+        ``Image.resize`` shrinks); 'gaussian', scikit-image's
+        ``rescale(..., anti_aliasing=True)``; or the 1-D weights of a
+        separable kernel (see :class:`sksm.posterior.Downsample`).  Other
+        than 'box', only with the noise-conditional prior.
+    sigma : float, default=None
+        Noise of the low-resolution image, on the scale it is restored on
+        (see :func:`denoise`).  None: an image without noise (but the
+        rounding of its pixels); with ``kernel='box'``, the block means are
+        then kept exactly.
     model : NoiseConditionalFieldsOfExperts or FieldsOfExperts, default=None
         None: the pretrained noise-conditional prior
         (:func:`sksm.load_pretrained_ncfoe`).
@@ -280,7 +306,7 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     data_range : float, default=None
         See :func:`denoise`.
     n_iter : int or 'auto', default='auto'
-        Steps to run.  Noise-conditional prior: the number of annealed
+        Steps to run, with ``kernel='box'`` and no ``sigma``.  Noise-conditional prior: the number of annealed
         steps, 'auto' for 20 (:data:`sksm.posterior.FILL_STEPS`), 0 for the
         projected start.  FieldsOfExperts: from 0 (the projected start) to
         ``max_num_iter``; 'auto': chosen for each image from the image
@@ -315,8 +341,9 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
     -------
     upscaled : ndarray
         ``factor`` times larger along both spatial axes, of the dtype of
-        ``image``; every ``factor`` x ``factor`` block averages to the input
-        pixel (before rounding, for integer images).
+        ``image``; with ``kernel='box'`` and no ``sigma``, every ``factor``
+        x ``factor`` block averages to the input pixel (before rounding,
+        for integer images).
 
     Raises
     ------
@@ -324,13 +351,30 @@ def super_resolve(image, factor=2, *, model=None, channel_axis=None,
         For a float image far outside [0, 1] without ``data_range``, an
         integer dtype whose white level is unknown, a 3-D image without
         ``channel_axis``, an image smaller than the prior's filters even
-        after upscaling, a factor below 2, an argument out of range, or a
-        FieldsOfExperts-only argument with a noise-conditional prior.
+        after upscaling, a factor below 2, an unknown kernel, an argument
+        out of range, or a FieldsOfExperts-only argument with a
+        noise-conditional prior or with another kernel than 'box'.
     TypeError
         If ``model`` is neither kind of Field of Experts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> from sksm import restoration
+    >>> from sksm.image import psnr
+    >>> clean = np.kron(np.eye(4), np.ones((12, 12))).astype(np.float32)
+    >>> small = np.asarray(Image.fromarray(clean, "F").resize(
+    ...     (24, 24), Image.BICUBIC))
+    >>> big = restoration.super_resolve(small, 2, kernel="bicubic")
+    >>> bicubic = np.asarray(Image.fromarray(small, "F").resize(
+    ...     (48, 48), Image.BICUBIC))
+    >>> psnr(clean, big) > psnr(clean, bicubic)
+    True
     """
     return super_resolve_channels(
-        image, factor, model=model, channel_axis=channel_axis,
+        image, factor, kernel=kernel, sigma=sigma, model=model,
+        channel_axis=channel_axis,
         data_range=data_range, n_iter=n_iter, max_num_iter=max_num_iter,
         step=step, prior_weight=prior_weight, start=start,
         tile_size=tile_size)

@@ -34,7 +34,8 @@ _OPPONENT = np.array([[1, 1, 1] / np.sqrt(3),
 # The model and its prior
 # ---------------------------------------------------------------------- #
 #: The restorations that take a noise-conditional prior, whose default it is.
-NOISE_CONDITIONAL_TASKS = ("denoise", "super_resolve", "inpaint")
+NOISE_CONDITIONAL_TASKS = ("denoise", "super_resolve", "inpaint", "deconvolve",
+                           "restore")
 
 
 def model_or_pretrained(model, task="restore"):

@@ -27,6 +27,7 @@ from ._arguments import (
     inpaint_arguments,
     super_resolve_arguments,
 )
+from ._inverse import super_resolve_kernel
 from ._policy import (
     channels,
     check_images,
@@ -172,13 +173,19 @@ def denoise_channels(image, sigma=None, *, model=None, channel_axis=None,
                       channel_axis, data_range)
 
 
-def super_resolve_channels(image, factor=2, *, model=None, channel_axis=None,
-                           data_range=None, n_iter="auto", max_num_iter=None,
-                           step=None, prior_weight=None, start=None,
-                           tile_size=256):
+def super_resolve_channels(image, factor=2, *, kernel="box", sigma=None,
+                           model=None, channel_axis=None, data_range=None,
+                           n_iter="auto", max_num_iter=None, step=None,
+                           prior_weight=None, start=None, tile_size=256):
     """:func:`sksm.restoration.super_resolve`."""
     model = model_or_pretrained(model, "super_resolve")
     factor = check_factor(factor)
+    if not (isinstance(kernel, str) and kernel == "box") or sigma is not None:
+        return super_resolve_kernel(
+            image, factor, kernel, sigma, model=model,
+            channel_axis=channel_axis, data_range=data_range, n_iter=n_iter,
+            max_num_iter=max_num_iter, step=step, prior_weight=prior_weight,
+            start=start, tile_size=tile_size)
     conditional = is_noise_conditional(model)
     if is_dask_array(image):
         if not conditional:

@@ -1,0 +1,131 @@
+"""
+Deblurring and bicubic super-resolution against scikit-image and Pillow
+=======================================================================
+
+Two linear degradations restored by :func:`sksm.restoration.deconvolve`
+and :func:`sksm.restoration.super_resolve` with the pretrained
+noise-conditional prior, on a crop of scikit-learn's china photograph
+(which the prior never saw):
+
+- a motion blur of 13 pixels at 75 degrees with 1% noise, against
+  scikit-image's ``wiener`` (its balance from the benchmark's calibration),
+  ``unsupervised_wiener`` and ``richardson_lucy``, each given the true
+  point-spread function.  The blurred image is a 'valid' convolution of a
+  larger crop, as a camera sees the scene beyond the frame;
+- the crop shrunk 3 times by Pillow's bicubic ``Image.resize``, enlarged
+  back by Pillow's bicubic resize and by ``super_resolve(small, 3,
+  kernel='bicubic')``.
+
+PSNR in the titles.  The docs build restores a 96x96 crop (a few seconds);
+run as a script, the example restores a 192x192 crop.
+"""
+
+# %%
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")  # write a file; no screen needed
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+from scipy.signal import fftconvolve
+from skimage import restoration as skr
+from sklearn.datasets import load_sample_image
+
+from sksm import restoration
+from sksm.image import add_noise, psnr
+
+# The docs build sets SKSM_QUICK_EXAMPLES=1 (doc/conf.py): smaller settings
+# there, and no file written; run as a script, the example uses its full ones.
+QUICK = os.environ.get("SKSM_QUICK_EXAMPLES") == "1"
+
+rgb = load_sample_image("china.jpg") / 255
+china = rgb @ np.array([0.2125, 0.7154, 0.0721])
+side = 96 if QUICK else 192
+top, left = 150, 250
+
+# %%
+# The point-spread function: a line of 13 pixels at 75 degrees, drawn with
+# bilinear weights.
+length, angle = 13, np.deg2rad(75)
+psf = np.zeros((length + 2, length + 2))
+centre = (length + 1) // 2
+for t in np.linspace(-(length - 1) / 2, (length - 1) / 2, 4 * length):
+    x, y = centre + t * np.cos(angle), centre - t * np.sin(angle)
+    x0, y0 = int(x), int(y)
+    for dy, wy in ((0, 1 - (y - y0)), (1, y - y0)):
+        for dx, wx in ((0, 1 - (x - x0)), (1, x - x0)):
+            psf[y0 + dy, x0 + dx] += wy * wx
+psf /= psf.sum()
+
+m = psf.shape[0] // 2
+clean = china[top:top + side, left:left + side]
+scene = china[top - m:top + side + m, left - m:left + side + m]
+blurred = add_noise(fftconvolve(scene, psf, mode="valid"), 0.01,
+                    random_state=0)
+
+
+def mirrored(fn, image):
+    """A peer on the image mirrored by the PSF's size, cropped back."""
+    k = psf.shape[0]
+    return fn(np.pad(image, k, mode="symmetric"))[k:-k, k:-k]
+
+
+deblurred = {
+    "blurred, 1% noise": blurred,
+    "wiener": mirrored(lambda v: skr.wiener(v, psf, 0.03), blurred),
+    "unsupervised wiener": mirrored(
+        lambda v: skr.unsupervised_wiener(v, psf, rng=0)[0], blurred),
+    "richardson-lucy": mirrored(
+        lambda v: skr.richardson_lucy(np.clip(v, 0, None), psf, num_iter=10,
+                                      clip=False), blurred),
+    "sksm deconvolve": restoration.deconvolve(blurred, psf, 0.01),
+}
+fig, axes = plt.subplots(1, 6, figsize=(15, 3.2))
+axes[0].imshow(clean, cmap="gray", vmin=0, vmax=1)
+axes[0].set_title("sharp")
+for ax, (name, image) in zip(axes[1:], deblurred.items()):
+    ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
+    ax.set_title(f"{name}\n{psnr(clean, np.clip(image, 0, 1)):.2f} dB")
+print("deblurring: " + ", ".join(
+    f"{name} {psnr(clean, np.clip(image, 0, 1)):.2f} dB"
+    for name, image in deblurred.items()))
+inset = axes[0].inset_axes([0.0, 0.0, 0.3, 0.3])   # the PSF, enlarged
+inset.imshow(psf, cmap="gray")
+inset.set_axis_off()
+for ax in axes:
+    ax.set_axis_off()
+fig.tight_layout()
+if not QUICK:
+    fig.savefig("plot_deblur.png", dpi=80)
+
+# %%
+# Super-resolution: Pillow shrinks the crop 3 times (bicubic, mode 'F'),
+# and enlarges it back.
+def pillow(image, shape):
+    return np.asarray(Image.fromarray(image.astype(np.float32)).resize(
+        (shape[1], shape[0]), Image.Resampling.BICUBIC), dtype=np.float64)
+
+
+small = pillow(clean, (side // 3, side // 3))
+enlarged = {
+    "shrunk (nearest)": np.kron(small, np.ones((3, 3))),
+    "Pillow bicubic": pillow(small, clean.shape),
+    "sksm super_resolve": restoration.super_resolve(small, 3,
+                                                    kernel="bicubic"),
+}
+fig, axes = plt.subplots(1, 4, figsize=(11, 3.4))
+axes[0].imshow(clean, cmap="gray", vmin=0, vmax=1)
+axes[0].set_title("original")
+for ax, (name, image) in zip(axes[1:], enlarged.items()):
+    ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
+    ax.set_title(f"{name}\n{psnr(clean, np.clip(image, 0, 1)):.2f} dB")
+print("x3 super-resolution: " + ", ".join(
+    f"{name} {psnr(clean, np.clip(image, 0, 1)):.2f} dB"
+    for name, image in enlarged.items()))
+for ax in axes:
+    ax.set_axis_off()
+fig.tight_layout()
+if not QUICK:
+    fig.savefig("plot_super_resolution_x3.png", dpi=80)
