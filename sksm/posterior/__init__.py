@@ -46,7 +46,8 @@ not depend on their number.
 One private module per concern: ``_tiles`` (cutting, threads), ``_denoise``,
 ``_fill`` (super-resolution, inpainting), ``_empirical_bayes`` (the
 noise-conditional prior's restorations), ``_operators``, ``_downsample``
-and ``_inverse`` (linear inverse problems), ``_calibrate`` and ``_rows``.
+and ``_inverse`` (linear inverse problems), ``_poisson`` (photon noise),
+``_calibrate`` and ``_rows``.
 """
 
 from ..energies.pixel_prior import ImagePrior
@@ -81,6 +82,7 @@ from ._inverse import (
     hqs_levels,
 )
 from ._operators import Blur, Compose, Mask
+from ._poisson import anscombe, exact_unbiased_inverse
 from ._rows import denoise_rows
 from ._tiles import tiles
 
@@ -89,7 +91,9 @@ __all__ = ["AUTO_FRACTION", "Blur", "Compose", "DECONVOLVE_SCHEDULE",
            "FILL_STEPS", "INPAINT_FIRST_LEVELS", "INPAINT_OVERLAP",
            "INVERSE_OVERLAP", "ImagePrior", "Mask", "PRIOR_WEIGHTS",
            "SUPER_RESOLVE_SCHEDULE", "SUPER_RESOLVE_SIGMA",
-           "annealed_inpaint", "annealed_super_resolve", "biharmonic_fill",
+           "annealed_inpaint", "annealed_super_resolve", "anscombe",
+           "biharmonic_fill",
            "calibrate_denoising", "denoise", "denoise_rows",
-           "empirical_bayes", "estimate_noise", "half_quadratic_splitting",
+           "empirical_bayes", "estimate_noise", "exact_unbiased_inverse",
+           "half_quadratic_splitting",
            "hqs_levels", "inpaint", "super_resolve", "tiles"]

@@ -51,11 +51,11 @@ __all__ = ["deconvolve", "denoise", "estimate_sigma", "inpaint", "restore",
            "super_resolve"]
 
 
-def denoise(image, sigma=None, *, model=None, channel_axis=None,
-            data_range=None, method=None, max_num_iter=None, rng=None,
-            prior_weight="auto", prior_scale="auto", self_ensemble=1,
-            tile_size=256):
-    r"""Remove additive white Gaussian noise under the prior.
+def denoise(image, sigma=None, *, noise="gaussian", peak=None, model=None,
+            channel_axis=None, data_range=None, method=None,
+            max_num_iter=None, rng=None, prior_weight="auto",
+            prior_scale="auto", self_ensemble=1, tile_size=256):
+    r"""Remove additive white Gaussian noise, or photon noise, under the prior.
 
     With the default, noise-conditional prior
     (:class:`~sksm.NoiseConditionalFieldsOfExperts`): annealed
@@ -68,6 +68,14 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     extended by the prior's reach on every side (reflected), the data term
     covering the image's own pixels only, so that border pixels get the full
     prior (:func:`sksm.posterior.denoise`).
+
+    With ``noise='poisson'`` the image holds photon counts divided by
+    ``peak`` (the count of white), and with ``'poisson-gaussian'`` also
+    Gaussian read noise of level ``sigma``: the counts are stabilised by the
+    generalised Anscombe transformation to noise of unit variance
+    (:func:`sksm.posterior.anscombe`), denoised so, and mapped back by the
+    exact unbiased inverse (:func:`sksm.posterior.exact_unbiased_inverse`;
+    Makitalo and Foi, 2011 and 2013).
 
     Parameters
     ----------
@@ -153,7 +161,9 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
         ``channel_axis``, a non-positive ``sigma`` or one above half the
         white level (a level in other units: the message says which value
         to pass), an image smaller than the prior's filters, an argument
-        out of range, or a Dask image without ``sigma``.
+        out of range, a Dask image without ``sigma``, an unknown ``noise``,
+        or photon noise without a positive ``peak`` (or with ``sigma`` for
+        'poisson', without it for 'poisson-gaussian').
     TypeError
         If ``model`` is not a FieldsOfExperts or
         NoiseConditionalFieldsOfExperts.
@@ -183,7 +193,8 @@ def denoise(image, sigma=None, *, model=None, channel_axis=None,
     (dtype('uint8'), True)
     """
     return denoise_channels(
-        image, sigma, model=model, channel_axis=channel_axis,
+        image, sigma, noise=noise, peak=peak, model=model,
+        channel_axis=channel_axis,
         data_range=data_range, method=method, max_num_iter=max_num_iter,
         rng=rng, prior_weight=prior_weight, prior_scale=prior_scale,
         self_ensemble=self_ensemble, tile_size=tile_size)

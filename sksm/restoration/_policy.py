@@ -20,7 +20,8 @@ from ..energies.pixel_prior import restoration_prior, whitening_kernel
 from ..image import check_unit_range, estimate_sigma, restore_dtype, to_float
 from ..pretrained import load_pretrained_foe, load_pretrained_ncfoe
 
-__all__ = ["channels", "check_images", "image_from", "image_sigma",
+__all__ = ["channels", "check_images", "from_restorable", "image_from",
+           "image_sigma",
            "is_noise_conditional", "model_or_pretrained", "noise_level",
            "restorable", "restored"]
 
@@ -172,20 +173,23 @@ def _check_scale(x, arr, data_range):
             "white in the image's units.")
 
 
-def channels(model, image, channel_axis, data_range, factor=1):
+def channels(model, image, channel_axis, data_range, factor=1,
+             check_range=True):
     """``(x, arr)``: the image checked once, and its channels as floats.
 
     Everything is checked here, on what the user gave: dimensions, real and
-    finite pixels, size (times ``factor``), and range, in the user's units.
-    ``x`` is (n_channels, height, width) (one channel for grayscale), on
-    the scale the image is restored on: [0, 1] for uint8 and uint16 images,
-    divided by ``data_range`` if given.
+    finite pixels, size (times ``factor``), and range, in the user's units
+    (unless ``check_range`` is False: photon counts have a range of their
+    own, checked by their door).  ``x`` is (n_channels, height, width) (one
+    channel for grayscale), on the scale the image is restored on: [0, 1]
+    for uint8 and uint16 images, divided by ``data_range`` if given.
     """
     arr = _check_dims(image, channel_axis)
     x = to_float(arr, data_range)
     x = x[None] if channel_axis is None else np.moveaxis(x, channel_axis, 0)
     _check_size(model, x.shape, "image", factor)
-    _check_scale(x, arr, data_range)
+    if check_range:
+        _check_scale(x, arr, data_range)
     return x, arr
 
 
@@ -200,18 +204,23 @@ def restorable(x):
     return x
 
 
+def from_restorable(stack, n_channels):
+    """The inverse of :func:`restorable`: the ``n_channels`` channels, as
+    floats, of shape (n_channels, height, width)."""
+    if stack.shape[0] == 1 < n_channels:
+        return np.repeat(stack, n_channels, axis=0)
+    if n_channels == 3:
+        return np.tensordot(_OPPONENT.T, stack, axes=1)
+    return stack
+
+
 def image_from(stack, arr, axis, data_range):
     """The inverse of :func:`channels` and :func:`restorable`, in the
     dtype of ``arr``."""
     if axis is None:
         out = stack[0]
     else:
-        n_channels = arr.shape[axis]
-        if stack.shape[0] == 1 < n_channels:
-            stack = np.repeat(stack, n_channels, axis=0)
-        elif n_channels == 3:
-            stack = np.tensordot(_OPPONENT.T, stack, axes=1)
-        out = np.moveaxis(stack, 0, axis)
+        out = np.moveaxis(from_restorable(stack, arr.shape[axis]), 0, axis)
     return restore_dtype(out, arr, data_range)
 
 

@@ -28,6 +28,7 @@ from ._arguments import (
     super_resolve_arguments,
 )
 from ._inverse import super_resolve_kernel
+from ._photons import check_noise, denoise_photons
 from ._policy import (
     channels,
     check_images,
@@ -121,12 +122,36 @@ def _overlap(model, max_num_iter):
     return model.tile_overlap_
 
 
-def denoise_channels(image, sigma=None, *, model=None, channel_axis=None,
-                     data_range=None, method=None, max_num_iter=None,
-                     rng=None, prior_weight="auto", prior_scale="auto",
+def denoise_channels(image, sigma=None, *, noise="gaussian", peak=None,
+                     model=None, channel_axis=None, data_range=None,
+                     method=None, max_num_iter=None, rng=None,
+                     prior_weight="auto", prior_scale="auto",
                      self_ensemble=1, tile_size=256):
     """:func:`sksm.restoration.denoise`."""
     model = model_or_pretrained(model, "denoise")
+    noise, peak = check_noise(noise, sigma, peak)
+    if noise != "gaussian":
+        for name, value, default in (
+                ("prior_weight", prior_weight, "auto"),
+                ("prior_scale", prior_scale, "auto"), ("rng", rng, None),
+                ("self_ensemble", self_ensemble, 1)):
+            if not (value is default or value == default):
+                raise ValueError(
+                    f"{name}={value!r} applies to Gaussian noise; with "
+                    f"noise={noise!r} leave {name}={default!r}.")
+        if is_dask_array(image):
+            return restore_chunks(
+                lambda window: denoise_channels(
+                    window, sigma, noise=noise, peak=peak, model=model,
+                    channel_axis=channel_axis, data_range=data_range,
+                    method=method, max_num_iter=max_num_iter,
+                    tile_size=tile_size),
+                [image], _overlap(model, max_num_iter),
+                channel_axis=channel_axis)
+        return denoise_photons(
+            image, sigma, noise, peak, model=model,
+            channel_axis=channel_axis, data_range=data_range, method=method,
+            max_num_iter=max_num_iter, tile_size=tile_size)
     if is_dask_array(image):
         if sigma is None:
             raise ValueError(
