@@ -163,6 +163,9 @@ sphinx_gallery_conf = {
     "write_computation_times": False,
     "show_signature": False,
     "image_scrapers": ("matplotlib",),
+    # the examples run two at a time (one per core of the machines we
+    # build on): each is mostly one thread of NumPy
+    "parallel": 2,
 }
 
 # -- The command line --------------------------------------------------------

@@ -28,7 +28,8 @@ EXAMPLES = sorted(p.stem for p in (ROOT / "examples").glob("plot_*.py"))
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("docs") / "html"
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html",
+        [sys.executable, "-m", "sphinx", "-W", "-q", "-j", "auto", "-b",
+         "html",
          # run every example, even if an earlier build left its results
          "-D", "sphinx_gallery_conf.run_stale_examples=1",
          str(ROOT / "doc"), str(out)],
@@ -203,7 +204,7 @@ def test_documented_constants_have_their_values(site):
                               "FILL_OVERLAP", "INPAINT_OVERLAP",
                               "INPAINT_FIRST_LEVELS", "DECONVOLVE_SCHEDULE",
                               "SUPER_RESOLVE_SCHEDULE", "SUPER_RESOLVE_SIGMA",
-                              "INVERSE_OVERLAP"))
+                              "INVERSE_OVERLAP", "STABILISED_LEVEL"))
     for name, value in fill + (
             ("sksm.poe.MIN_EXPERT_WEIGHT", MIN_EXPERT_WEIGHT),
             ("sksm.poe.MAX_EXPERT_WEIGHT", MAX_EXPERT_WEIGHT),

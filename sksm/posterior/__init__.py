@@ -82,7 +82,7 @@ from ._inverse import (
     hqs_levels,
 )
 from ._operators import Blur, Compose, Mask
-from ._poisson import anscombe, exact_unbiased_inverse
+from ._poisson import STABILISED_LEVEL, anscombe, exact_unbiased_inverse
 from ._rows import denoise_rows
 from ._tiles import tiles
 
@@ -90,7 +90,8 @@ __all__ = ["AUTO_FRACTION", "Blur", "Compose", "DECONVOLVE_SCHEDULE",
            "Downsample", "FILL_LEVELS", "FILL_OVERLAP", "FILL_STEP",
            "FILL_STEPS", "INPAINT_FIRST_LEVELS", "INPAINT_OVERLAP",
            "INVERSE_OVERLAP", "ImagePrior", "Mask", "PRIOR_WEIGHTS",
-           "SUPER_RESOLVE_SCHEDULE", "SUPER_RESOLVE_SIGMA",
+           "STABILISED_LEVEL", "SUPER_RESOLVE_SCHEDULE",
+           "SUPER_RESOLVE_SIGMA",
            "annealed_inpaint", "annealed_super_resolve", "anscombe",
            "biharmonic_fill",
            "calibrate_denoising", "denoise", "denoise_rows",

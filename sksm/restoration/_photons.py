@@ -91,7 +91,8 @@ def denoise_photons(image, sigma, noise, peak, *, model, channel_axis,
     _check_counts(x, peak, read, data_range)
     white = float(posterior.anscombe(peak, read))
     stabilised = posterior.anscombe(x * peak, read) / white
-    level = 1.0 / white   # unit variance, on the scale of white = 1
+    # unit variance, on the scale of white = 1, taken a little below
+    level = posterior.STABILISED_LEVEL / white
     stack = restorable(stabilised.astype(x.dtype, copy=False))
     if is_noise_conditional(model):
         keywords = empirical_bayes_arguments(
