@@ -92,7 +92,16 @@ def denoise(image, sigma=None, *, noise="gaussian", peak=None, model=None,
         as :func:`estimate_sigma` does (for colour, the mean over the
         channels); with a noise-conditional prior, estimated by the prior
         itself (:meth:`~sksm.NoiseConditionalFieldsOfExperts.estimate_sigma`,
-        the mean over the channels).
+        the mean over the channels).  With ``noise='poisson-gaussian'``: the
+        Gaussian part, required (not bounded by the white level); with
+        ``'poisson'``: None.
+    noise : {'gaussian', 'poisson', 'poisson-gaussian'}, default='gaussian'
+        The noise model: additive white Gaussian noise, Poisson noise of
+        photon counts, or both.
+    peak : float, default=None
+        With photon noise, the photon count of white, positive: the image
+        holds counts / ``peak`` on the scale it is restored on (a uint8
+        image, counts / peak * 255).  None for Gaussian noise.
     model : NoiseConditionalFieldsOfExperts or FieldsOfExperts, default=None
         None: the pretrained noise-conditional prior
         (:func:`sksm.load_pretrained_ncfoe`).
