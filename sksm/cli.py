@@ -150,6 +150,8 @@ def _denoise(args):
     # estimated level is told in them
     if args.sigma is not None:
         check_sigma(args.sigma, "--sigma")
+    if args.noise != "gaussian":
+        return _denoise_photons(args)
 
     def restoring(image, kind, model):
         sigmas = ([args.sigma] * len(image) if args.sigma is not None
@@ -170,6 +172,24 @@ def _denoise(args):
         return restore
 
     return _restore_command(args, restoring)
+
+
+def _denoise_photons(args):
+    """``sksm denoise --noise poisson|poisson-gaussian --peak COUNT``."""
+    if args.peak is None:
+        raise _UsageError(f"--noise {args.noise} needs --peak, the photon "
+                          "count of white")
+    if (args.sigma is None) != (args.noise == "poisson"):
+        raise _UsageError(
+            "--noise poisson takes no --sigma" if args.noise == "poisson"
+            else "--noise poisson-gaussian needs --sigma, the Gaussian part")
+    per_unit = 255.0 if args.data_range is None else 1.0
+    sigma = None if args.sigma is None else args.sigma / per_unit
+    return _restore_command(args, lambda image, kind, _: (
+        lambda model, frame, axis, i: denoise(
+            frame, sigma, noise=args.noise, peak=args.peak, model=model,
+            channel_axis=axis, method=args.method,
+            data_range=args.data_range, tile_size=args.tile_size)))
 
 
 def _super_resolve(args):
@@ -389,6 +409,15 @@ def build_parser():
                         "FieldsOfExperts --model, accelerated proximal "
                         "gradient (its default), L-BFGS, the paper's "
                         "annealed descent or the posterior mean by MALA")
+    p.add_argument("--noise", choices=["gaussian", "poisson",
+                                       "poisson-gaussian"],
+                   default="gaussian",
+                   help="the noise model: additive Gaussian, Poisson "
+                        "(photon counts, with --peak) or both (with --peak "
+                        "and --sigma, the Gaussian part)")
+    p.add_argument("--peak", type=float, default=None, metavar="COUNT",
+                   help="with --noise poisson or poisson-gaussian, the photon "
+                        "count of white (default: none; required there)")
     p.add_argument("--self-ensemble", type=int, choices=[1, 2, 4, 8],
                    default=1, metavar="{1,2,4,8}",
                    help="average the restorations of this many mirrored and "

@@ -107,3 +107,23 @@ def test_photon_noise_arguments_are_checked(flower, kwargs, match):
     image = 255 * gray if kwargs.get("peak") == 1000 else gray
     with pytest.raises(ValueError, match=match):
         restoration.denoise(image, **kwargs)
+
+
+def test_cli_denoises_photon_counts(flower, tmp_path, capsys):
+    from PIL import Image
+
+    from sksm.cli import main
+    from sksm.image import read_image
+
+    _, gray = flower
+    noisy = np.clip(_photons(gray, 20), 0, 1)
+    Image.fromarray(np.rint(255 * noisy).astype(np.uint8)).save(
+        tmp_path / "noisy.png")
+    assert main(["denoise", str(tmp_path / "noisy.png"),
+                 str(tmp_path / "out.png"), "--noise", "poisson", "--peak",
+                 "20"]) == 0
+    out = read_image(tmp_path / "out.png")
+    assert psnr(gray, out / 255) > psnr(gray, noisy) + 5
+    assert main(["denoise", str(tmp_path / "noisy.png"),
+                 str(tmp_path / "o2.png"), "--noise", "poisson"]) == 2
+    assert "needs --peak" in capsys.readouterr().err
