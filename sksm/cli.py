@@ -3,287 +3,23 @@
 import argparse
 import difflib
 import sys
-import time
 import warnings
 
-import numpy as np
-
-from . import __version__, _progress
+from . import __version__
+from ._commands import (
+    UsageError,
+    run_deblur,
+    run_denoise,
+    run_inpaint,
+    run_super_resolve,
+    run_train,
+    task,
+)
 from ._demo import demo as _demo
 from ._image_files import DEFAULT_QUALITY
-from ._validation import check_sigma
-from .foe import FieldsOfExperts
-from .image import (
-    check_output_path,
-    check_unit_range,
-    estimate_sigma,
-    extract_patches,
-    read_image,
-    to_float,
-    write_image,
-)
-from .io import load_model, save_model
-from .ncfoe import NoiseConditionalFieldsOfExperts
-from .pretrained import load_pretrained_foe, load_pretrained_ncfoe
-from .restoration import deconvolve, denoise, inpaint, super_resolve
 from .restoration._policy import NOISE_CONDITIONAL_TASKS
 
 __all__ = ["build_parser", "main"]
-
-
-class _UsageError(Exception):
-    """An error the user can fix: one line on stderr, exit code 2."""
-
-
-def _log(message, start=None):
-    if start is not None:
-        message += f" ({time.perf_counter() - start:.1f} s)"
-    print(message, file=sys.stderr, flush=True)
-
-
-#: The commands whose function in sksm.restoration has another name.
-_TASKS = {"deblur": "deconvolve"}
-
-
-def _task(command):
-    """The name of the function of sksm.restoration behind ``command``."""
-    return _TASKS.get(command, command.replace("-", "_"))
-
-
-def _load(args):
-    conditional = _task(args.command) in NOISE_CONDITIONAL_TASKS
-    if args.model is None:
-        return (load_pretrained_ncfoe() if conditional
-                else load_pretrained_foe())
-    model = load_model(args.model)
-    kinds = ((FieldsOfExperts, NoiseConditionalFieldsOfExperts) if conditional
-             else (FieldsOfExperts,))
-    if not isinstance(model, kinds):
-        wanted = ("a FieldsOfExperts or NoiseConditionalFieldsOfExperts"
-                  if conditional else "a FieldsOfExperts")
-        raise _UsageError(f"{args.model} holds a {type(model).__name__}, "
-                          f"not {wanted} image prior")
-    return model
-
-
-def _restore_command(args, restoring):
-    """Check the output, read every frame, restore, write; one line a step.
-
-    ``restoring(image, kind, model)``, called once the input is read and
-    checked and the model loaded, returns ``restore(model, frame,
-    channel_axis, index)``, which restores frame ``index``.
-    """
-    image = read_image(args.input, all_frames=True)
-    n_frames = len(image)
-    kind = "colour" if image.ndim == 4 else "gray"
-    check_output_path(args.output, (image.dtype, kind), n_frames=n_frames,
-                      overwrite=args.overwrite, source=args.input,
-                      quality=args.quality)
-    _check_scale(image, args)
-    model = _load(args)
-    shape = image.shape[1:]
-    frames = f", {n_frames} frames" if n_frames > 1 else ""
-    _log(f"{args.command}: {args.input} {shape[1]}x{shape[0]} "
-         f"{kind} {image.dtype}{frames} ...")
-    restore = restoring(image, kind, model)
-    start = time.perf_counter()
-    show = args.progress if args.progress is not None else sys.stderr.isatty()
-    with _progress.reporting(args.command, enabled=show):
-        results = [restore(model, frame, -1 if kind == "colour" else None, i)
-                   for i, frame in enumerate(image)]
-    # the results are on the input's scale, whose white is --data-range
-    write_image(args.output, np.stack(results) if n_frames > 1
-                else results[0], all_frames=n_frames > 1,
-                data_range=args.data_range, source=args.input,
-                quality=args.quality)
-    height, width = results[0].shape[:2]
-    _log(f"wrote {args.output} ({width}x{height})", start)
-    return 0
-
-
-def _check_scale(image, args):
-    """Refuse float pixels off the [0, 1] scale without --data-range."""
-    try:
-        if image.dtype.kind == "f" and args.data_range is None:
-            check_unit_range(image, args.input)
-    except ValueError:
-        raise _UsageError(
-            f"{args.input} holds float pixels from {image.min():.4g} to "
-            f"{image.max():.4g}, and float files are read on the [0, 1] "
-            "scale: give their white level with --data-range (e.g. 255)."
-        ) from None
-
-
-def _frame_sigma(model, frame, kind):
-    """A frame's noise level on its float scale: the noise-conditional
-    prior's estimate (the mean over the colour channels), else
-    :func:`sksm.image.estimate_sigma`'s."""
-    if isinstance(model, NoiseConditionalFieldsOfExperts):
-        channels = frame[None] if kind != "colour" else np.moveaxis(frame, -1,
-                                                                    0)
-        return float(np.mean([model.estimate_sigma(c) for c in channels]))
-    return estimate_sigma(frame, average_sigmas=True,
-                          channel_axis=-1 if kind == "colour" else None)
-
-
-def _estimated_sigmas(image, kind, args, model):
-    """Each frame's noise level in the units of --sigma, told in one line."""
-    white = 255.0 if args.data_range is None else args.data_range
-    sigmas = [white * _frame_sigma(model, to_float(frame, args.data_range),
-                                   kind) for frame in image]
-    if min(sigmas) == 0:
-        raise _UsageError(f"{args.input}: the image seems to hold no noise "
-                          "(estimated sigma 0); give its level with --sigma.")
-    scale = ("on the 0-255 scale" if args.data_range is None
-             else f"on the image's scale, white = {args.data_range:g}")
-    values = (f"{sigmas[0]:.3g}" if len(sigmas) == 1 else
-              f"{min(sigmas):.3g} to {max(sigmas):.3g} over the "
-              f"{len(sigmas)} frames")
-    _log(f"{args.command}: estimated noise level --sigma {values} ({scale}); "
-         "give --sigma to set it")
-    return sigmas
-
-
-def _denoise(args):
-    # --sigma is on the 0-255 scale, or with --data-range on the image's
-    # own: checked in those units, by the check of sksm.restoration; an
-    # estimated level is told in them
-    if args.sigma is not None:
-        check_sigma(args.sigma, "--sigma")
-    if args.noise != "gaussian":
-        return _denoise_photons(args)
-
-    def restoring(image, kind, model):
-        sigmas = ([args.sigma] * len(image) if args.sigma is not None
-                  else _estimated_sigmas(image, kind, args, model))
-        # sksm.restoration takes the level on the image's scale, [0, 1]
-        # for integer images without data_range
-        per_unit = 255.0 if args.data_range is None else 1.0
-
-        def restore(model, frame, axis, i):
-            with warnings.catch_warnings():
-                if args.sigma is None:  # an estimate needs no check of units
-                    warnings.filterwarnings("ignore", "The noise level")
-                return denoise(
-                    frame, sigmas[i] / per_unit, model=model,
-                    channel_axis=axis, method=args.method,
-                    self_ensemble=args.self_ensemble,
-                    data_range=args.data_range, tile_size=args.tile_size)
-        return restore
-
-    return _restore_command(args, restoring)
-
-
-def _denoise_photons(args):
-    """``sksm denoise --noise poisson|poisson-gaussian --peak COUNT``."""
-    if args.peak is None:
-        raise _UsageError(f"--noise {args.noise} needs --peak, the photon "
-                          "count of white")
-    if (args.sigma is None) != (args.noise == "poisson"):
-        raise _UsageError(
-            "--noise poisson takes no --sigma" if args.noise == "poisson"
-            else "--noise poisson-gaussian needs --sigma, the Gaussian part")
-    per_unit = 255.0 if args.data_range is None else 1.0
-    sigma = None if args.sigma is None else args.sigma / per_unit
-    return _restore_command(args, lambda image, kind, _: (
-        lambda model, frame, axis, i: denoise(
-            frame, sigma, noise=args.noise, peak=args.peak, model=model,
-            channel_axis=axis, method=args.method,
-            data_range=args.data_range, tile_size=args.tile_size)))
-
-
-def _super_resolve(args):
-    return _restore_command(args, lambda image, kind, _: (
-        lambda model, frame, axis, i: super_resolve(
-            frame, args.factor, kernel=args.kernel, model=model,
-            channel_axis=axis, data_range=args.data_range,
-            tile_size=args.tile_size)))
-
-
-def _read_psf(path):
-    """The point-spread function in ``path`` (a .npy array, or an image
-    whose colour channels are averaged), normalised to sum to 1."""
-    try:
-        if str(path).lower().endswith(".npy"):
-            psf = np.load(path, allow_pickle=False)
-        else:
-            psf = to_float(read_image(path))
-            psf = psf.mean(axis=2) if psf.ndim == 3 else psf
-        psf = np.asarray(psf, dtype=np.float64)
-    except (OSError, ValueError, TypeError) as exc:
-        raise _UsageError(f"--psf {path}: {exc}") from None
-    if psf.ndim != 2 or not np.all(np.isfinite(psf)) or psf.min() < 0 \
-            or psf.sum() <= 0:
-        raise _UsageError(
-            f"--psf {path} must hold one 2-D array of finite, non-negative "
-            f"values with a positive sum, got shape {psf.shape}")
-    return psf / psf.sum()
-
-
-def _deblur(args):
-    psf = _read_psf(args.psf)
-    per_unit = 255.0 if args.data_range is None else 1.0
-    sigma = None if args.sigma is None else args.sigma / per_unit
-    return _restore_command(args, lambda image, kind, _: (
-        lambda model, frame, axis, i: deconvolve(
-            frame, psf, sigma, model=model, channel_axis=axis,
-            data_range=args.data_range, tile_size=args.tile_size)))
-
-
-def _inpaint(args):
-    mask = read_image(args.mask)
-    if mask.ndim == 3:
-        mask = mask.max(axis=2)
-    mask = mask > 0
-
-    def restore(model, frame, axis, i):
-        out, weight = inpaint(frame, mask, model=model, channel_axis=axis,
-                              data_range=args.data_range,
-                              tile_size=args.tile_size,
-                              return_prior_weight=True)
-        what = ("first level" if isinstance(
-            model, NoiseConditionalFieldsOfExperts) else "prior weight")
-        print(f"inpaint: {what} chosen " + ", ".join(
-            f"{w:g}" for w in np.atleast_1d(weight)) + (
-            " (luminance, red-green, yellow-blue)" if np.size(weight) == 3
-            else "") + "; 0 is the biharmonic fill", file=sys.stderr)
-        return out
-
-    return _restore_command(args, lambda image, kind, _: restore)
-
-
-def _train(args):
-    images = []
-    for path in args.images:
-        im = check_unit_range(to_float(read_image(path)), str(path))
-        if im.ndim == 3:  # luminance (ITU-R 709)
-            im = im[..., :3] @ np.array([0.2125, 0.7154, 0.0721])
-        images.append(im)
-    X = extract_patches(images, args.patch_size, max_patches=args.n_patches,
-                        random_state=args.seed)
-    _log(f"train: {len(X)} patches of {args.patch_size}x{args.patch_size} "
-         f"from {len(images)} images; fitting ...")
-    start = time.perf_counter()
-    model = FieldsOfExperts(reg_lambda=args.reg_lambda, max_iter=args.max_iter,
-                            random_state=args.seed).fit(X.astype(np.float32))
-    _log(f"fitted in {model.n_iter_} iterations", start)
-    if args.calibrate:
-        # prior weight and scale for denoising, chosen on centre crops of the
-        # training images
-        start = time.perf_counter()
-        _log("calibrating the denoising prior weight and scale ...")
-        crops = []
-        for im in images[:4]:
-            top, left = (max(0, (s - 128) // 2) for s in im.shape)
-            crops.append(im[top:top + 128, left:left + 128])
-        show = (args.progress if args.progress is not None
-                else sys.stderr.isatty())
-        with _progress.reporting("calibrating", enabled=show):
-            model.calibrate_denoising(crops, random_state=args.seed)
-        _log("calibrated", start)
-    written = save_model(model, args.output)
-    _log(f"wrote {written}")
-    return 0
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -337,7 +73,7 @@ def build_parser():
     -------
     parser : argparse.ArgumentParser
         The parser :func:`main` runs; its sub-commands are ``denoise``,
-        ``super-resolve``, ``inpaint``, ``train`` and ``demo``.
+        ``deblur``, ``super-resolve``, ``inpaint``, ``train`` and ``demo``.
     """
 
     parser = argparse.ArgumentParser(
@@ -368,7 +104,7 @@ def build_parser():
                                       "kept where the format holds them)")
         model_help = ("a FieldsOfExperts .npz from 'sksm train' (default: "
                       "the pretrained prior)")
-        if _task(name) in NOISE_CONDITIONAL_TASKS:
+        if task(name) in NOISE_CONDITIONAL_TASKS:
             model_help = ("a FieldsOfExperts .npz from 'sksm train' or a "
                           "saved NoiseConditionalFieldsOfExperts (default: "
                           "the pretrained noise-conditional prior)")
@@ -396,7 +132,8 @@ def build_parser():
         p.set_defaults(func=func)
         return p
 
-    p = restoring("denoise", "remove additive Gaussian noise", _denoise)
+    p = restoring("denoise", "remove additive Gaussian noise",
+                  run_denoise)
     p.add_argument("--sigma", type=float, default=None,
                    help="noise standard deviation on the 0-255 scale (on the "
                         "image's scale with --data-range) (default: "
@@ -422,7 +159,7 @@ def build_parser():
                    default=1, metavar="{1,2,4,8}",
                    help="average the restorations of this many mirrored and "
                         "turned copies (as many times slower, better)")
-    p = restoring("deblur", "remove a known blur", _deblur)
+    p = restoring("deblur", "remove a known blur", run_deblur)
     p.add_argument("--psf", required=True, metavar="PSF",
                    help="the point-spread function: an image file or a .npy "
                         "array, centred on its middle pixel, normalised to "
@@ -432,7 +169,7 @@ def build_parser():
                         "image's scale with --data-range) (default: "
                         "estimated from the image)")
     p = restoring("super-resolve", "upscale an image shrunk by block means "
-                                   "or another kernel", _super_resolve)
+                                   "or another kernel", run_super_resolve)
     p.add_argument("--factor", type=int, default=2,
                    help="upscaling factor, an integer >= 2")
     p.add_argument("--kernel", choices=["box", "bicubic", "gaussian"],
@@ -440,7 +177,7 @@ def build_parser():
                    help="how the image was shrunk: block means (box), "
                         "Pillow's bicubic resize, or scikit-image's "
                         "anti-aliased rescale (gaussian)")
-    restoring("inpaint", "fill missing pixels", _inpaint)
+    restoring("inpaint", "fill missing pixels", run_inpaint)
 
     p = sub.add_parser("train", help="train a Fields of Experts prior",
                        description="Train a Fields of Experts prior on "
@@ -470,7 +207,7 @@ def build_parser():
                    default=None,
                    help="show the calibration's progress (default: when "
                         "stderr is a terminal)")
-    p.set_defaults(func=_train)
+    p.set_defaults(func=run_train)
     demo = sub.add_parser(
         "demo", formatter_class=_HelpFormatter,
         help="fit a PoE on the bundled digits, choose lambda by "
@@ -517,7 +254,7 @@ def main(argv=None):
             flush=True)
         try:
             return args.func(args)
-        except (_UsageError, ValueError, TypeError, OSError) as exc:
+        except (UsageError, ValueError, TypeError, OSError) as exc:
             print(f"{prefix} error: {_one_line(exc)}", file=sys.stderr)
             return 2
 

@@ -35,8 +35,8 @@ def check_noise(noise, sigma, peak):
     models and None for Gaussian noise, ``sigma`` given for
     'poisson-gaussian' and None for 'poisson'."""
     if noise not in NOISE_MODELS:
-        raise ValueError(f"noise must be one of {', '.join(map(repr, NOISE_MODELS))}"
-                         f", got {noise!r}.")
+        listed = ", ".join(map(repr, NOISE_MODELS))
+        raise ValueError(f"noise must be one of {listed}, got {noise!r}.")
     if noise == "gaussian":
         if peak is not None:
             raise ValueError(
