@@ -114,7 +114,9 @@ def build_parser():
                        help="white level of a float image not on the [0, 1] "
                             "scale, e.g. 255 (default: 1 for float images, "
                             "the dtype's maximum for 8 and 16 bit ones)")
-        p.add_argument("--tile-size", type=int, default=256, metavar="PIXELS",
+        p.add_argument("--tile-size", type=int, metavar="PIXELS",
+                       default=(512 if name in ("deblur", "super-resolve")
+                                else 256),
                        help="largest side of the tiles the image is restored "
                             "in; memory grows with it")
         p.add_argument("--quality", type=_quality, default=None,

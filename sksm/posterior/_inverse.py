@@ -62,8 +62,11 @@ DECONVOLVE_SCHEDULE = {"first_level": 35 / 255, "last_level": None,
 SUPER_RESOLVE_SCHEDULE = {"first_level": 0.05, "last_level": 3 / 255,
                           "n_levels": 6, "weight": 0.01, "output": "prior"}
 SUPER_RESOLVE_SIGMA = 0.5 / 255
-#: Observed pixels of context around a tile of
-#: :func:`half_quadratic_splitting`.
+#: Pixels of context, on the grid of the restored image, around a tile of
+#: :func:`half_quadratic_splitting` (``INVERSE_OVERLAP / factor`` observed
+#: pixels, rounded up): with tiles of 512, the result changes by 0.05 of the
+#: [0, 1] scale at worst and its PSNR by 0.01 dB (a 13-pixel motion blur,
+#: 1000x1000).
 INVERSE_OVERLAP = 32
 
 

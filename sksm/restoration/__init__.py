@@ -264,7 +264,7 @@ def estimate_sigma(image, average_sigmas=False, *, channel_axis=None):
 def super_resolve(image, factor=2, *, kernel="box", sigma=None, model=None,
                   channel_axis=None, data_range=None, n_iter="auto",
                   max_num_iter=None, step=None, prior_weight=None, start=None,
-                  tile_size=256):
+                  tile_size=512):
     r"""Upscale an image shrunk by block means or by another kernel.
 
     With ``kernel='box'`` (the default) and no ``sigma``, the
@@ -354,8 +354,11 @@ def super_resolve(image, factor=2, *, kernel="box", sigma=None, model=None,
         back-projection baseline); 'paper': linear upscaling followed by a
         Gaussian low-pass filter (standard deviation ``factor / 2``), as in
         the paper.
-    tile_size : int or None, default=256
-        Largest side of a tile of the output.
+    tile_size : int or None, default=512
+        Largest side of a tile of the output (each with context: the
+        default prior's :data:`sksm.posterior.FILL_OVERLAP` low-resolution
+        pixels, or with another kernel :data:`sksm.posterior.INVERSE_OVERLAP`
+        pixels of the output); None: whole.
 
     Returns
     -------

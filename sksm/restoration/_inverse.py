@@ -49,7 +49,7 @@ def check_operator(operator):
 
 
 def restore_channels(image, operator, sigma, *, model=None,
-                     channel_axis=None, data_range=None, tile_size=256,
+                     channel_axis=None, data_range=None, tile_size=512,
                      schedule=posterior.DECONVOLVE_SCHEDULE, task="restore",
                      default_sigma=None):
     """:func:`restore` and the doors built on it: the image observed
@@ -83,7 +83,7 @@ def restore_channels(image, operator, sigma, *, model=None,
                 channel_axis=channel_axis, data_range=data_range,
                 tile_size=tile_size, schedule=schedule, task=task,
                 default_sigma=default_sigma),
-            [image], posterior.INVERSE_OVERLAP, factor=factor,
+            [image], -(-posterior.INVERSE_OVERLAP // factor), factor=factor,
             channel_axis=channel_axis)
     x, arr = channels(model, image, channel_axis, data_range, factor)
     if sigma is None and default_sigma is not None:
@@ -104,13 +104,13 @@ def restore_channels(image, operator, sigma, *, model=None,
                                     schedule["n_levels"],
                                     schedule["last_level"]),
         weight=schedule["weight"], output=schedule["output"],
-        tile_size=tile_size, overlap=posterior.INVERSE_OVERLAP)
+        tile_size=tile_size, overlap=-(-posterior.INVERSE_OVERLAP // factor))
     return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
                       channel_axis, data_range)
 
 
 def restore(image, operator, sigma=None, *, model=None, channel_axis=None,
-            data_range=None, tile_size=256):
+            data_range=None, tile_size=512):
     r"""Restore an image observed through a linear operator, with noise.
 
     The observation is :math:`y = A x + n`, with ``A`` any linear forward
@@ -147,10 +147,11 @@ def restore(image, operator, sigma=None, *, model=None, channel_axis=None,
         The colour axis of a colour image; None for grayscale.
     data_range : float, default=None
         See :func:`denoise`.
-    tile_size : int or None, default=256
+    tile_size : int or None, default=512
         Largest side, in pixels of the restored image, of the tiles (each
-        with :data:`sksm.posterior.INVERSE_OVERLAP` observed pixels of
-        context); an operator without ``factor`` is solved whole.
+        with :data:`sksm.posterior.INVERSE_OVERLAP` pixels of context, in
+        pixels of the restored image); an operator without ``factor`` is
+        solved whole.
 
     Returns
     -------
@@ -191,7 +192,7 @@ def restore(image, operator, sigma=None, *, model=None, channel_axis=None,
 
 
 def deconvolve(image, psf, sigma=None, *, model=None, channel_axis=None,
-               data_range=None, tile_size=256):
+               data_range=None, tile_size=512):
     r"""Deblur an image with a known point-spread function.
 
     The image is taken to be :math:`y = h * x + n`: the sharp image
@@ -228,7 +229,7 @@ def deconvolve(image, psf, sigma=None, *, model=None, channel_axis=None,
         The colour axis of a colour image; None for grayscale.
     data_range : float, default=None
         See :func:`denoise`.
-    tile_size : int or None, default=256
+    tile_size : int or None, default=512
         Largest side of the tiles the image is restored in, each with
         :data:`sksm.posterior.INVERSE_OVERLAP` pixels of context; None:
         whole.
