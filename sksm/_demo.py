@@ -27,7 +27,7 @@ def demo(args):
           "score matching\non scikit-learn's 8x8 digits "
           f"({len(X_train)} train / {len(X_test)} test, pixels in [0, 1]).\n")
 
-    lambdas = [0.0, 0.02, 0.2, 0.6, 2.0]
+    lambdas = [0.0, 0.02, 0.2, 2.0]
     # the defaults: 128 experts of weight 1 (learned weights, and with them
     # the likelihood, run away as lambda -> 0 on the digits' blank border
     # pixels); the likelihood by annealed importance sampling

@@ -135,7 +135,7 @@ def _start(y, factor):
 
 def half_quadratic_splitting(field, observations, operator, sigma, *, levels,
                              weight, output="prior", cg_iter=3, tile_size=128,
-                             overlap=INVERSE_OVERLAP, n_threads=None):
+                             overlap=None, n_threads=None):
     r"""Restore images observed through a linear operator with white noise.
 
     Parameters
@@ -165,8 +165,9 @@ def half_quadratic_splitting(field, observations, operator, sigma, *, levels,
     tile_size : int or None, default=128
         Largest side of a tile's core, in observed pixels; None, or an
         operator without ``factor``: each image whole.
-    overlap : int, default=INVERSE_OVERLAP
-        Observed pixels of context on every side of a tile.
+    overlap : int, default=None
+        Observed pixels of context on every side of a tile; None:
+        :data:`INVERSE_OVERLAP` pixels of the restored image.
     n_threads : int, default=None
         Tiles at once; see :func:`~sksm.posterior.empirical_bayes`.
 
@@ -182,6 +183,8 @@ def half_quadratic_splitting(field, observations, operator, sigma, *, levels,
     precondition = getattr(operator, "gram_solve", None)
     if factor is None:
         tile_size, overlap = None, 0
+    elif overlap is None:
+        overlap = -(-INVERSE_OVERLAP // factor)
     # windows of the tiles with their context, inside the image
     jobs = _jobs(observations, tile_size, overlap)
 
