@@ -49,6 +49,27 @@ china = rgb @ np.array([0.2125, 0.7154, 0.0721])
 side = 96 if QUICK else 192
 top, left = 150, 250
 
+
+def compare(what, results, original="original"):
+    """The original beside every result, their PSNR in the titles and
+    printed; returns the figure and its axes."""
+    fig, axes = plt.subplots(1, len(results) + 1,
+                             figsize=(2.6 * (len(results) + 1), 3.3))
+    axes[0].imshow(clean, cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title(original)
+    scores = {name: psnr(clean, np.clip(image, 0, 1))
+              for name, image in results.items()}
+    for ax, (name, image) in zip(axes[1:], results.items()):
+        ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"{name}\n{scores[name]:.2f} dB")
+    print(f"{what}: " + ", ".join(f"{name} {score:.2f} dB"
+                                  for name, score in scores.items()))
+    for ax in axes:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig, axes
+
+
 # %%
 # The point-spread function: a line of 13 pixels at 75 degrees, drawn with
 # bilinear weights.
@@ -86,21 +107,10 @@ deblurred = {
                                       clip=False), blurred),
     "sksm deconvolve": restoration.deconvolve(blurred, psf, 0.01),
 }
-fig, axes = plt.subplots(1, 6, figsize=(15, 3.2))
-axes[0].imshow(clean, cmap="gray", vmin=0, vmax=1)
-axes[0].set_title("sharp")
-for ax, (name, image) in zip(axes[1:], deblurred.items()):
-    ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"{name}\n{psnr(clean, np.clip(image, 0, 1)):.2f} dB")
-print("deblurring: " + ", ".join(
-    f"{name} {psnr(clean, np.clip(image, 0, 1)):.2f} dB"
-    for name, image in deblurred.items()))
+fig, axes = compare("deblurring", deblurred, original="sharp")
 inset = axes[0].inset_axes([0.0, 0.0, 0.3, 0.3])   # the PSF, enlarged
 inset.imshow(psf, cmap="gray")
 inset.set_axis_off()
-for ax in axes:
-    ax.set_axis_off()
-fig.tight_layout()
 if not QUICK:
     fig.savefig("plot_deblur.png", dpi=80)
 
@@ -119,18 +129,7 @@ enlarged = {
     "sksm super_resolve": restoration.super_resolve(small, 3,
                                                     kernel="bicubic"),
 }
-fig, axes = plt.subplots(1, 4, figsize=(11, 3.4))
-axes[0].imshow(clean, cmap="gray", vmin=0, vmax=1)
-axes[0].set_title("original")
-for ax, (name, image) in zip(axes[1:], enlarged.items()):
-    ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"{name}\n{psnr(clean, np.clip(image, 0, 1)):.2f} dB")
-print("x3 super-resolution: " + ", ".join(
-    f"{name} {psnr(clean, np.clip(image, 0, 1)):.2f} dB"
-    for name, image in enlarged.items()))
-for ax in axes:
-    ax.set_axis_off()
-fig.tight_layout()
+fig, _ = compare("x3 super-resolution", enlarged)
 if not QUICK:
     fig.savefig("plot_super_resolution_x3.png", dpi=80)
 
@@ -157,17 +156,6 @@ denoised = {
     "Anscombe + non-local means": anscombe_nlm(noisy),
     "sksm denoise": restoration.denoise(noisy, noise="poisson", peak=peak),
 }
-fig, axes = plt.subplots(1, 4, figsize=(11, 3.4))
-axes[0].imshow(clean, cmap="gray", vmin=0, vmax=1)
-axes[0].set_title("original")
-for ax, (name, image) in zip(axes[1:], denoised.items()):
-    ax.imshow(np.clip(image, 0, 1), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"{name}\n{psnr(clean, np.clip(image, 0, 1)):.2f} dB")
-print("photon noise: " + ", ".join(
-    f"{name} {psnr(clean, np.clip(image, 0, 1)):.2f} dB"
-    for name, image in denoised.items()))
-for ax in axes:
-    ax.set_axis_off()
-fig.tight_layout()
+fig, _ = compare("photon noise", denoised)
 if not QUICK:
     fig.savefig("plot_photons.png", dpi=80)

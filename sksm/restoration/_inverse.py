@@ -66,6 +66,7 @@ def restore_channels(image, operator, sigma, *, model=None,
             f"got a {type(model).__name__}.")
     check_operator(operator)
     factor = getattr(operator, "factor", 1)
+    overlap = -(-posterior.INVERSE_OVERLAP // factor)  # observed pixels
     if is_dask_array(image):
         if sigma is None and default_sigma is None:
             raise ValueError(
@@ -83,7 +84,7 @@ def restore_channels(image, operator, sigma, *, model=None,
                 channel_axis=channel_axis, data_range=data_range,
                 tile_size=tile_size, schedule=schedule, task=task,
                 default_sigma=default_sigma),
-            [image], -(-posterior.INVERSE_OVERLAP // factor), factor=factor,
+            [image], overlap, factor=factor,
             channel_axis=channel_axis)
     x, arr = channels(model, image, channel_axis, data_range, factor)
     if sigma is None and default_sigma is not None:
@@ -104,7 +105,7 @@ def restore_channels(image, operator, sigma, *, model=None,
                                     schedule["n_levels"],
                                     schedule["last_level"]),
         weight=schedule["weight"], output=schedule["output"],
-        tile_size=tile_size, overlap=-(-posterior.INVERSE_OVERLAP // factor))
+        tile_size=tile_size, overlap=overlap)
     return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
                       channel_axis, data_range)
 

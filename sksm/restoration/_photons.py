@@ -16,13 +16,7 @@ import numpy as np
 from .. import posterior
 from .._validation import check_sigma
 from ..image import restore_dtype
-from ._arguments import denoise_arguments, empirical_bayes_arguments
-from ._policy import (
-    channels,
-    from_restorable,
-    is_noise_conditional,
-    restorable,
-)
+from ._policy import channels, from_restorable, restorable
 
 __all__ = ["NOISE_MODELS", "check_noise", "denoise_photons"]
 
@@ -79,9 +73,10 @@ def _check_counts(x, peak, read, data_range):
             "data_range); check peak and data_range.")
 
 
-def denoise_photons(image, sigma, noise, peak, *, model, channel_axis,
-                    data_range, method, max_num_iter, tile_size):
-    """:func:`sksm.restoration.denoise` for photon noise (see the module)."""
+def denoise_photons(image, sigma, peak, denoise, *, model, channel_axis,
+                    data_range):
+    """:func:`sksm.restoration.denoise` for photon noise (see the module):
+    ``denoise(stack, level)`` denoises the stabilised channels."""
     x, arr = channels(model, image, channel_axis, data_range,
                       check_range=False)
     # the Gaussian part in counts (sigma on the scale the image is
@@ -94,20 +89,7 @@ def denoise_photons(image, sigma, noise, peak, *, model, channel_axis,
     # unit variance, on the scale of white = 1, taken a little below
     level = posterior.STABILISED_LEVEL / white
     stack = restorable(stabilised.astype(x.dtype, copy=False))
-    if is_noise_conditional(model):
-        keywords = empirical_bayes_arguments(
-            model, method="annealed" if method is None else method,
-            prior_weight="auto", prior_scale="auto", max_iter=max_num_iter,
-            self_ensemble=1, tile_size=tile_size)
-        out = posterior.empirical_bayes(model.field_, list(stack), level,
-                                        **keywords)
-    else:
-        prior, keywords = denoise_arguments(
-            model, level, method="fista" if method is None else method,
-            prior_weight="auto", prior_scale="auto", max_iter=max_num_iter,
-            self_ensemble=1, tile_size=tile_size)
-        out = posterior.denoise(prior, list(stack), level, **keywords)
-    denoised = from_restorable(np.stack(out), x.shape[0])
+    denoised = from_restorable(denoise(stack, level), x.shape[0])
     counts = posterior.exact_unbiased_inverse(white * denoised, read)
     out = counts / peak
     out = out[0] if channel_axis is None else np.moveaxis(out, 0,

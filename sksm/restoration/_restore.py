@@ -122,6 +122,34 @@ def _overlap(model, max_num_iter):
     return model.tile_overlap_
 
 
+def _denoiser(model, *, method, max_num_iter, rng, prior_weight,
+              prior_scale, self_ensemble, tile_size):
+    """``run(stack, sigma)``: the stack of float images (n, height, width)
+    denoised at the checked level ``sigma`` by ``model``, as a float array.
+
+    A noise-conditional model's arguments are checked here; a
+    FieldsOfExperts' by ``run``, as its prior weight and scale depend on
+    ``sigma``."""
+    if is_noise_conditional(model):
+        keywords = empirical_bayes_arguments(
+            model, method="annealed" if method is None else method,
+            prior_weight=prior_weight, prior_scale=prior_scale,
+            max_iter=max_num_iter, self_ensemble=self_ensemble,
+            tile_size=tile_size)
+        return lambda stack, sigma: np.stack(posterior.empirical_bayes(
+            model.field_, list(stack), sigma, **keywords))
+
+    def run(stack, sigma):
+        prior, keywords = denoise_arguments(
+            model, sigma, method=method, prior_weight=prior_weight,
+            prior_scale=prior_scale,
+            max_iter=counts(max_num_iter, None, "max_num_iter")[0],
+            self_ensemble=self_ensemble, tile_size=tile_size)
+        return np.stack(posterior.denoise(prior, list(stack), sigma,
+                                          random_state=rng, **keywords))
+    return run
+
+
 def denoise_channels(image, sigma=None, *, noise="gaussian", peak=None,
                      model=None, channel_axis=None, data_range=None,
                      method=None, max_num_iter=None, rng=None,
@@ -139,63 +167,44 @@ def denoise_channels(image, sigma=None, *, noise="gaussian", peak=None,
                 raise ValueError(
                     f"{name}={value!r} applies to Gaussian noise; with "
                     f"noise={noise!r} leave {name}={default!r}.")
-        if is_dask_array(image):
-            return restore_chunks(
-                lambda window: denoise_channels(
-                    window, sigma, noise=noise, peak=peak, model=model,
-                    channel_axis=channel_axis, data_range=data_range,
-                    method=method, max_num_iter=max_num_iter,
-                    tile_size=tile_size),
-                [image], _overlap(model, max_num_iter),
-                channel_axis=channel_axis)
-        return denoise_photons(
-            image, sigma, noise, peak, model=model,
-            channel_axis=channel_axis, data_range=data_range, method=method,
-            max_num_iter=max_num_iter, tile_size=tile_size)
     if is_dask_array(image):
-        if sigma is None:
+        if sigma is None and noise == "gaussian":
             raise ValueError(
                 "Denoising a Dask array needs sigma: estimate it on a crop "
                 "with sksm.restoration.estimate_sigma (the whole image is "
                 "not read into one place).")
         return restore_chunks(
             lambda window: denoise_channels(
-                window, sigma, model=model, channel_axis=channel_axis,
-                data_range=data_range, method=method,
-                max_num_iter=max_num_iter, rng=rng, prior_weight=prior_weight,
-                prior_scale=prior_scale, self_ensemble=self_ensemble,
-                tile_size=tile_size),
+                window, sigma, noise=noise, peak=peak, model=model,
+                channel_axis=channel_axis, data_range=data_range,
+                method=method, max_num_iter=max_num_iter, rng=rng,
+                prior_weight=prior_weight, prior_scale=prior_scale,
+                self_ensemble=self_ensemble, tile_size=tile_size),
             [image], _overlap(model, max_num_iter), channel_axis=channel_axis)
-    x, arr = channels(model, image, channel_axis, data_range)
-    if is_noise_conditional(model):
-        keywords = empirical_bayes_arguments(
-            model, method="annealed" if method is None else method,
+    if noise != "gaussian":
+        denoise = _denoiser(
+            model, method=method, max_num_iter=max_num_iter, rng=rng,
             prior_weight=prior_weight, prior_scale=prior_scale,
-            max_iter=max_num_iter, self_ensemble=self_ensemble,
-            tile_size=tile_size)
-        stack = restorable(x)
-        field = model.field_
-        if sigma is None:  # the prior's estimate, averaged over the
-            # channels that are not constant (those hold no noise)
-            held = [c for c in stack if np.ptp(c) > 0] or list(stack)
-            sigma = float(np.mean([posterior.estimate_noise(field, c)
-                                   for c in held]))
-        else:
-            sigma = noise_level(sigma, x, arr.dtype, data_range, depth=2)
-        out = posterior.empirical_bayes(field, list(stack), sigma, **keywords)
-        return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
-                          channel_axis, data_range)
-    sigma = noise_level(sigma, x, arr.dtype, data_range, depth=2)
-    prior, keywords = denoise_arguments(
-        model, sigma, method=method, prior_weight=prior_weight,
-        prior_scale=prior_scale,
-        max_iter=counts(max_num_iter, None, "max_num_iter")[0],
+            self_ensemble=self_ensemble, tile_size=tile_size)
+        return denoise_photons(image, sigma, peak, denoise, model=model,
+                               channel_axis=channel_axis,
+                               data_range=data_range)
+    x, arr = channels(model, image, channel_axis, data_range)
+    denoise = _denoiser(
+        model, method=method, max_num_iter=max_num_iter, rng=rng,
+        prior_weight=prior_weight, prior_scale=prior_scale,
         self_ensemble=self_ensemble, tile_size=tile_size)
     stack = restorable(x)
-    out = posterior.denoise(prior, list(stack), sigma, random_state=rng,
-                            **keywords)
-    return image_from(np.stack(out).astype(stack.dtype, copy=False), arr,
-                      channel_axis, data_range)
+    if sigma is None and is_noise_conditional(model):
+        # the prior's estimate, averaged over the channels that are not
+        # constant (those hold no noise)
+        held = [c for c in stack if np.ptp(c) > 0] or list(stack)
+        sigma = float(np.mean([posterior.estimate_noise(model.field_, c)
+                               for c in held]))
+    else:
+        sigma = noise_level(sigma, x, arr.dtype, data_range, depth=2)
+    return image_from(denoise(stack, sigma).astype(stack.dtype, copy=False),
+                      arr, channel_axis, data_range)
 
 
 def super_resolve_channels(image, factor=2, *, kernel="box", sigma=None,
