@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from scipy.integrate import quad
 from scipy.optimize import approx_fprime
 from sklearn.base import clone
 from sklearn.datasets import load_digits
@@ -532,13 +533,26 @@ def test_fit_does_not_depend_on_the_units_of_x(digits, factor):
 
 def test_score_samples_is_a_density_of_x_itself(sparse_sources):
     """The Jacobian is included: in one dimension the density integrates
-    to 1 over x in the user's units."""
+    to 1 over x in the user's units (x has scale 7, so a missing Jacobian
+    would give 7 or 1/7).  The complete model's log Z is exact; the
+    overcomplete model's is an AIS estimate, which must be within three of
+    its own reported standard errors of the truth.  (The mass was once
+    summed over [-400, 400] and asserted to 0.01 for the overcomplete
+    model: the AIS estimate's noise, 0.04 nats, is larger than that, and
+    the test passed or failed with the machine's rounding.)"""
     x = sparse_sources[:, :1] * 7.0
-    est = _fast(max_iter=50).fit(x)
-    grid = np.linspace(-400, 400, 200001)[:, None] + est.mean_
-    density = np.exp(est.score_samples(grid))
-    mass = density.sum() * (grid[1, 0] - grid[0, 0])
-    assert mass == pytest.approx(1.0, abs=0.01)
+    for n_experts in (1, 2):
+        with warnings.catch_warnings():
+            # one dimension leaves a unit-norm filter nothing to learn
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est = _fast(max_iter=50, n_experts=n_experts).fit(x)
+        mass, _ = quad(lambda t: np.exp(est.score_samples([[t]])[0]),
+                       -np.inf, np.inf, epsabs=1e-12, limit=200)
+        if n_experts == 1:
+            assert mass == pytest.approx(1.0, abs=1e-6)
+        else:
+            assert abs(np.log(mass)) < 3 * est.log_partition_std_
+            assert est.log_partition_std_ < 0.1
 
 
 def test_partial_fit_keeps_the_running_mean_and_scale(digits):

@@ -27,12 +27,18 @@ depends on what lay outside the frame), so no boundary rule is imposed on
 the result.  Any other operator is applied as given, to the whole image.
 """
 
+from inspect import signature
+
 import numpy as np
 from scipy.ndimage import zoom
 from scipy.sparse.linalg import LinearOperator, cg
 
 from ._operators import Compose, Mask
 from ._tiles import _core_in, _extended_window, _jobs, _solve_tiles
+
+# SciPy 1.12 renamed cg's relative tolerance from ``tol`` to ``rtol`` (and
+# 1.14 removed ``tol``); the floor, 1.11, knows only ``tol``.
+_CG_RTOL = "rtol" if "rtol" in signature(cg).parameters else "tol"
 
 __all__ = ["DECONVOLVE_SCHEDULE", "INVERSE_OVERLAP", "SUPER_RESOLVE_SCHEDULE",
            "SUPER_RESOLVE_SIGMA",
@@ -112,7 +118,7 @@ def _data_step(operator, rhs, alpha, x, n_iter, precondition=None):
             (n, n), dtype=np.float64,
             matvec=lambda v: precondition(v.reshape(shape), alpha).ravel())
     solution, _ = cg(gram, rhs.ravel(), x0=x.ravel(), M=inverse,
-                     maxiter=n_iter, rtol=1e-8)
+                     maxiter=n_iter, atol=0.0, **{_CG_RTOL: 1e-8})
     return solution.reshape(shape)
 
 
