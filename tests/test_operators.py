@@ -6,6 +6,7 @@ import pytest
 from scipy import ndimage
 
 from sksm.posterior import Blur, Compose, Downsample, Mask
+from sksm.posterior._operators import fast_shape
 
 
 def _psf(shape, seed=0):
@@ -184,34 +185,80 @@ def _periodic_matrix(op, shape):
     return np.kron(rows[0], rows[1])
 
 
+def _padded_solve(gram, v, size, alpha):
+    """``(G + alpha I)^{-1}`` on ``v`` zero-padded to ``size``, cropped
+    back: what gram_solve computes on a shape whose FFT is slow."""
+    padded = np.zeros(size)
+    padded[:v.shape[0], :v.shape[1]] = v
+    x = np.linalg.solve(gram + alpha * np.eye(gram.shape[0]), padded.ravel())
+    return x.reshape(size)[:v.shape[0], :v.shape[1]]
+
+
 @pytest.mark.parametrize("kernel", ["bicubic", "box", "gaussian"])
-def test_downsample_gram_solve_is_exact_for_the_periodic_operator(kernel):
+@pytest.mark.parametrize("shape, size", [((12, 10), (12, 10)),
+                                         ((14, 10), (16, 10))])
+def test_downsample_gram_solve_is_exact_for_the_periodic_operator(
+        kernel, shape, size):
+    """Exact for the periodic operator on a shape of fast FFT lengths
+    (halves of 6 and 5); else on the image zero-padded to one (a half of
+    7 becomes 8)."""
     op = Downsample(2, kernel)
-    shape = (12, 10)
-    a = _periodic_matrix(op, shape)
+    assert fast_shape(shape, 2) == size
+    a = _periodic_matrix(op, size)
     v = np.random.default_rng(11).standard_normal(shape)
     alpha = 0.03
-    expected = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]),
-                               v.ravel())
-    np.testing.assert_allclose(op.gram_solve(v, alpha).ravel(), expected,
+    np.testing.assert_allclose(op.gram_solve(v, alpha),
+                               _padded_solve(a.T @ a, v, size, alpha),
+                               rtol=1e-9, atol=1e-9)
+    fast = op.gram_solve(v.astype(np.float32), alpha)
+    assert fast.dtype == np.float32
+    np.testing.assert_allclose(fast, op.gram_solve(v, alpha), rtol=0,
+                               atol=1e-4 * np.abs(fast).max())
+
+
+@pytest.mark.parametrize("shape, size", [((9, 10), (9, 10)),
+                                         ((9, 11), (9, 12))])
+def test_blur_gram_solve_is_exact_for_the_periodic_blur(shape, size):
+    """Exact for the periodic blur on a shape of fast FFT lengths; else on
+    the image zero-padded to one (11 columns become 12)."""
+    psf = _psf((3, 5), 12)
+    assert fast_shape(shape) == size
+    # the periodic blur: each pixel reads its neighbours modulo the shape
+    a = np.zeros((size[0] * size[1],) * 2)
+    c = (psf.shape[0] // 2, psf.shape[1] // 2)
+    for i in range(size[0]):
+        for j in range(size[1]):
+            for (k, l), h in np.ndenumerate(psf):
+                a[i * size[1] + j, ((i - (k - c[0])) % size[0]) * size[1]
+                  + (j - (l - c[1])) % size[1]] += h
+    v = np.random.default_rng(13).standard_normal(shape)
+    np.testing.assert_allclose(Blur(psf).gram_solve(v, 0.1),
+                               _padded_solve(a.T @ a, v, size, 0.1),
                                rtol=1e-9, atol=1e-9)
 
 
-def test_blur_gram_solve_is_exact_for_the_periodic_blur():
-    psf = _psf((3, 5), 12)
-    shape = (9, 11)
-    # the periodic blur: each pixel reads its neighbours modulo the shape
-    a = np.zeros((shape[0] * shape[1],) * 2)
-    c = (psf.shape[0] // 2, psf.shape[1] // 2)
-    for i in range(shape[0]):
-        for j in range(shape[1]):
-            for (k, l), h in np.ndenumerate(psf):
-                a[i * shape[1] + j, ((i - (k - c[0])) % shape[0]) * shape[1]
-                  + (j - (l - c[1])) % shape[1]] += h
-    v = np.random.default_rng(13).standard_normal(shape)
-    expected = np.linalg.solve(a.T @ a + 0.1 * np.eye(a.shape[0]), v.ravel())
-    np.testing.assert_allclose(Blur(psf).gram_solve(v, 0.1).ravel(),
-                               expected, rtol=1e-9, atol=1e-9)
+def test_fast_shape_is_the_next_product_of_2_3_and_5():
+    assert fast_shape((584, 576, 7, 1)) == (600, 576, 8, 1)
+    assert fast_shape((584, 147), 2) == (600, 150)
+    assert fast_shape((13,), 3) == (15,)
+
+
+@pytest.mark.parametrize("op", [Blur(_psf((3, 5), 12)), Downsample(2),
+                                Downsample(3, "bicubic"),
+                                Mask(np.arange(120).reshape(12, 10) % 3 > 0)])
+def test_operators_keep_float32(op):
+    """The solvers' data steps run in float32: the operators keep it, to
+    float32's precision; other dtypes become float64."""
+    x = np.random.default_rng(14).random(
+        (12, 10) if isinstance(op, Mask) else (12, 12))
+    y = op.apply(x)
+    for out, ref in ((op.apply(x.astype(np.float32)), y),
+                     (op.adjoint(y.astype(np.float32)), op.adjoint(y))):
+        assert out.dtype == np.float32
+        np.testing.assert_allclose(out, ref, rtol=0,
+                                   atol=1e-6 * np.abs(ref).max())
+    assert op.apply(x.astype(np.float16)).dtype == np.float64
+    assert op.apply(x.astype(int)).dtype == np.float64
 
 
 @pytest.mark.parametrize("factor, kernel, error, match", [

@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 from scipy import fft
 
-from ._operators import _fold_symmetric
+from ._operators import _fold_symmetric, as_float, fast_shape
 
 __all__ = ["Downsample"]
 
@@ -133,7 +133,7 @@ class Downsample:
         return offsets, weights / weights.sum()
 
     def _check(self, x):
-        x = np.asarray(x, dtype=np.float64)
+        x = as_float(x)
         if x.ndim != 2 or any(n % self.factor or n < max(self._margins)
                               or n == 0 for n in x.shape):
             raise ValueError(
@@ -153,7 +153,7 @@ class Downsample:
         Returns
         -------
         y : ndarray of shape (height, width)
-            In float64.
+            float32 for a float32 image, else float64.
         """
         x = self._check(x)
         for axis in (0, 1):
@@ -165,8 +165,8 @@ class Downsample:
         padded = np.pad(x, [(before, after)] + [(0, 0)] * (x.ndim - 1),
                         mode="symmetric")
         n = x.shape[0] // self.factor
-        out = np.zeros((n,) + x.shape[1:])
-        for d, w in zip(self.offsets, self.weights):
+        out = np.zeros((n,) + x.shape[1:], dtype=x.dtype)
+        for d, w in zip(self.offsets, self.weights.astype(x.dtype)):
             start = before + d
             out += w * padded[start:start + self.factor * (n - 1) + 1:
                               self.factor]
@@ -183,13 +183,13 @@ class Downsample:
         Returns
         -------
         x : ndarray of shape (factor * height, factor * width)
-            In float64.
+            float32 for a float32 image, else float64.
         """
-        y = np.asarray(y, dtype=np.float64)
+        y = as_float(y)
         if y.ndim != 2:
             raise ValueError(f"y must be one 2-D image, got shape {y.shape}.")
         self._check(np.empty((y.shape[0] * self.factor,
-                              y.shape[1] * self.factor)))
+                              y.shape[1] * self.factor), dtype=y.dtype))
         for axis in (0, 1):
             y = np.moveaxis(self._spread(np.moveaxis(y, axis, 0)), 0, axis)
         return y
@@ -197,18 +197,20 @@ class Downsample:
     def _spread(self, y):
         before, after = self._margins
         n = y.shape[0]
-        padded = np.zeros((self.factor * n + before + after,) + y.shape[1:])
-        for d, w in zip(self.offsets, self.weights):
+        padded = np.zeros((self.factor * n + before + after,) + y.shape[1:],
+                          dtype=y.dtype)
+        for d, w in zip(self.offsets, self.weights.astype(y.dtype)):
             start = before + d
             padded[start:start + self.factor * (n - 1) + 1:
                    self.factor] += w * y
         return _fold_symmetric(padded, before, after, 0)
 
-    def _spectra(self, shape):
+    def _spectra(self, shape, dtype):
         """For images of ``shape`` (periodic): the kernel's 2-D real DFT, and
         the real DFT of the observation's autocorrelation on the grid
-        ``factor`` times coarser (kept for the shapes met)."""
-        spectra = self._cache.get(shape)
+        ``factor`` times coarser, in the precision of ``dtype`` (kept for
+        the shapes met)."""
+        spectra = self._cache.get((shape, dtype))
         if spectra is not None:
             return spectra
         kernels, autocorrelations = [], []
@@ -222,11 +224,13 @@ class Downsample:
             kernels.append(spectrum)
             autocorrelations.append(fft.fft(power).real)
         low = (shape[0] // self.factor, shape[1] // self.factor)
-        spectra = (np.outer(*kernels),
+        complex_type = np.result_type(dtype, np.complex64)
+        spectra = (np.outer(*kernels).astype(complex_type),
                    np.outer(autocorrelations[0],
-                            autocorrelations[1][:low[1] // 2 + 1]))
+                            autocorrelations[1][:low[1] // 2 + 1])
+                   .astype(dtype))
         if len(self._cache) < 16:
-            self._cache[shape] = spectra
+            self._cache[shape, dtype] = spectra
         return spectra
 
     def gram_solve(self, v, alpha):
@@ -236,7 +240,9 @@ class Downsample:
         instead of being mirrored: by the Woodbury identity,
         :math:`\alpha^{-1} (v - A^T (\alpha I + A A^T)^{-1} A v)`, where
         :math:`A A^T` is a convolution on the observation's grid (Zhao et
-        al., 2016).
+        al., 2016).  A shape whose sides are not fast FFT lengths is
+        zero-padded to one (:func:`~sksm.posterior._operators.fast_shape`)
+        and the result cropped back.
 
         Parameters
         ----------
@@ -248,13 +254,20 @@ class Downsample:
         Returns
         -------
         x : ndarray of shape (factor * height, factor * width)
-            In float64.
+            float32 for a float32 image, else float64.
         """
-        kernel, power = self._spectra(v.shape)
         f = self.factor
-        observed = fft.irfft2(fft.rfft2(v) * kernel.conj(), v.shape)[::f, ::f]
-        inner = fft.irfft2(fft.rfft2(observed) / (alpha + power),
+        v = as_float(v)
+        size = fast_shape(v.shape, f)
+        kernel, power = self._spectra(size, v.dtype)
+        padded = np.zeros(size, dtype=v.dtype)
+        padded[:v.shape[0], :v.shape[1]] = v
+        observed = fft.irfft2(fft.rfft2(padded) * kernel.conj(),
+                              size)[::f, ::f]
+        inner = fft.irfft2(fft.rfft2(observed) / (v.dtype.type(alpha) + power),
                            observed.shape)
-        spread = np.zeros(v.shape)
+        spread = np.zeros(size, dtype=v.dtype)
         spread[::f, ::f] = inner
-        return (v - fft.irfft2(fft.rfft2(spread) * kernel, v.shape)) / alpha
+        x = (padded - fft.irfft2(fft.rfft2(spread) * kernel, size)) \
+            / v.dtype.type(alpha)
+        return x[:v.shape[0], :v.shape[1]]
