@@ -153,7 +153,7 @@ class Downsample:
         Returns
         -------
         y : ndarray of shape (height, width)
-            float32 for a float32 image, else float64.
+            In float32 for a float32 image, else in float64.
         """
         x = self._check(x)
         for axis in (0, 1):
@@ -183,7 +183,7 @@ class Downsample:
         Returns
         -------
         x : ndarray of shape (factor * height, factor * width)
-            float32 for a float32 image, else float64.
+            In float32 for a float32 image, else in float64.
         """
         y = as_float(y)
         if y.ndim != 2:
@@ -254,7 +254,7 @@ class Downsample:
         Returns
         -------
         x : ndarray of shape (factor * height, factor * width)
-            float32 for a float32 image, else float64.
+            In float32 for a float32 image, else in float64.
         """
         f = self.factor
         v = as_float(v)

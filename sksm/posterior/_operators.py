@@ -152,7 +152,7 @@ class Blur:
         Returns
         -------
         y : ndarray of shape (height, width)
-            float32 for a float32 image, else float64.
+            In float32 for a float32 image, else in float64.
         """
         x = self._check(x, "x")
         padded = np.pad(x, self._margins, mode="symmetric")
@@ -190,7 +190,7 @@ class Blur:
         Returns
         -------
         x : ndarray of shape (height, width)
-            float32 for a float32 image, else float64.
+            In float32 for a float32 image, else in float64.
         """
         y = self._check(y, "y")
         shape = tuple(n + k - 1 for n, k in zip(y.shape, self.psf.shape))
@@ -222,7 +222,7 @@ class Blur:
         Returns
         -------
         x : ndarray of shape (height, width)
-            float32 for a float32 image, else float64.
+            In float32 for a float32 image, else in float64.
         """
         v = as_float(v)
         size = fast_shape(v.shape)
@@ -277,7 +277,7 @@ class Mask:
         Returns
         -------
         y : ndarray of shape (height, width)
-            float32 for a float32 image, else float64.
+            In float32 for a float32 image, else in float64.
         """
         x = as_float(x)
         if x.shape != self.mask.shape:
@@ -296,8 +296,8 @@ class Mask:
         Returns
         -------
         x : ndarray of shape (height, width)
-            ``y`` with its lost pixels set to 0; float32 for a float32
-            ``y``, else float64.
+            ``y`` with its lost pixels set to 0, in float32 for a float32
+            ``y``, else in float64.
         """
         return self.apply(y)
 
