@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from . import _progress
+from ._image_files._metadata import _source_info
 from ._validation import check_sigma
 from .foe import FieldsOfExperts
 from .image import (
@@ -225,6 +226,14 @@ def run_deblur(args):
     psf = _read_psf(args.psf)
     per_unit = 255.0 if args.data_range is None else 1.0
     sigma = None if args.sigma is None else args.sigma / per_unit
+    if sigma is None and _source_info(args.input)["format"] == "JPEG":
+        warnings.warn(
+            f"{args.input} is a JPEG and no --sigma was given: compression "
+            "removes the fine noise the estimate reads, and deblurring "
+            "amplifies the noise it misses (on calibration crops with 0.5 "
+            "to 2% noise saved at JPEG quality 85, 8 to 11 dB worse than "
+            "the blurred image). Give the noise before compression with "
+            "--sigma (on the 0-255 scale).", UserWarning, stacklevel=2)
     return _restore_command(args, lambda image, kind, _: (
         lambda model, frame, axis, i: deconvolve(
             frame, psf, sigma, model=model, channel_axis=axis,

@@ -277,6 +277,31 @@ def test_cli_deblur_and_super_resolve_with_a_kernel(flower, tmp_path):
     assert read_image(tmp_path / "big.png").shape == (288, 288, 3)
 
 
+def test_cli_deblur_warns_on_a_jpeg_without_sigma(flower, tmp_path,
+                                                 capsys):
+    """JPEG compression removes the fine noise the estimate reads, and the
+    deblurring amplifies the rest: without --sigma the command says so, and
+    with it (or for a PNG) it does not."""
+    from sksm.cli import main
+
+    _, gray = flower
+    psf = _motion(5)
+    noisy = add_noise(ndimage.convolve(gray, psf, mode="reflect"), 0.01,
+                      random_state=0)
+    pixels = np.rint(255 * np.clip(noisy, 0, 1)).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "shaken.jpg", quality=85)
+    Image.fromarray(pixels).save(tmp_path / "shaken.png")
+    np.save(tmp_path / "psf.npy", psf)
+    for name, extra, warned in (("shaken.jpg", [], True),
+                                ("shaken.jpg", ["--sigma", "2.5"], False),
+                                ("shaken.png", [], False)):
+        assert main(["deblur", str(tmp_path / name),
+                     str(tmp_path / f"out_{len(extra)}_{name}.png"),
+                     "--psf", str(tmp_path / "psf.npy"), *extra]) == 0
+        err = capsys.readouterr().err
+        assert ("is a JPEG and no --sigma was given" in err) == warned
+
+
 def test_cli_deblur_refuses_a_bad_psf(tmp_path, capsys):
     from sksm.cli import main
 
