@@ -45,8 +45,8 @@ __all__ = ["Blur", "Compose", "Mask"]
 
 def as_float(x):
     """``x`` as a float array: float32 stays float32 (the solvers' data
-    steps run in it, the FFT twice as fast), anything else becomes
-    float64."""
+    steps run in it, the FFT two to four times as fast), anything else
+    becomes float64."""
     x = np.asarray(x)
     return x if x.dtype == np.float32 else x.astype(np.float64)
 
@@ -208,9 +208,9 @@ class Blur:
         around instead of being mirrored (a division by
         :math:`|\hat h|^2 + \alpha` in Fourier space) and its shape is a
         fast FFT shape; otherwise the image is zero-padded to the next one
-        (:func:`fast_shape`) and the result cropped back, which is as good a
-        preconditioner at a quarter of the cost for sides such as 584
-        (8 x 73).
+        (:func:`fast_shape`) and the result cropped back: a quarter of the
+        cost for sides such as 584 (8 x 73), and as a preconditioner no
+        worse (the deblurring benchmark's PSNR moved by 0 to +0.05 dB).
 
         Parameters
         ----------
