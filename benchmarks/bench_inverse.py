@@ -47,7 +47,7 @@ import argparse
 import time
 
 import numpy as np
-from _images import SHIPPED_SPLIT, load, split
+from _images import SHIPPED_SPLIT, centre_crop, load, split
 from PIL import Image
 from scipy.signal import fftconvolve
 from skimage import restoration as skr
@@ -327,9 +327,7 @@ def colour(names, size, denoise_seconds):
     for name in names:
         image = load(name, colour=True)
         if image.ndim == 3:
-            height, width = image.shape[:2]
-            top, left = (height - size) // 2, (width - size) // 2
-            crops[name] = image[top:top + size, left:left + size]
+            crops[name] = centre_crop(image, size)
     columns = ["noisy", "RGB channels", "sksm", "CBM3D"]
     if bm3d is None:
         columns.pop()

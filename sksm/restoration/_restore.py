@@ -181,19 +181,15 @@ def denoise_channels(image, sigma=None, *, noise="gaussian", peak=None,
                 prior_weight=prior_weight, prior_scale=prior_scale,
                 self_ensemble=self_ensemble, tile_size=tile_size),
             [image], _overlap(model, max_num_iter), channel_axis=channel_axis)
-    if noise != "gaussian":
-        denoise = _denoiser(
-            model, method=method, max_num_iter=max_num_iter, rng=rng,
-            prior_weight=prior_weight, prior_scale=prior_scale,
-            self_ensemble=self_ensemble, tile_size=tile_size)
-        return denoise_photons(image, sigma, peak, denoise, model=model,
-                               channel_axis=channel_axis,
-                               data_range=data_range)
-    x, arr = channels(model, image, channel_axis, data_range)
     denoise = _denoiser(
         model, method=method, max_num_iter=max_num_iter, rng=rng,
         prior_weight=prior_weight, prior_scale=prior_scale,
         self_ensemble=self_ensemble, tile_size=tile_size)
+    if noise != "gaussian":
+        return denoise_photons(image, sigma, peak, denoise, model=model,
+                               channel_axis=channel_axis,
+                               data_range=data_range)
+    x, arr = channels(model, image, channel_axis, data_range)
     stack = restorable(x)
     if sigma is None and is_noise_conditional(model):
         # the prior's estimate, averaged over the channels that are not
